@@ -1,0 +1,129 @@
+// strait-proxy: the sidecar. Flags as in product.md; everything else lives in src/proxy.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common/duration.h"
+#include "proxy/bootstrap.h"
+#include "proxy/proxy_server.h"
+
+namespace {
+
+struct Flags {
+  std::string bootstrap;
+  std::string control_plane;
+  std::string ca_bundle;
+  std::string token_file;
+  std::string ns;
+  std::string service_account;
+  std::string workload;
+  std::string labels;
+  std::vector<std::string> services;
+  int app_port = 0;
+  std::string inbound_addr;
+  std::string outbound_addr;
+  std::string admin_addr;
+  std::vector<std::string> upstreams;
+  int concurrency = 0;
+  std::string drain_timeout;
+  std::string log_level = "info";
+};
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "strait-proxy: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace strait::proxy;
+  Flags f;
+  CLI::App app{"strait-proxy: the strait sidecar (see docs/proxy.md)"};
+  app.set_version_flag("--version", std::string("strait-proxy ") + STRAIT_VERSION);
+  app.add_option("--bootstrap", f.bootstrap, "Static configuration file (YAML); no control plane");
+  app.add_option("--control-plane", f.control_plane, "straitd's gRPC address HOST:PORT");
+  app.add_option("--ca-bundle", f.ca_bundle, "Trust bundle used to verify straitd");
+  app.add_option("--token-file", f.token_file, "Join token file");
+  app.add_option("--namespace", f.ns, "Workload namespace");
+  app.add_option("--service-account", f.service_account, "Workload service account");
+  app.add_option("--workload", f.workload, "Workload name");
+  app.add_option("--labels", f.labels, "Workload labels k=v,k=v");
+  app.add_option("--service", f.services, "Served service NAME:PORT[:PROTOCOL] (repeatable)");
+  app.add_option("--app-port", f.app_port, "The application's port on 127.0.0.1")->check(CLI::Range(1, 65535));
+  app.add_option("--inbound-addr", f.inbound_addr, "Inbound (mTLS) listener ADDR:PORT");
+  app.add_option("--outbound-addr", f.outbound_addr, "Outbound listener ADDR:PORT");
+  app.add_option("--admin-addr", f.admin_addr, "Admin listener ADDR:PORT (keep it on 127.0.0.1)");
+  app.add_option("--upstream", f.upstreams, "Local port bound to a service LOCAL_ADDR=SERVICE:PORT (repeatable)");
+  app.add_option("--concurrency", f.concurrency, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
+  app.add_option("--drain-timeout", f.drain_timeout, "How long SIGTERM lets requests finish (e.g. 5s)");
+  app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(f.log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ strait-proxy %v", spdlog::pattern_time_type::utc);
+
+  if (f.bootstrap.empty()) {
+    return fail(f.control_plane.empty()
+                    ? "--bootstrap FILE is required (see docs/proxy.md)"
+                    : "--control-plane: the control plane (straitd) is not part of this build yet; "
+                      "run with --bootstrap FILE (see docs/proxy.md)");
+  }
+  auto config = load_bootstrap_file(f.bootstrap);
+  if (!config) return fail(config.error());
+
+  // Flags override the bootstrap file.
+  if (!f.ns.empty()) config->workload.ns = f.ns;
+  if (!f.service_account.empty()) config->workload.service_account = f.service_account;
+  if (!f.workload.empty()) config->workload.name = f.workload;
+  if (!f.labels.empty()) {
+    auto labels = parse_labels(f.labels);
+    if (!labels) return fail("--labels: " + labels.error());
+    config->workload.labels = *labels;
+  }
+  auto address_flag = [&](const std::string& text, HostPort& out, const char* name) -> bool {
+    if (text.empty()) return true;
+    auto parsed = parse_host_port(text);
+    if (!parsed) {
+      std::fprintf(stderr, "strait-proxy: %s: %s\n", name, parsed.error().c_str());
+      return false;
+    }
+    out = *parsed;
+    return true;
+  };
+  if (!address_flag(f.inbound_addr, config->inbound_addr, "--inbound-addr") ||
+      !address_flag(f.outbound_addr, config->outbound_addr, "--outbound-addr") ||
+      !address_flag(f.admin_addr, config->admin_addr, "--admin-addr"))
+    return 2;
+  for (const auto& text : f.services) {
+    auto service = parse_service_flag(text);
+    if (!service) return fail(service.error());
+    config->inbound_services.push_back(*service);
+  }
+  if (f.app_port != 0) {
+    for (auto& s : config->inbound_services) {
+      if (s.target_port == 0) s.target_port = static_cast<std::uint16_t>(f.app_port);
+    }
+  }
+  for (const auto& text : f.upstreams) {
+    auto binding = parse_upstream_flag(text);
+    if (!binding) return fail(binding.error());
+    config->upstreams.push_back(*binding);
+  }
+  if (f.concurrency != 0) config->concurrency = f.concurrency;
+  if (!f.drain_timeout.empty()) {
+    auto d = strait::parse_duration(f.drain_timeout);
+    if (!d) return fail("--drain-timeout: " + d.error());
+    config->limits.drain_timeout = *d;
+  }
+  if (auto ok = finalize_config(*config); !ok) return fail(ok.error());
+
+  ProxyServer server(std::move(*config));
+  if (auto started = server.start(); !started) return fail(started.error());
+  const int code = server.run();
+  spdlog::info("exiting with status {}", code);
+  spdlog::shutdown();
+  return code;
+}

@@ -1,0 +1,43 @@
+// Inactivity and deadline timer for a connection. While armed, if `timeout` passes without a
+// touch(), the watched streams are cancelled (their pending operations complete with
+// operation_aborted) and expired() becomes true. touch() only stores a timestamp, so the request
+// path never re-arms a kernel timer per read; the timer re-arms itself lazily when it fires early.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+
+#include "net/stream.h"
+
+namespace strait::net {
+
+class Watchdog {
+ public:
+  explicit Watchdog(const asio::any_io_executor& executor);
+  ~Watchdog();
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  // Arms the watchdog over one or two streams; re-arming replaces the previous timeout and streams.
+  void arm(std::chrono::milliseconds timeout, Stream* first, Stream* second = nullptr);
+  void disarm();
+  void touch() { state_->last_activity = std::chrono::steady_clock::now(); }
+  [[nodiscard]] bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    explicit State(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    std::chrono::steady_clock::time_point last_activity;
+    std::chrono::milliseconds timeout{0};
+    Stream* targets[2] = {nullptr, nullptr};
+    std::uint64_t generation = 0;
+    bool expired = false;
+  };
+  static void schedule(const std::shared_ptr<State>& state, std::chrono::steady_clock::duration in);
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace strait::net

@@ -1,0 +1,175 @@
+// Renders the admin pages: /config_dump as JSON and /stats/prometheus as Prometheus text.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/duration.h"
+#include "proxy/admin_server.h"
+#include "proxy/proxy_server.h"
+
+namespace strait::proxy {
+namespace {
+
+std::string iso8601(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+}  // namespace
+
+std::string render_config_dump(const ProxyServer& server) {
+  using nlohmann::json;
+  const Snapshot& snapshot = server.snapshot();
+  const ProxyConfig& config = *snapshot.config;
+  json out;
+  out["version"] = snapshot.version;
+  out["applied_at"] = iso8601(server.snapshot_time());
+  out["proxy_version"] = STRAIT_VERSION;
+  out["workload"] = {{"name", config.workload.name},
+                     {"namespace", config.workload.ns},
+                     {"service_account", config.workload.service_account},
+                     {"trust_domain", config.workload.trust_domain},
+                     {"spiffe_id", config.workload.spiffe_id()},
+                     {"labels", config.workload.labels}};
+  const auto& bound = server.bound();
+  json upstreams = json::array();
+  for (std::size_t i = 0; i < config.upstreams.size() && i < bound.upstreams.size(); ++i) {
+    upstreams.push_back({{"listen", bound.upstreams[i].to_string()},
+                         {"service", config.upstreams[i].service},
+                         {"port", config.upstreams[i].port}});
+  }
+  out["listeners"] = {{"outbound", bound.outbound.to_string()},
+                      {"inbound", bound.inbound.to_string()},
+                      {"admin", bound.admin.to_string()},
+                      {"upstreams", upstreams}};
+  json inbound = json::array();
+  for (const auto& s : config.inbound_services) {
+    inbound.push_back({{"name", s.name},
+                       {"port", s.port},
+                       {"protocol", name_of(s.protocol)},
+                       {"target_port", s.target_port}});
+  }
+  out["inbound_services"] = inbound;
+  json services = json::array();
+  for (const auto& s : config.services) {
+    json ports = json::array();
+    for (const auto& p : s.ports) ports.push_back({{"port", p.port}, {"protocol", name_of(p.protocol)}});
+    json endpoints = json::array();
+    for (const auto& e : s.endpoints) {
+      endpoints.push_back({{"address", e.address.to_string()},
+                           {"mtls", e.mtls},
+                           {"identity", e.identity},
+                           {"labels", e.labels}});
+    }
+    services.push_back({{"host", s.fqdn},
+                        {"ports", ports},
+                        {"endpoints", endpoints},
+                        {"allowed_identities", s.allowed_identities}});
+  }
+  out["services"] = services;
+  const auto& cert = snapshot.tls.certificate;
+  out["certificate"] = {{"spiffe_id", cert.spiffe_id},
+                        {"serial", cert.serial_hex},
+                        {"not_after", iso8601(cert.not_after)}};
+  const auto& l = config.limits;
+  out["limits"] = {{"max_request_line", l.max_request_line},
+                   {"max_head_size", l.max_head_size},
+                   {"max_header_count", l.max_header_count},
+                   {"header_read_timeout", format_duration(l.header_read_timeout)},
+                   {"idle_timeout", format_duration(l.idle_timeout)},
+                   {"connect_timeout", format_duration(l.connect_timeout)},
+                   {"stream_idle_timeout", format_duration(l.stream_idle_timeout)},
+                   {"tunnel_idle_timeout", format_duration(l.tunnel_idle_timeout)},
+                   {"drain_timeout", format_duration(l.drain_timeout)}};
+  out["workers"] = server.workers().size();
+  return out.dump(2) + "\n";
+}
+
+std::string render_prometheus(const ProxyServer& server) {
+  const auto& workers = server.workers();
+  std::string out;
+  auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  auto sum = [&](auto getter) {
+    std::int64_t total = 0;
+    for (const auto& w : workers) total += static_cast<std::int64_t>(getter(w->stats()));
+    return total;
+  };
+  struct ListenerMetric {
+    std::string_view name, type, help;
+    std::int64_t (*get)(const ListenerStats&);
+  };
+  static constexpr ListenerMetric kListenerMetrics[] = {
+      {"strait_downstream_connections_total", "counter", "Downstream connections accepted.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.connections_total.value()); }},
+      {"strait_downstream_connections_active", "gauge", "Downstream connections open now.",
+       [](const ListenerStats& s) { return s.connections_active.value(); }},
+      {"strait_downstream_requests_total", "counter", "HTTP requests received.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.requests_total.value()); }},
+      {"strait_downstream_parse_errors_total", "counter", "Requests refused as malformed.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.parse_errors.value()); }},
+      {"strait_tls_handshake_failures_total", "counter", "Inbound TLS handshakes refused.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.tls_handshake_failures.value()); }},
+      {"strait_tunnels_total", "counter", "CONNECT, upgrade and TCP tunnels opened.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.tunnels_total.value()); }},
+      {"strait_downstream_received_bytes_total", "counter", "Bytes received from downstream.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.bytes_received.value()); }},
+      {"strait_downstream_sent_bytes_total", "counter", "Bytes sent to downstream.",
+       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.bytes_sent.value()); }},
+  };
+  for (const auto& metric : kListenerMetrics) {
+    family(metric.name, metric.type, metric.help);
+    for (std::size_t k = 0; k < static_cast<std::size_t>(ListenerKind::kCount); ++k) {
+      const auto value = sum([&](WorkerStats& s) { return metric.get(s.listeners[k]); });
+      fmt::format_to(std::back_inserter(out), "{}{{listener=\"{}\"}} {}\n", metric.name,
+                     name_of(static_cast<ListenerKind>(k)), value);
+    }
+  }
+  family("strait_local_replies_total", "counter", "Responses the proxy made itself, by reason.");
+  for (std::size_t r = 0; r < static_cast<std::size_t>(LocalReason::kCount); ++r) {
+    fmt::format_to(std::back_inserter(out), "strait_local_replies_total{{reason=\"{}\"}} {}\n",
+                   name_of(static_cast<LocalReason>(r)),
+                   sum([&](WorkerStats& s) { return s.local_replies[r].value(); }));
+  }
+  struct UpstreamMetric {
+    std::string_view name, help;
+    const Counter WorkerStats::*counter;
+  };
+  static constexpr UpstreamMetric kUpstreamMetrics[] = {
+      {"strait_upstream_connections_total", "Upstream connections opened.", &WorkerStats::upstream_connections_total},
+      {"strait_upstream_connect_failures_total", "Upstream connects or handshakes that failed.", &WorkerStats::upstream_connect_failures},
+      {"strait_upstream_identity_mismatches_total", "Upstream servers refused for their SPIFFE ID.", &WorkerStats::upstream_identity_mismatches},
+      {"strait_upstream_requests_total", "Requests sent upstream.", &WorkerStats::upstream_requests_total},
+      {"strait_upstream_connections_reused_total", "Requests sent on a pooled connection.", &WorkerStats::upstream_connections_reused},
+      {"strait_upstream_retries_total", "Connect or stale-connection retries.", &WorkerStats::upstream_retries},
+  };
+  for (const auto& metric : kUpstreamMetrics) {
+    family(metric.name, "counter", metric.help);
+    fmt::format_to(std::back_inserter(out), "{} {}\n", metric.name,
+                   sum([&](WorkerStats& s) { return (s.*metric.counter).value(); }));
+  }
+  family("strait_worker_requests_total", "counter", "HTTP requests received, per worker.");
+  for (const auto& w : workers) {
+    std::uint64_t total = 0;
+    for (const auto& l : w->stats().listeners) total += l.requests_total.value();
+    fmt::format_to(std::back_inserter(out), "strait_worker_requests_total{{worker=\"{}\"}} {}\n",
+                   w->index(), total);
+  }
+  const Snapshot& snapshot = server.snapshot();
+  family("strait_config_version", "gauge", "Version of the config snapshot in use.");
+  fmt::format_to(std::back_inserter(out), "strait_config_version {}\n", snapshot.version);
+  family("strait_certificate_expiry_timestamp_seconds", "gauge", "When the workload certificate expires.");
+  fmt::format_to(std::back_inserter(out), "strait_certificate_expiry_timestamp_seconds {}\n",
+                 std::chrono::duration_cast<std::chrono::seconds>(
+                     snapshot.tls.certificate.not_after.time_since_epoch())
+                     .count());
+  family("strait_build_info", "gauge", "The proxy's version.");
+  fmt::format_to(std::back_inserter(out), "strait_build_info{{version=\"{}\"}} 1\n", STRAIT_VERSION);
+  return out;
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,108 @@
+// The proxy's configuration: what it is (workload), where it listens, what it serves and which
+// services it can reach. Built once from the bootstrap file and flags (later from the control
+// plane), then only ever read: a change builds a whole new ProxyConfig.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace strait::proxy {
+
+using Duration = std::chrono::milliseconds;
+
+// How an application speaks on a port, with Istio's port protocol names.
+enum class Protocol : std::uint8_t { kHttp, kHttp2, kGrpc, kTcp, kTls };
+
+[[nodiscard]] std::string_view name_of(Protocol protocol);
+[[nodiscard]] bool is_http(Protocol protocol);  // HTTP-aware handling (http, http2, grpc)
+
+struct HostPort {
+  std::string host;  // IP literal for listen and endpoint addresses
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string to_string() const;
+};
+
+struct WorkloadIdentity {
+  std::string name;
+  std::string ns = "default";
+  std::string service_account = "default";
+  std::string trust_domain = "cluster.local";
+  std::map<std::string, std::string> labels;
+  [[nodiscard]] std::string spiffe_id() const;
+};
+
+// A service this workload serves: traffic for `port` arriving on the inbound listener goes to the
+// application on 127.0.0.1:target_port.
+struct InboundService {
+  std::string name;
+  std::uint16_t port = 0;
+  Protocol protocol = Protocol::kHttp;
+  std::uint16_t target_port = 0;
+};
+
+// `--upstream 127.0.0.1:17001=ratings:9080`: a local port bound to one mesh service.
+struct UpstreamBinding {
+  HostPort listen;
+  std::string service;  // host as written (short name or FQDN)
+  std::uint16_t port = 0;
+};
+
+struct Endpoint {
+  HostPort address;              // a sidecar's inbound address, or the workload itself without mTLS
+  bool mtls = true;              // false: plaintext to a workload that has no sidecar
+  std::string identity;          // SPIFFE ID of the sidecar expected there
+  std::map<std::string, std::string> labels;
+};
+
+struct ServicePort {
+  std::uint16_t port = 0;
+  Protocol protocol = Protocol::kHttp;
+};
+
+struct Service {
+  std::string name;
+  std::string ns;
+  std::string fqdn;  // <name>.<ns>.svc.cluster.local
+  std::vector<ServicePort> ports;
+  std::vector<Endpoint> endpoints;
+  // Identities allowed to serve this service: the endpoints' identities plus any listed
+  // (Istio's subjectAltNames). The outbound side refuses a server with any other identity.
+  std::vector<std::string> allowed_identities;
+};
+
+struct TlsFiles {
+  std::string certificate_chain;
+  std::string private_key;
+  std::string trust_bundle;
+};
+
+struct Limits {
+  std::size_t max_request_line = 8 * 1024;
+  std::size_t max_head_size = 60 * 1024;
+  std::size_t max_header_count = 100;
+  Duration header_read_timeout{10'000};   // from a request's first byte to its complete head: 408
+  Duration idle_timeout{300'000};         // a downstream connection with no request in flight
+  Duration connect_timeout{10'000};       // upstream TCP connect plus TLS handshake
+  Duration stream_idle_timeout{300'000};  // no byte either way while a request is in flight
+  Duration drain_timeout{5'000};          // SIGTERM: how long in-flight requests may finish
+  Duration tunnel_idle_timeout{3'600'000}; // CONNECT, upgrades and TCP: no byte either way
+  std::size_t max_idle_upstream_per_endpoint = 64;
+};
+
+struct ProxyConfig {
+  WorkloadIdentity workload;
+  HostPort outbound_addr{"127.0.0.1", 15001};
+  HostPort inbound_addr{"127.0.0.1", 15006};
+  HostPort admin_addr{"127.0.0.1", 15000};
+  std::vector<InboundService> inbound_services;
+  std::vector<UpstreamBinding> upstreams;
+  std::vector<Service> services;
+  TlsFiles tls;
+  Limits limits;
+  int concurrency = 0;  // 0: one worker per core
+};
+
+}  // namespace strait::proxy

@@ -1,0 +1,91 @@
+#include "proxy/http_head_writer.h"
+
+#include <fmt/format.h>
+
+#include "proxy/local_reply.h"
+
+namespace strait::proxy {
+namespace {
+
+using http::iequals;
+
+// Fields that describe this connection only; `connection_value` is the Connection header (its
+// tokens name further hop-by-hop fields).
+bool is_hop_by_hop(std::string_view name, std::string_view connection_value) {
+  static constexpr std::string_view kAlways[] = {
+      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
+      "proxy-authenticate", "proxy-authorization"};
+  for (auto h : kAlways) {
+    if (iequals(name, h)) return true;
+  }
+  return !connection_value.empty() && http::list_contains_token(connection_value, name);
+}
+
+template <typename Head>
+std::string_view connection_of(const Head& head) {
+  const auto* c = head.find("connection");
+  return c ? c->value : std::string_view{};
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+void write_request_head(const http::RequestHead& head, const RequestEdits& edits, std::string& out) {
+  out.clear();
+  out.append(head.method).append(" ").append(edits.path).append(" HTTP/1.1\r\n");
+  const std::string_view connection = connection_of(head);
+  bool wants_trailers = false;
+  for (const auto& field : head.headers) {
+    if (iequals(field.name, "te")) wants_trailers = http::list_contains_token(field.value, "trailers");
+    if (is_hop_by_hop(field.name, connection)) continue;
+    if (!edits.authority.empty() && iequals(field.name, "host")) continue;
+    if (edits.strip_client_cert && iequals(field.name, "x-forwarded-client-cert")) continue;
+    append_field(out, field.name, field.value);
+  }
+  if (!edits.authority.empty()) append_field(out, "host", edits.authority);
+  if (head.framing == http::BodyFraming::kChunked) append_field(out, "transfer-encoding", "chunked");
+  if (wants_trailers) append_field(out, "te", "trailers");
+  if (head.upgrade) {
+    append_field(out, "connection", "upgrade");
+    if (const auto* upgrade = head.find("upgrade")) append_field(out, "upgrade", upgrade->value);
+  }
+  if (!edits.request_id.empty()) append_field(out, "x-request-id", edits.request_id);
+  if (edits.add_forwarded_proto) append_field(out, "x-forwarded-proto", "http");
+  if (!edits.client_cert.empty()) append_field(out, "x-forwarded-client-cert", edits.client_cert);
+  out.append("\r\n");
+}
+
+void write_response_head(const http::ResponseHead& head, const ResponseEdits& edits,
+                         std::string& out) {
+  out.clear();
+  out.append("HTTP/1.1 ").append(std::to_string(head.status)).append(" ");
+  out.append(head.reason.empty() ? reason_phrase(head.status) : head.reason).append("\r\n");
+  const std::string_view connection = connection_of(head);
+  for (const auto& field : head.headers) {
+    if (is_hop_by_hop(field.name, connection)) continue;
+    append_field(out, field.name, field.value);
+  }
+  if (head.framing == http::BodyFraming::kChunked && !edits.dechunk)
+    append_field(out, "transfer-encoding", "chunked");
+  if (edits.upgrade) {
+    append_field(out, "connection", "upgrade");
+    if (const auto* upgrade = head.find("upgrade")) append_field(out, "upgrade", upgrade->value);
+  } else if (edits.close) {
+    append_field(out, "connection", "close");
+  } else if (edits.keep_alive_10) {
+    append_field(out, "connection", "keep-alive");
+  }
+  out.append("\r\n");
+}
+
+std::string format_request_id(std::uint64_t high, std::uint64_t low) {
+  high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;    // RFC 4122 variant
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff,
+                     high & 0xffff, low >> 48, low & 0xffffffffffffULL);
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,39 @@
+// Serializes the heads the proxy forwards: the request it sends upstream and the response it sends
+// downstream. Hop-by-hop fields are dropped per RFC 9110 7.6.1 (Connection, Keep-Alive,
+// Proxy-Connection, TE except "trailers", Transfer-Encoding, Upgrade unless upgrading,
+// Proxy-Authenticate/Authorization, and every field named in Connection); the framing fields the
+// proxy itself uses are re-added.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace strait::proxy {
+
+// Header edits applied on top of the forwarded request fields.
+struct RequestEdits {
+  std::string_view path;       // request-target to send (origin-form)
+  std::string_view authority;  // non-empty: replaces Host (absolute-form requests)
+  std::string_view request_id; // non-empty: added as x-request-id (the request had none)
+  bool add_forwarded_proto = false;  // the request had no x-forwarded-proto
+  std::string_view client_cert;      // non-empty: x-forwarded-client-cert value (inbound)
+  bool strip_client_cert = true;     // an incoming XFCC is never trusted
+};
+
+void write_request_head(const http::RequestHead& head, const RequestEdits& edits, std::string& out);
+
+struct ResponseEdits {
+  bool close = false;         // tell the client the connection closes after this response
+  bool keep_alive_10 = false; // HTTP/1.0 client kept alive: say so explicitly
+  bool dechunk = false;       // body is forwarded without chunked framing
+  bool upgrade = false;       // 101: keep Connection: upgrade and Upgrade
+};
+
+void write_response_head(const http::ResponseHead& head, const ResponseEdits& edits, std::string& out);
+
+// A 16-byte random id formatted as a UUID v4 (x-request-id).
+[[nodiscard]] std::string format_request_id(std::uint64_t high, std::uint64_t low);
+
+}  // namespace strait::proxy

@@ -1,0 +1,483 @@
+#include "proxy/http_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+#include "http/parser.h"
+#include "net/read_buffer.h"
+#include "net/watchdog.h"
+#include "proxy/body_forwarder.h"
+#include "proxy/http_head_writer.h"
+#include "proxy/local_reply.h"
+#include "proxy/upstream_connector.h"
+
+namespace strait::proxy {
+namespace {
+
+using http::iequals;
+
+struct Authority {
+  std::string_view host;
+  std::uint16_t port = 0;  // 0: not given
+};
+
+std::optional<Authority> split_authority(std::string_view authority) {
+  Authority out;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return std::nullopt;
+      port = authority.substr(close + 2);
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return std::nullopt;
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+      return std::nullopt;
+    out.port = static_cast<std::uint16_t>(value);
+  }
+  return out;
+}
+
+bool is_idempotent(std::string_view method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
+         method == "PUT" || method == "DELETE";
+}
+
+// Where one request goes.
+struct Destination {
+  const ResolvedService* service = nullptr;  // outbound: a mesh service
+  std::uint16_t port = 0;
+  std::uint16_t app_port = 0;                // inbound: the local application
+  std::string_view path;                     // origin-form target to send
+  std::string_view authority;                // absolute-form: the Host to send
+};
+
+struct RouteError {
+  int status;
+  LocalReason reason;
+  std::string detail;
+};
+
+enum class HeadRead : std::uint8_t { kOk, kClosedBeforeResponse, kFailed, kMalformed, kTimeout };
+
+class HttpSession {
+ public:
+  HttpSession(Worker& worker, net::Stream downstream, DownstreamInfo info)
+      : worker_(worker),
+        downstream_(std::move(downstream)),
+        info_(std::move(info)),
+        stats_(worker.stats().listener(info_.kind)),
+        limits_(worker.snapshot()->config->limits),
+        parser_limits_{limits_.max_request_line, limits_.max_head_size, limits_.max_header_count},
+        in_(limits_.max_head_size + 1),
+        watchdog_(worker.io().get_executor()) {}
+
+  asio::awaitable<void> run() {
+    tracked_.stream = &downstream_;
+    worker_.track(&tracked_);
+    stats_.connections_total.add();
+    stats_.connections_active.add(1);
+    if (info_.kind == ListenerKind::kInbound) {
+      client_cert_ = "By=" + worker_.snapshot()->tls.certificate.spiffe_id + ";URI=" + info_.peer_identity;
+    }
+    // (GCC 12 miscompiles co_await inside a loop condition; keep it in the body.)
+    while (true) {
+      const bool more = co_await serve_one();
+      if (!more) break;
+    }
+    watchdog_.disarm();
+    downstream_.shutdown_send();
+    downstream_.close();
+    worker_.untrack(&tracked_);
+    stats_.connections_active.add(-1);
+  }
+
+ private:
+  // Reads the next request head into in_. False when the connection is done (an error reply, if
+  // one is due, has been sent).
+  asio::awaitable<bool> read_head(http::RequestHead& request) {
+    tracked_.idle = in_.empty();
+    bool header_timer = !in_.empty();
+    watchdog_.arm(header_timer ? limits_.header_read_timeout : limits_.idle_timeout, &downstream_);
+    while (true) {
+      if (!in_.empty()) {
+        const auto parsed = http::parse_request_head(in_.data(), parser_limits_, request);
+        if (parsed.status == http::ParseStatus::kComplete) break;
+        if (parsed.status == http::ParseStatus::kError) {
+          stats_.parse_errors.add();
+          co_await reply(http::status_for(parsed.error), LocalReason::kMalformedRequest,
+                         http::name_of(parsed.error), true);
+          co_return false;
+        }
+        if (in_.full()) {
+          stats_.parse_errors.add();
+          co_await reply(431, LocalReason::kMalformedRequest, "head_too_large", true);
+          co_return false;
+        }
+        if (!header_timer) {
+          tracked_.idle = false;
+          header_timer = true;
+          watchdog_.arm(limits_.header_read_timeout, &downstream_);
+        }
+      } else if (worker_.draining()) {
+        co_return false;
+      }
+      auto [ec, n] = co_await downstream_.read_some(in_.prepare(4096));
+      if (ec) {
+        if (watchdog_.expired() && !in_.empty()) {
+          co_await reply(408, LocalReason::kHeaderTimeout, "the request head did not arrive in time",
+                         true);
+        }
+        co_return false;
+      }
+      in_.commit(n);
+      stats_.bytes_received.add(n);
+    }
+    tracked_.idle = false;
+    co_return true;
+  }
+
+  asio::awaitable<void> reply(int status, LocalReason reason, std::string_view detail, bool close) {
+    worker_.stats().count(reason);
+    std::string response = reason == LocalReason::kMalformedRequest
+                               ? build_local_reply(status, detail, "the request was refused", close)
+                               : build_local_reply(status, reason, detail, close);
+    watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
+    co_await downstream_.write_all(asio::buffer(response));
+    stats_.bytes_sent.add(response.size());
+  }
+
+  std::expected<Destination, RouteError> route(const http::RequestHead& request,
+                                               const Snapshot& snapshot) {
+    Destination d;
+    d.path = request.target;
+    std::string_view authority;
+    if (request.target.size() > 7 && iequals(request.target.substr(0, 7), "http://")) {
+      const std::string_view rest = request.target.substr(7);
+      const auto slash = rest.find_first_of("/?");
+      authority = rest.substr(0, slash);
+      d.path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+      d.authority = authority;
+    } else if (!request.target.starts_with('/') && request.target != "*") {
+      return std::unexpected(RouteError{400, LocalReason::kMalformedRequest,
+                                        "unsupported request target (use origin form, http:// "
+                                        "absolute form, or CONNECT for TLS)"});
+    } else if (const auto* host = request.find("host")) {
+      authority = host->value;
+    }
+
+    if (info_.kind == ListenerKind::kInbound) {
+      std::uint16_t port = info_.inbound_port;
+      const auto& inbound = snapshot.config->inbound_services;
+      if (port == 0 && inbound.size() == 1) port = inbound.front().port;
+      const auto it = snapshot.inbound_by_port.find(port);
+      if (it == snapshot.inbound_by_port.end())
+        return std::unexpected(RouteError{404, LocalReason::kUnknownInboundPort,
+                                          "this workload serves no port " + std::to_string(port)});
+      d.app_port = it->second->target_port;
+      return d;
+    }
+
+    std::string_view host;
+    std::uint16_t port = 0;
+    if (info_.kind == ListenerKind::kUpstreamBinding) {
+      host = info_.fixed_host;
+      port = info_.fixed_port;
+    } else {
+      auto split = split_authority(authority);
+      if (!split)
+        return std::unexpected(RouteError{400, LocalReason::kMalformedRequest,
+                                          "missing or malformed host '" + std::string(authority) + "'"});
+      host = split->host;
+      port = split->port;
+    }
+    d.service = snapshot.find_service(host);
+    if (d.service == nullptr)
+      return std::unexpected(RouteError{404, LocalReason::kNoRoute,
+                                        "'" + std::string(host) + "' is not a service of the mesh"});
+    const auto& ports = d.service->service->ports;
+    if (port == 0) port = ports.size() == 1 ? ports.front().port : 80;
+    if (std::ranges::none_of(ports, [&](const ServicePort& p) { return p.port == port; }))
+      return std::unexpected(RouteError{404, LocalReason::kNoRoute,
+                                        d.service->service->fqdn + " has no port " + std::to_string(port)});
+    d.port = port;
+    return d;
+  }
+
+  asio::awaitable<ConnectOutcome> connect(const Destination& d, const Snapshot& snapshot,
+                                          std::string_view alpn, bool pooled) {
+    if (d.service == nullptr) co_return co_await connect_to_app(worker_, snapshot, d.app_port, pooled);
+    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled);
+  }
+
+  static int status_for_connect_failure(LocalReason reason) {
+    return reason == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
+  }
+
+  asio::awaitable<HeadRead> read_response_head(UpstreamConnection& up, std::string_view method,
+                                               http::ResponseHead& response) {
+    bool received = !up.buffer.empty();
+    while (true) {
+      if (!up.buffer.empty()) {
+        const auto parsed = http::parse_response_head(up.buffer.data(), parser_limits_, method, response);
+        if (parsed.status == http::ParseStatus::kComplete) co_return HeadRead::kOk;
+        if (parsed.status == http::ParseStatus::kError || up.buffer.full()) co_return HeadRead::kMalformed;
+      }
+      auto [ec, n] = co_await up.stream.read_some(up.buffer.prepare(16 * 1024));
+      if (ec) {
+        if (watchdog_.expired()) co_return HeadRead::kTimeout;
+        co_return received ? HeadRead::kFailed : HeadRead::kClosedBeforeResponse;
+      }
+      received = true;
+      up.buffer.commit(n);
+      watchdog_.touch();
+    }
+  }
+
+  // CONNECT host:port: an opaque tunnel to the service over mTLS.
+  asio::awaitable<void> tunnel(const http::RequestHead& request, const Snapshot& snapshot) {
+    auto authority = split_authority(request.target);
+    if (!authority || authority->port == 0) {
+      co_await reply(400, LocalReason::kMalformedRequest, "CONNECT needs host:port", true);
+      co_return;
+    }
+    const ResolvedService* service = snapshot.find_service(authority->host);
+    if (service == nullptr) {
+      const std::string detail = "'" + std::string(authority->host) + "' is not a service of the mesh";
+      co_await reply(404, LocalReason::kNoRoute, detail, true);
+      co_return;
+    }
+    in_.consume(request.head_size);
+    auto outcome = co_await connect_to_service(worker_, snapshot, *service, authority->port,
+                                               tls::kAlpnTcp, false);
+    if (!outcome.connection) {
+      co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, true);
+      co_return;
+    }
+    static constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n";
+    if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
+    co_await relay_with(*outcome.connection);
+  }
+
+  asio::awaitable<void> relay_with(UpstreamConnection& up) {
+    stats_.tunnels_total.add();
+    watchdog_.arm(limits_.tunnel_idle_timeout, &downstream_, &up.stream);
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    co_await relay(downstream_, in_, up.stream, up.buffer, watchdog_, sent, received);
+    stats_.bytes_received.add(sent);
+    stats_.bytes_sent.add(received);
+    watchdog_.disarm();
+    up.stream.close();
+  }
+
+  // Serves one request. True when the connection may carry another.
+  asio::awaitable<bool> serve_one() {
+    http::RequestHead request;
+    if (!co_await read_head(request)) co_return false;
+    stats_.requests_total.add();
+    const std::shared_ptr<const Snapshot> snapshot = worker_.snapshot();
+
+    if (iequals(request.method, "CONNECT")) {
+      if (info_.kind != ListenerKind::kOutbound) {
+        co_await reply(405, LocalReason::kMethodNotAllowed,
+                       "CONNECT is accepted on the outbound listener only", true);
+        co_return false;
+      }
+      co_await tunnel(request, *snapshot);
+      co_return false;
+    }
+
+    auto destination = route(request, *snapshot);
+    if (!destination) {
+      // Without a destination the body cannot be skipped safely: close when there is one.
+      const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
+      co_await reply(destination.error().status, destination.error().reason,
+                     destination.error().detail, close);
+      if (!close) in_.consume(request.head_size);
+      co_return !close;
+    }
+
+    // Everything needed after the head leaves the buffer is copied or serialized now.
+    const std::string method(request.method);
+    const auto framing = request.framing;
+    const auto content_length = request.content_length;
+    const bool client_keep_alive = request.keep_alive;
+    const bool client_http10 = request.version_minor == 0;
+    const bool expect_continue = request.expect_continue && framing != http::BodyFraming::kNone;
+    const bool upgrade = request.upgrade;
+    std::string request_id;
+    if (request.find("x-request-id") == nullptr)
+      request_id = format_request_id(worker_.random(), worker_.random());
+    RequestEdits edits;
+    edits.path = destination->path;
+    edits.authority = destination->authority;
+    edits.request_id = request_id;
+    edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
+    edits.client_cert = client_cert_;
+    std::string upstream_head;
+    write_request_head(request, edits, upstream_head);
+    in_.consume(request.head_size);
+
+    auto outcome = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, !upgrade);
+    if (!outcome.connection) {
+      const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
+      co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, close);
+      co_return !close;
+    }
+    std::unique_ptr<UpstreamConnection> up = std::move(outcome.connection);
+    auto& worker_stats = worker_.stats();
+
+    // Send the head (and body), then read the response head. A pooled connection that the
+    // upstream closed while idle fails before any response byte: such a request is retried once on
+    // a fresh connection when that is safe (no body, idempotent method).
+    http::ResponseHead response;
+    bool body_sent = framing == http::BodyFraming::kNone;
+    int stale_retries = body_sent && is_idempotent(method) ? 1 : 0;
+    HeadRead head_read = HeadRead::kFailed;
+    while (true) {
+      worker_stats.upstream_requests_total.add();
+      watchdog_.arm(limits_.stream_idle_timeout, &downstream_, &up->stream);
+      const auto write_error = co_await up->stream.write_all(asio::buffer(upstream_head));
+      if (!write_error) {
+        if (!body_sent && !expect_continue) {
+          std::uint64_t bytes = 0;
+          const auto sent = co_await forward_body(downstream_, in_, up->stream,
+                                                  {framing, content_length, false}, watchdog_, bytes);
+          stats_.bytes_received.add(bytes);
+          if (sent == BodyOutcome::kReadFailed) co_return false;  // the client went away
+          if (sent == BodyOutcome::kMalformed) {
+            co_await reply(400, LocalReason::kMalformedRequest, "invalid_chunked_body", true);
+            co_return false;
+          }
+          if (sent == BodyOutcome::kWriteFailed) {
+            co_await reply(502, LocalReason::kUpstreamResetBeforeResponse,
+                           "the upstream closed while the request body was sent", true);
+            co_return false;
+          }
+          body_sent = true;
+        }
+        head_read = co_await read_response_head(*up, method, response);
+      } else {
+        head_read = HeadRead::kClosedBeforeResponse;
+      }
+      if (head_read == HeadRead::kClosedBeforeResponse && up->reused && stale_retries-- > 0) {
+        worker_stats.upstream_retries.add();
+        up->stream.close();
+        auto fresh = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, false);
+        if (!fresh.connection) {
+          co_await reply(status_for_connect_failure(fresh.failure), fresh.failure, fresh.detail,
+                         !client_keep_alive);
+          co_return client_keep_alive;
+        }
+        up = std::move(fresh.connection);
+        continue;
+      }
+      break;
+    }
+    // Interim responses: 100 Continue releases the body; others (102, 103) are relayed as they are.
+    while (head_read == HeadRead::kOk && response.status >= 100 && response.status < 200 &&
+           response.status != 101) {
+      if (!client_http10) {
+        std::string interim;
+        write_response_head(response, {}, interim);
+        if (co_await downstream_.write_all(asio::buffer(interim))) co_return false;
+      }
+      up->buffer.consume(response.head_size);
+      if (response.status == 100 && !body_sent) {
+        std::uint64_t bytes = 0;
+        const auto sent = co_await forward_body(downstream_, in_, up->stream,
+                                                {framing, content_length, false}, watchdog_, bytes);
+        stats_.bytes_received.add(bytes);
+        if (sent != BodyOutcome::kComplete) co_return false;
+        body_sent = true;
+      }
+      head_read = co_await read_response_head(*up, method, response);
+    }
+    if (head_read != HeadRead::kOk) {
+      up->stream.close();
+      switch (head_read) {
+        case HeadRead::kTimeout:
+          co_await reply(504, LocalReason::kUpstreamTimeout, "no response within the stream idle timeout", true);
+          break;
+        case HeadRead::kMalformed:
+          co_await reply(502, LocalReason::kUpstreamProtocolError, "malformed response head", true);
+          break;
+        default:
+          co_await reply(502, LocalReason::kUpstreamResetBeforeResponse,
+                         "the upstream closed the connection before responding", !client_keep_alive || !body_sent);
+          co_return client_keep_alive && body_sent;
+      }
+      co_return false;
+    }
+
+    const bool upgraded = response.status == 101 && upgrade;
+    if (response.status == 101 && !upgrade) {
+      co_await reply(502, LocalReason::kUpstreamProtocolError, "101 without an upgrade request", true);
+      co_return false;
+    }
+    const bool dechunk = response.framing == http::BodyFraming::kChunked && client_http10;
+    const bool close_downstream = !client_keep_alive || worker_.draining() || !body_sent ||
+                                  response.framing == http::BodyFraming::kUntilClose || dechunk;
+    ResponseEdits response_edits{.close = close_downstream,
+                                 .keep_alive_10 = client_http10 && !close_downstream,
+                                 .dechunk = dechunk,
+                                 .upgrade = upgraded};
+    std::string downstream_head;
+    write_response_head(response, response_edits, downstream_head);
+    const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&
+                                   response.framing != http::BodyFraming::kUntilClose;
+    up->buffer.consume(response.head_size);
+    if (co_await downstream_.write_all(asio::buffer(downstream_head))) co_return false;
+    stats_.bytes_sent.add(downstream_head.size());
+    if (upgraded) {
+      co_await relay_with(*up);
+      co_return false;
+    }
+    std::uint64_t bytes = 0;
+    const auto forwarded = co_await forward_body(
+        up->stream, up->buffer, downstream_,
+        {response.framing, response.content_length, dechunk}, watchdog_, bytes);
+    stats_.bytes_sent.add(bytes);
+    watchdog_.disarm();
+    if (forwarded != BodyOutcome::kComplete) co_return false;
+    if (upstream_reusable) {
+      worker_.pool().give_back(std::move(up), limits_.max_idle_upstream_per_endpoint);
+    }
+    in_.shrink_if_idle();
+    co_return !close_downstream;
+  }
+
+  Worker& worker_;
+  net::Stream downstream_;
+  DownstreamInfo info_;
+  ListenerStats& stats_;
+  const Limits limits_;
+  const http::ParserLimits parser_limits_;
+  net::ReadBuffer in_;
+  net::Watchdog watchdog_;
+  TrackedConnection tracked_;
+  std::string client_cert_;
+};
+
+}  // namespace
+
+asio::awaitable<void> serve_http(Worker& worker, net::Stream downstream, DownstreamInfo info) {
+  HttpSession session(worker, std::move(downstream), std::move(info));
+  co_await session.run();
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,26 @@
+// The HTTP/1 side of a listener: serves one downstream connection, request after request, until it
+// closes. Requests are handled one at a time in arrival order, so pipelined requests are safe: the
+// next head is not even parsed before the previous response has been fully forwarded.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <string>
+
+#include "net/stream.h"
+#include "proxy/stats.h"
+#include "proxy/worker.h"
+
+namespace strait::proxy {
+
+struct DownstreamInfo {
+  ListenerKind kind = ListenerKind::kOutbound;
+  std::string peer_identity;       // inbound: the caller sidecar's verified SPIFFE ID
+  std::uint16_t inbound_port = 0;  // inbound: the service port named by the SNI (0: none)
+  std::string fixed_host;          // upstream binding: every request goes to this service
+  std::uint16_t fixed_port = 0;
+};
+
+asio::awaitable<void> serve_http(Worker& worker, net::Stream downstream, DownstreamInfo info);
+
+}  // namespace strait::proxy

@@ -1,0 +1,151 @@
+#include "proxy/listeners.h"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+#include "net/read_buffer.h"
+#include "net/watchdog.h"
+#include "proxy/body_forwarder.h"
+#include "proxy/http_session.h"
+#include "proxy/upstream_connector.h"
+
+namespace strait::proxy {
+namespace {
+
+constexpr std::size_t kTunnelBuffer = 16 * 1024;
+
+// An opaque TCP stream between a downstream connection and an upstream one.
+asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::Stream downstream,
+                                       ConnectOutcome outcome) {
+  auto& stats = worker.stats().listener(kind);
+  stats.connections_total.add();
+  stats.connections_active.add(1);
+  TrackedConnection tracked{&downstream, false};
+  worker.track(&tracked);
+  if (outcome.connection) {
+    stats.tunnels_total.add();
+    net::ReadBuffer downstream_buffer(kTunnelBuffer);
+    net::Watchdog watchdog(worker.io().get_executor());
+    watchdog.arm(worker.snapshot()->config->limits.tunnel_idle_timeout, &downstream,
+                 &outcome.connection->stream);
+    std::uint64_t sent = 0;
+    std::uint64_t received = 0;
+    co_await relay(downstream, downstream_buffer, outcome.connection->stream,
+                   outcome.connection->buffer, watchdog, sent, received);
+    stats.bytes_received.add(sent);
+    stats.bytes_sent.add(received);
+  } else {
+    worker.stats().count(outcome.failure);
+    spdlog::debug("tcp {}: {}", name_of(kind), outcome.detail);
+  }
+  downstream.close();
+  worker.untrack(&tracked);
+  stats.connections_active.add(-1);
+}
+
+asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket) {
+  const auto snapshot = worker.snapshot();
+  net::Stream stream(net::TlsStream(std::move(socket), *snapshot->tls.server));
+  auto& stats = worker.stats().listener(ListenerKind::kInbound);
+  net::Watchdog watchdog(worker.io().get_executor());
+  watchdog.arm(snapshot->config->limits.header_read_timeout, &stream);
+  const auto error = co_await stream.handshake(asio::ssl::stream_base::server);
+  watchdog.disarm();
+  auto peer = error ? std::nullopt : tls::verified_peer_spiffe_id(stream.ssl());
+  if (error || !peer || !tls::parse_spiffe_id(*peer)) {
+    stats.tls_handshake_failures.add();
+    std::error_code ignored;
+    const auto remote = stream.socket().remote_endpoint(ignored);
+    spdlog::info("inbound: refused {} ({})", remote.address().to_string(),
+                 error ? error.message() : "no mesh SPIFFE identity in the client certificate");
+    stream.close();
+    co_return;
+  }
+  const char* sni = SSL_get_servername(stream.ssl(), TLSEXT_NAMETYPE_host_name);
+  const std::uint16_t port = port_from_mesh_sni(sni != nullptr ? sni : "");
+  if (tls::negotiated_alpn(stream.ssl()) == tls::kAlpnTcp) {
+    const auto it = snapshot->inbound_by_port.find(port);
+    ConnectOutcome outcome;
+    if (it == snapshot->inbound_by_port.end()) {
+      outcome.failure = LocalReason::kUnknownInboundPort;
+      outcome.detail = "no inbound service on port " + std::to_string(port);
+    } else {
+      outcome = co_await connect_to_app(worker, *snapshot, it->second->target_port, false);
+    }
+    co_await relay_connection(worker, ListenerKind::kInbound, std::move(stream), std::move(outcome));
+    co_return;
+  }
+  // Arguments are named objects, never prvalues: GCC 12 can destroy a prvalue argument of a
+  // coroutine twice.
+  DownstreamInfo info{.kind = ListenerKind::kInbound, .peer_identity = std::move(*peer), .inbound_port = port};
+  co_await serve_http(worker, std::move(stream), std::move(info));
+}
+
+asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket,
+                                    const UpstreamBinding* binding) {
+  const auto snapshot = worker.snapshot();
+  const ResolvedService* service = snapshot->find_service(binding->service);
+  const ServicePort* port = nullptr;
+  if (service != nullptr) {
+    for (const auto& p : service->service->ports) {
+      if (p.port == binding->port) port = &p;
+    }
+  }
+  if (port != nullptr && port->protocol == Protocol::kHttp) {
+    net::Stream stream(std::move(socket));
+    DownstreamInfo info{.kind = ListenerKind::kUpstreamBinding,
+                        .fixed_host = binding->service,
+                        .fixed_port = binding->port};
+    co_await serve_http(worker, std::move(stream), std::move(info));
+    co_return;
+  }
+  ConnectOutcome outcome;
+  if (port == nullptr) {
+    outcome.failure = LocalReason::kNoRoute;
+    outcome.detail = binding->service + ":" + std::to_string(binding->port) + " is not a mesh service port";
+  } else {
+    outcome = co_await connect_to_service(worker, *snapshot, *service, binding->port, tls::kAlpnTcp, false);
+  }
+  net::Stream stream(std::move(socket));
+  co_await relay_connection(worker, ListenerKind::kUpstreamBinding, std::move(stream),
+                            std::move(outcome));
+}
+
+}  // namespace
+
+asio::awaitable<void> accept_loop(Worker& worker, asio::ip::tcp::acceptor& acceptor,
+                                  ListenerSpec spec) {
+  while (true) {
+    auto [ec, socket] = co_await acceptor.async_accept(net::kAsTuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      spdlog::warn("{} listener: accept failed: {}", name_of(spec.kind), ec.message());
+      continue;  // EMFILE and friends: keep serving the connections we have
+    }
+    std::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    switch (spec.kind) {
+      case ListenerKind::kOutbound: {
+        net::Stream stream(std::move(socket));
+        DownstreamInfo info{.kind = ListenerKind::kOutbound};
+        asio::co_spawn(worker.io(), serve_http(worker, std::move(stream), std::move(info)),
+                       asio::detached);
+        break;
+      }
+      case ListenerKind::kInbound:
+        asio::co_spawn(worker.io(), serve_inbound(worker, std::move(socket)), asio::detached);
+        break;
+      case ListenerKind::kUpstreamBinding:
+        asio::co_spawn(worker.io(), serve_binding(worker, std::move(socket), spec.binding),
+                       asio::detached);
+        break;
+      case ListenerKind::kCount:
+        break;
+    }
+  }
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,68 @@
+#include "proxy/local_reply.h"
+
+#include <fmt/format.h>
+
+namespace strait::proxy {
+
+std::string_view name_of(LocalReason reason) {
+  switch (reason) {
+    case LocalReason::kMalformedRequest: return "malformed_request";
+    case LocalReason::kHeaderTimeout: return "request_header_timeout";
+    case LocalReason::kNoRoute: return "no_route";
+    case LocalReason::kNoHealthyUpstream: return "no_healthy_upstream";
+    case LocalReason::kUpstreamConnectFailed: return "upstream_connect_failed";
+    case LocalReason::kUpstreamConnectTimeout: return "upstream_connect_timeout";
+    case LocalReason::kUpstreamTlsFailed: return "upstream_tls_handshake_failed";
+    case LocalReason::kUpstreamIdentityMismatch: return "upstream_identity_mismatch";
+    case LocalReason::kUpstreamResetBeforeResponse: return "upstream_reset_before_response";
+    case LocalReason::kUpstreamProtocolError: return "upstream_protocol_error";
+    case LocalReason::kUpstreamTimeout: return "upstream_timeout";
+    case LocalReason::kMethodNotAllowed: return "method_not_allowed";
+    case LocalReason::kUnknownInboundPort: return "unknown_inbound_port";
+    case LocalReason::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+std::string build_local_reply(int status, std::string_view reason_name, std::string_view detail,
+                              bool close_connection) {
+  std::string body(reason_name);
+  if (!detail.empty()) body.append(": ").append(detail);
+  body.push_back('\n');
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nx-strait-reason: "
+      "{}\r\n{}\r\n{}",
+      status, reason_phrase(status), body.size(), reason_name,
+      close_connection ? "connection: close\r\n" : "", body);
+}
+
+std::string build_local_reply(int status, LocalReason reason, std::string_view detail,
+                              bool close_connection) {
+  return build_local_reply(status, name_of(reason), detail, close_connection);
+}
+
+}  // namespace strait::proxy

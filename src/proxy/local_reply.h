@@ -1,0 +1,39 @@
+// Responses the proxy makes itself. Every one says why, in `x-strait-reason` and a one-line body,
+// instead of an opaque 503 (product.md, "Defaults that differ from Istio on purpose").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace strait::proxy {
+
+enum class LocalReason : std::uint8_t {
+  kMalformedRequest,              // 400/414/431/501/505 from the HTTP/1 parser; detail names the rule
+  kHeaderTimeout,                 // 408: the request head did not arrive in time
+  kNoRoute,                       // 404: the host is not a known service
+  kNoHealthyUpstream,             // 503: the service has no endpoint
+  kUpstreamConnectFailed,         // 503: every connect attempt failed
+  kUpstreamConnectTimeout,        // 503: connect or handshake took longer than connectTimeout
+  kUpstreamTlsFailed,             // 503: the mTLS handshake with the peer sidecar failed
+  kUpstreamIdentityMismatch,      // 503: the server's SPIFFE ID may not serve this service
+  kUpstreamResetBeforeResponse,   // 502: the upstream closed or reset before a response head
+  kUpstreamProtocolError,         // 502: the upstream's response head was malformed
+  kUpstreamTimeout,               // 504: no byte from the upstream within streamIdleTimeout
+  kMethodNotAllowed,              // 405: CONNECT on a listener that does not tunnel
+  kUnknownInboundPort,            // 404: inbound traffic for a port this workload does not serve
+  kCount,
+};
+
+[[nodiscard]] std::string_view name_of(LocalReason reason);
+
+// A complete HTTP/1.1 response: status line, `x-strait-reason`, a text body "<reason>: <detail>".
+[[nodiscard]] std::string build_local_reply(int status, LocalReason reason, std::string_view detail,
+                                            bool close_connection);
+// Same, with an explicit reason name (for parser errors whose names come from the parser).
+[[nodiscard]] std::string build_local_reply(int status, std::string_view reason_name,
+                                            std::string_view detail, bool close_connection);
+
+[[nodiscard]] std::string_view reason_phrase(int status);
+
+}  // namespace strait::proxy

@@ -1,0 +1,217 @@
+#include "proxy/proxy_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "proxy/admin_server.h"
+#include "proxy/listeners.h"
+
+namespace strait::proxy {
+namespace {
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+std::expected<std::string, std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::unexpected("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Opens a listening socket on `address` with SO_REUSEPORT, so that every worker can have its own
+// acceptor on the same port and the kernel spreads connections across them.
+std::expected<std::unique_ptr<asio::ip::tcp::acceptor>, std::string> open_acceptor(
+    asio::io_context& io, const HostPort& address) {
+  std::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) return std::unexpected("'" + address.host + "' is not an IP address");
+  const asio::ip::tcp::endpoint endpoint(ip, address.port);
+  auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->set_option(ReusePort(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return std::unexpected("cannot listen on " + address.to_string() + ": " + ec.message());
+  return acceptor;
+}
+
+}  // namespace
+
+ProxyServer::ProxyServer(ProxyConfig config)
+    : config_(std::make_shared<const ProxyConfig>(std::move(config))) {}
+
+ProxyServer::~ProxyServer() {
+  for (auto& worker : workers_) worker->stop();
+}
+
+std::expected<tls::TlsContexts, std::string> ProxyServer::load_credentials() {
+  tls::Credentials creds;
+  auto chain = read_file(config_->tls.certificate_chain);
+  if (!chain) return std::unexpected(chain.error());
+  auto key = read_file(config_->tls.private_key);
+  if (!key) return std::unexpected(key.error());
+  auto bundle = read_file(config_->tls.trust_bundle);
+  if (!bundle) return std::unexpected(bundle.error());
+  creds.certificate_chain_pem = std::move(*chain);
+  creds.private_key_pem = std::move(*key);
+  creds.trust_bundle_pem = std::move(*bundle);
+  auto contexts = tls::build_contexts(creds);
+  if (!contexts) return std::unexpected(config_->tls.certificate_chain + ": " + contexts.error());
+  return contexts;
+}
+
+std::vector<ProxyServer::FileStamp> ProxyServer::credential_stamps() const {
+  std::vector<FileStamp> out;
+  for (const auto* path : {&config_->tls.certificate_chain, &config_->tls.private_key,
+                           &config_->tls.trust_bundle}) {
+    std::error_code ec;
+    FileStamp stamp;
+    stamp.modified = std::filesystem::last_write_time(*path, ec);
+    stamp.size = std::filesystem::file_size(*path, ec);
+    out.push_back(stamp);
+  }
+  return out;
+}
+
+void ProxyServer::publish(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = snapshot;
+  snapshot_time_ = std::chrono::system_clock::now();
+  for (auto& worker : workers_) {
+    asio::post(worker->io(), [w = worker.get(), snapshot] { w->set_snapshot(snapshot); });
+  }
+}
+
+std::expected<void, std::string> ProxyServer::bind_listeners() {
+  auto bind_everywhere = [&](const HostPort& address, ListenerSpec spec) -> std::expected<HostPort, std::string> {
+    HostPort actual = address;
+    for (auto& worker : workers_) {
+      auto acceptor = open_acceptor(worker->io(), actual);
+      if (!acceptor) return std::unexpected(acceptor.error());
+      // Port 0 is resolved by the first bind; the other workers join that port.
+      actual.port = (*acceptor)->local_endpoint().port();
+      auto* raw = acceptor->get();
+      worker->add_acceptor(std::move(*acceptor));
+      asio::co_spawn(worker->io(), accept_loop(*worker, *raw, spec), asio::detached);
+    }
+    return actual;
+  };
+  auto outbound = bind_everywhere(config_->outbound_addr, {ListenerKind::kOutbound, nullptr});
+  if (!outbound) return std::unexpected("outbound: " + outbound.error());
+  bound_.outbound = *outbound;
+  auto inbound = bind_everywhere(config_->inbound_addr, {ListenerKind::kInbound, nullptr});
+  if (!inbound) return std::unexpected("inbound: " + inbound.error());
+  bound_.inbound = *inbound;
+  for (const auto& binding : config_->upstreams) {
+    auto bound = bind_everywhere(binding.listen, {ListenerKind::kUpstreamBinding, &binding});
+    if (!bound) return std::unexpected("upstream " + binding.service + ": " + bound.error());
+    bound_.upstreams.push_back(*bound);
+  }
+  return {};
+}
+
+std::expected<void, std::string> ProxyServer::start() {
+  auto contexts = load_credentials();
+  if (!contexts) return std::unexpected(contexts.error());
+  if (contexts->certificate.spiffe_id != config_->workload.spiffe_id()) {
+    spdlog::warn("certificate identity {} differs from the workload's {}",
+                 contexts->certificate.spiffe_id, config_->workload.spiffe_id());
+  }
+  auto snapshot = build_snapshot(config_, std::move(*contexts), 1);
+  if (!snapshot) return std::unexpected(snapshot.error());
+  stamps_ = credential_stamps();
+
+  const int count = config_->concurrency > 0
+                        ? config_->concurrency
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  for (int i = 0; i < count; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i));
+    workers_.back()->set_snapshot(*snapshot);
+  }
+  snapshot_ = *snapshot;
+  snapshot_time_ = std::chrono::system_clock::now();
+  if (auto bound = bind_listeners(); !bound) return bound;
+
+  admin_ = std::make_unique<AdminServer>(main_io_, *this);
+  auto admin_address = admin_->listen(config_->admin_addr);
+  if (!admin_address) return std::unexpected("admin: " + admin_address.error());
+  bound_.admin = *admin_address;
+
+  for (auto& worker : workers_) worker->start();
+  signals_.async_wait([this](std::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("received signal {}: draining", signal);
+    begin_drain();
+  });
+  watch_credentials();
+  spdlog::info("strait-proxy {} up: workload {} ({}), outbound {}, inbound {}, admin {}, {} workers",
+               STRAIT_VERSION, config_->workload.name, snapshot_->tls.certificate.spiffe_id,
+               bound_.outbound.to_string(), bound_.inbound.to_string(), bound_.admin.to_string(),
+               workers_.size());
+  return {};
+}
+
+// Certificates and the trust bundle are re-read when their files change. A new set that does not
+// load is logged and ignored: the proxy keeps serving with the last good one.
+void ProxyServer::watch_credentials() {
+  credential_timer_.expires_after(std::chrono::seconds(1));
+  credential_timer_.async_wait([this](std::error_code ec) {
+    if (ec || draining_) return;
+    if (auto stamps = credential_stamps(); stamps != stamps_) {
+      stamps_ = std::move(stamps);
+      auto contexts = load_credentials();
+      if (!contexts) {
+        spdlog::error("certificate reload failed, keeping the current one: {}", contexts.error());
+      } else {
+        auto snapshot = build_snapshot(config_, std::move(*contexts), snapshot_->version + 1);
+        if (snapshot) {
+          spdlog::info("certificates reloaded: {} (serial {})", (*snapshot)->tls.certificate.spiffe_id,
+                       (*snapshot)->tls.certificate.serial_hex);
+          publish(*snapshot);
+        }
+      }
+    }
+    watch_credentials();
+  });
+}
+
+void ProxyServer::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  credential_timer_.cancel();
+  for (auto& worker : workers_) {
+    asio::post(worker->io(), [w = worker.get()] { w->begin_drain(); });
+  }
+  poll_drain(std::chrono::steady_clock::now() + config_->limits.drain_timeout);
+}
+
+void ProxyServer::poll_drain(std::chrono::steady_clock::time_point deadline) {
+  std::int64_t active = 0;
+  for (const auto& worker : workers_) active += worker->active_connections();
+  if (active == 0 || std::chrono::steady_clock::now() >= deadline) {
+    if (active > 0) spdlog::warn("drain timeout: closing {} connections", active);
+    else spdlog::info("drained");
+    admin_.reset();
+    main_io_.stop();
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(50));
+  drain_timer_.async_wait([this, deadline](std::error_code ec) {
+    if (!ec) poll_drain(deadline);
+  });
+}
+
+int ProxyServer::run() {
+  main_io_.run();
+  for (auto& worker : workers_) worker->stop();
+  return exit_code_;
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,76 @@
+// The proxy process: the main thread owns config, certificates, the admin endpoint and signals;
+// N workers own the connections. See ARCHITECTURE.md.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proxy/config.h"
+#include "proxy/snapshot.h"
+#include "proxy/worker.h"
+
+namespace strait::proxy {
+
+class AdminServer;
+
+struct BoundAddresses {
+  HostPort outbound;
+  HostPort inbound;
+  HostPort admin;
+  std::vector<HostPort> upstreams;
+};
+
+class ProxyServer {
+ public:
+  explicit ProxyServer(ProxyConfig config);
+  ~ProxyServer();
+
+  // Loads the certificates, starts the workers and binds every listener. A failure (unreadable
+  // certificate, port in use) is reported in one line; nothing keeps running.
+  [[nodiscard]] std::expected<void, std::string> start();
+  // Serves until SIGTERM/SIGINT, then drains. Returns the process exit code.
+  int run();
+
+  // Main thread only (the admin server runs there).
+  [[nodiscard]] const Snapshot& snapshot() const { return *snapshot_; }
+  [[nodiscard]] const BoundAddresses& bound() const { return bound_; }
+  [[nodiscard]] bool draining() const { return draining_; }
+  [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  [[nodiscard]] std::chrono::system_clock::time_point snapshot_time() const { return snapshot_time_; }
+
+ private:
+  struct FileStamp {
+    std::filesystem::file_time_type modified;
+    std::uintmax_t size = 0;
+    friend bool operator==(const FileStamp&, const FileStamp&) = default;
+  };
+  [[nodiscard]] std::expected<tls::TlsContexts, std::string> load_credentials();
+  [[nodiscard]] std::vector<FileStamp> credential_stamps() const;
+  void publish(std::shared_ptr<const Snapshot> snapshot);
+  void watch_credentials();
+  void begin_drain();
+  void poll_drain(std::chrono::steady_clock::time_point deadline);
+  [[nodiscard]] std::expected<void, std::string> bind_listeners();
+
+  std::shared_ptr<const ProxyConfig> config_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::chrono::system_clock::time_point snapshot_time_;
+  std::vector<FileStamp> stamps_;
+  BoundAddresses bound_;
+  bool draining_ = false;
+  int exit_code_ = 0;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  asio::io_context main_io_{1};
+  asio::signal_set signals_{main_io_, SIGTERM, SIGINT};
+  asio::steady_timer credential_timer_{main_io_};
+  asio::steady_timer drain_timer_{main_io_};
+  std::unique_ptr<AdminServer> admin_;
+};
+
+}  // namespace strait::proxy

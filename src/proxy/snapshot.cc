@@ -1,0 +1,61 @@
+#include "proxy/snapshot.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace strait::proxy {
+
+const ResolvedService* Snapshot::find_service(std::string_view host) const {
+  std::string name(host);
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto dots = std::ranges::count(name, '.');
+  if (dots == 0) {
+    name += "." + config->workload.ns + ".svc.cluster.local";
+  } else if (dots == 1) {
+    name += ".svc.cluster.local";
+  } else if (name.ends_with(".svc")) {
+    name += ".cluster.local";
+  }
+  auto it = services_by_fqdn.find(name);
+  return it == services_by_fqdn.end() ? nullptr : &it->second;
+}
+
+std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
+    std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->version = version;
+  snapshot->tls = std::move(tls);
+  for (const auto& service : config->services) {
+    ResolvedService resolved{&service, {}};
+    for (const auto& endpoint : service.endpoints) {
+      std::error_code ec;
+      auto ip = asio::ip::make_address(endpoint.address.host, ec);
+      if (ec)
+        return std::unexpected("service " + service.fqdn + ": endpoint address '" +
+                               endpoint.address.host + "' is not an IP address");
+      resolved.addresses.emplace_back(ip, endpoint.address.port);
+    }
+    snapshot->services_by_fqdn.emplace(service.fqdn, std::move(resolved));
+  }
+  for (const auto& inbound : config->inbound_services) {
+    snapshot->inbound_by_port.emplace(inbound.port, &inbound);
+  }
+  snapshot->config = std::move(config);
+  return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+std::string mesh_sni(std::uint16_t port, std::string_view fqdn) {
+  return "p" + std::to_string(port) + "." + std::string(fqdn);
+}
+
+std::uint16_t port_from_mesh_sni(std::string_view sni) {
+  if (!sni.starts_with('p')) return 0;
+  const auto dot = sni.find('.');
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(sni.data() + 1, sni.data() + (dot == std::string_view::npos ? sni.size() : dot), value);
+  if (ec != std::errc{} || value > 65535) return 0;
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace strait::proxy

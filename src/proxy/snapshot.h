@@ -1,0 +1,47 @@
+// An immutable view of everything a worker needs to route a request: the config, resolved
+// addresses and the TLS contexts. The main thread builds a new Snapshot on every change and posts
+// it to each worker, which swaps its pointer between two requests; nothing in a Snapshot is ever
+// modified after publication, so workers read it without locks.
+#pragma once
+
+#include <asio/ip/tcp.hpp>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proxy/config.h"
+#include "tls/credentials.h"
+
+namespace strait::proxy {
+
+struct ResolvedService {
+  const Service* service = nullptr;
+  std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
+};
+
+struct Snapshot {
+  std::uint64_t version = 0;
+  std::shared_ptr<const ProxyConfig> config;
+  tls::TlsContexts tls;
+  std::unordered_map<std::string, ResolvedService> services_by_fqdn;
+  std::unordered_map<std::uint16_t, const InboundService*> inbound_by_port;
+
+  // Resolves a host as an application writes it ("reviews", "reviews.prod",
+  // "reviews.prod.svc.cluster.local"; any case, optional trailing dot), with short names taken in
+  // the workload's namespace as Istio does. nullptr when the mesh has no such service.
+  [[nodiscard]] const ResolvedService* find_service(std::string_view host) const;
+};
+
+// Builds a snapshot; fails when an address is not an IP literal.
+[[nodiscard]] std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
+    std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version);
+
+// The SNI a client sidecar sends for <port> of <fqdn>, and its inverse on the server side.
+[[nodiscard]] std::string mesh_sni(std::uint16_t port, std::string_view fqdn);
+[[nodiscard]] std::uint16_t port_from_mesh_sni(std::string_view sni);
+
+}  // namespace strait::proxy

@@ -1,0 +1,135 @@
+#include "proxy/upstream_connector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/ip/address_v4.hpp>
+
+#include "net/watchdog.h"
+
+namespace strait::proxy {
+namespace {
+
+constexpr int kMaxConnectAttempts = 3;
+constexpr std::size_t kUpstreamBufferMax = 64 * 1024;
+
+std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni,
+                     std::string_view alpn) {
+  std::string key = address.address().to_string();
+  key.append(":").append(std::to_string(address.port())).append("|").append(sni).append("|").append(alpn);
+  return key;
+}
+
+// One attempt at one address. For mTLS: TCP connect, handshake, then the identity check.
+asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& snapshot,
+                                             const asio::ip::tcp::endpoint& address,
+                                             const std::string& sni, std::string_view alpn,
+                                             const std::vector<std::string>* allowed_identities,
+                                             std::string key) {
+  auto& stats = worker.stats();
+  stats.upstream_connections_total.add();
+  const auto timeout = snapshot.config->limits.connect_timeout;
+  net::Tcp::socket socket(worker.io());
+  net::Stream stream = allowed_identities != nullptr
+                           ? net::Stream(net::TlsStream(std::move(socket), *snapshot.tls.client))
+                           : net::Stream(std::move(socket));
+  net::Watchdog watchdog(worker.io().get_executor());
+  watchdog.arm(timeout, &stream);
+  auto [connect_error] = co_await stream.socket().async_connect(address, net::kAsTuple);
+  ConnectOutcome out;
+  if (connect_error) {
+    stats.upstream_connect_failures.add();
+    out.failure = watchdog.expired() ? LocalReason::kUpstreamConnectTimeout
+                                     : LocalReason::kUpstreamConnectFailed;
+    out.detail = address.address().to_string() + ":" + std::to_string(address.port()) + ": " +
+                 (watchdog.expired() ? "timed out" : connect_error.message());
+    co_return out;
+  }
+  std::error_code nodelay_error;
+  stream.socket().set_option(net::Tcp::no_delay(true), nodelay_error);
+  std::string peer_identity;
+  if (allowed_identities != nullptr) {
+    if (!tls::prepare_client(stream.ssl(), sni, alpn)) {
+      out.failure = LocalReason::kUpstreamTlsFailed;
+      out.detail = "cannot set SNI/ALPN";
+      co_return out;
+    }
+    auto handshake_error = co_await stream.handshake(asio::ssl::stream_base::client);
+    if (handshake_error) {
+      stats.upstream_connect_failures.add();
+      out.failure = watchdog.expired() ? LocalReason::kUpstreamConnectTimeout
+                                       : LocalReason::kUpstreamTlsFailed;
+      out.detail = address.address().to_string() + ":" + std::to_string(address.port()) + ": " +
+                   handshake_error.message();
+      co_return out;
+    }
+    auto id = tls::verified_peer_spiffe_id(stream.ssl());
+    if (!id || std::ranges::find(*allowed_identities, *id) == allowed_identities->end()) {
+      stats.upstream_identity_mismatches.add();
+      out.failure = LocalReason::kUpstreamIdentityMismatch;
+      out.detail = "server identity " + id.value_or("(none)") + " may not serve " + sni;
+      spdlog::warn("upstream {}: {}", address.address().to_string(), out.detail);
+      stream.close();
+      co_return out;
+    }
+    peer_identity = std::move(*id);
+  }
+  watchdog.disarm();
+  out.connection = std::make_unique<UpstreamConnection>(std::move(stream), std::move(key),
+                                                        kUpstreamBufferMax);
+  out.connection->peer_identity = std::move(peer_identity);
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
+                                                   const ResolvedService& service,
+                                                   std::uint16_t port, std::string_view alpn,
+                                                   bool pooled) {
+  const auto& endpoints = service.service->endpoints;
+  ConnectOutcome last;
+  if (endpoints.empty()) {
+    last.failure = LocalReason::kNoHealthyUpstream;
+    last.detail = service.service->fqdn + " has no endpoints";
+    co_return last;
+  }
+  const std::string sni = mesh_sni(port, service.service->fqdn);
+  const std::size_t start = worker.next_round_robin(service.service->fqdn);
+  const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(endpoints.size()));
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    const std::size_t i = (start + attempt) % endpoints.size();
+    const Endpoint& endpoint = endpoints[i];
+    const auto& address = service.addresses[i];
+    std::string key = pool_key(address, endpoint.mtls ? sni : "", alpn);
+    if (pooled) {
+      if (auto idle = worker.pool().take(key, snapshot.config->limits.idle_timeout)) {
+        worker.stats().upstream_connections_reused.add();
+        co_return ConnectOutcome{std::move(idle), {}, {}};
+      }
+    }
+    if (attempt > 0) worker.stats().upstream_retries.add();
+    last = co_await connect_once(worker, snapshot, address, sni, alpn,
+                                 endpoint.mtls ? &service.service->allowed_identities : nullptr,
+                                 std::move(key));
+    if (last.connection) co_return last;
+    // An identity mismatch is a security finding, not a flaky endpoint: do not paper over it.
+    if (last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
+  }
+  co_return last;
+}
+
+asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,
+                                               std::uint16_t app_port, bool pooled) {
+  const asio::ip::tcp::endpoint address(asio::ip::address_v4::loopback(), app_port);
+  std::string key = pool_key(address, "", "app");
+  if (pooled) {
+    if (auto idle = worker.pool().take(key, snapshot.config->limits.idle_timeout)) {
+      worker.stats().upstream_connections_reused.add();
+      co_return ConnectOutcome{std::move(idle), {}, {}};
+    }
+  }
+  co_return co_await connect_once(worker, snapshot, address, "", "", nullptr, std::move(key));
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,34 @@
+// Opening upstream connections: to a mesh endpoint over mTLS (verifying that the server's SPIFFE ID
+// may serve the service), to a plaintext endpoint, or to the local application. Connects are bounded
+// by the connect timeout; a failed endpoint is followed by the next one, up to three attempts.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/local_reply.h"
+#include "proxy/upstream_pool.h"
+#include "proxy/worker.h"
+
+namespace strait::proxy {
+
+struct ConnectOutcome {
+  std::unique_ptr<UpstreamConnection> connection;  // null on failure
+  LocalReason failure = LocalReason::kUpstreamConnectFailed;
+  std::string detail;
+};
+
+// A connection to some endpoint of `service` for `port`, speaking `alpn` (kAlpnHttp11 or kAlpnTcp)
+// with mesh endpoints. `pooled` takes an idle pooled connection first (HTTP only).
+asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
+                                                   const ResolvedService& service,
+                                                   std::uint16_t port, std::string_view alpn,
+                                                   bool pooled);
+
+// A plaintext connection to the local application, pooled for HTTP.
+asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,
+                                               std::uint16_t app_port, bool pooled);
+
+}  // namespace strait::proxy

@@ -1,0 +1,47 @@
+#include "proxy/worker.h"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+
+namespace strait::proxy {
+
+Worker::Worker(int index) : index_(index), rng_(std::random_device{}()) {}
+
+Worker::~Worker() {
+  stop();
+  // Sockets must go before the io_context they are registered with (io_ is destroyed first).
+  pool_.clear();
+  acceptors_.clear();
+}
+
+void Worker::begin_drain() {
+  draining_ = true;
+  for (auto& acceptor : acceptors_) {
+    std::error_code ignored;
+    acceptor->close(ignored);
+  }
+  for (TrackedConnection* c : tracked_) {
+    if (c->idle) c->stream->cancel();
+  }
+  pool_.clear();
+}
+
+std::int64_t Worker::active_connections() const {
+  std::int64_t total = 0;
+  for (const auto& l : stats_.listeners) total += l.connections_active.value();
+  return total;
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+void Worker::stop() {
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,79 @@
+// A worker: one thread, one event loop, and everything a connection on it needs (config snapshot,
+// upstream pool, stats). A connection lives its whole life on the worker that accepted it, so
+// nothing here is shared with other workers and nothing needs a lock. The main thread talks to a
+// worker only by posting work to its io_context.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <atomic>
+#include <memory>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "net/stream.h"
+#include "proxy/snapshot.h"
+#include "proxy/stats.h"
+#include "proxy/upstream_pool.h"
+
+namespace strait::proxy {
+
+// A downstream connection as the drain logic sees it.
+struct TrackedConnection {
+  net::Stream* stream = nullptr;
+  bool idle = true;  // waiting for the next request: safe to close on drain
+};
+
+class Worker {
+ public:
+  explicit Worker(int index);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  [[nodiscard]] int index() const { return index_; }
+  [[nodiscard]] asio::io_context& io() { return io_; }
+
+  // Worker thread only.
+  [[nodiscard]] const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
+  [[nodiscard]] UpstreamPool& pool() { return pool_; }
+  [[nodiscard]] std::size_t next_round_robin(const std::string& key) { return round_robin_[key]++; }
+  [[nodiscard]] std::uint64_t random() { return rng_(); }
+
+  void track(TrackedConnection* c) { tracked_.insert(c); }
+  void untrack(TrackedConnection* c) { tracked_.erase(c); }
+  [[nodiscard]] bool draining() const { return draining_; }
+  // Stops accepting, closes idle keep-alive connections and asks busy ones to close after their
+  // current response. Runs on the worker thread.
+  void begin_drain();
+
+  void add_acceptor(std::unique_ptr<asio::ip::tcp::acceptor> acceptor) {
+    acceptors_.push_back(std::move(acceptor));
+  }
+
+  // Any thread.
+  [[nodiscard]] WorkerStats& stats() { return stats_; }
+  [[nodiscard]] std::int64_t active_connections() const;
+  void start();
+  void stop();
+
+ private:
+  int index_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  UpstreamPool pool_;
+  WorkerStats stats_;
+  std::unordered_map<std::string, std::size_t> round_robin_;
+  std::unordered_set<TrackedConnection*> tracked_;
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  std::mt19937_64 rng_;
+  bool draining_ = false;
+  std::thread thread_;
+  // Declared last: destroyed first, while the state that pending coroutines reference still lives.
+  asio::io_context io_{1};
+};
+
+}  // namespace strait::proxy
