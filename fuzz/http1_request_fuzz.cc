@@ -160,6 +160,9 @@ std::size_t check_request(std::string_view data, const ParserLimits& limits) {
     FUZZ_CHECK(head.find("transfer-encoding") == nullptr);
     FUZZ_CHECK(!head.expect_continue && !head.upgrade);
   }
+  if (const HeaderField* host = head.find("host"); host != nullptr) {
+    FUZZ_CHECK(host->value.find_first_of(" \t,@") == std::string_view::npos);
+  }
   if (head.method == "CONNECT") {
     FUZZ_CHECK(head.framing == BodyFraming::kNone);
   }

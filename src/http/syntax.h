@@ -21,7 +21,8 @@ enum CharClass : std::uint8_t {
 
 constexpr std::array<std::uint8_t, 256> make_char_classes() {
   constexpr std::string_view kTcharSymbols = "!#$%&'*+-.^_`|~";
-  constexpr std::string_view kHostSymbols = "-._~%!$&'()*+,;=:[]";
+  // RFC 3986 reg-name / IP-literal / port symbols, less ',' (a Host must not read as a list).
+  constexpr std::string_view kHostSymbols = "-._~%!$&'()*+;=:[]";
   std::array<std::uint8_t, 256> table{};
   for (int c = 0; c < 256; ++c) {
     const bool digit = c >= '0' && c <= '9';

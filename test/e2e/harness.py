@@ -173,6 +173,8 @@ def read_chunked(rfile):
     total = 0
     while True:
         line = rfile.readline()
+        if not line:
+            raise ConnectionError("the body ended before its last chunk")
         size = int(line.split(b";")[0].strip(), 16)
         if size == 0:
             break
@@ -200,6 +202,12 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except (ConnectionError, ValueError):
+            self.close_connection = True
 
     def _body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -262,6 +262,7 @@ const ErrorCase kErrorCases[] = {
     {"MissingHost", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", ParseError::kMissingHost},
     {"DuplicateHost", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", ParseError::kDuplicateHost},
     {"HostWithSpace", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", ParseError::kBadHeaderValue},
+    {"HostList", "GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", ParseError::kBadHeaderValue},
     {"HostWithUserinfo", "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", ParseError::kBadHeaderValue},
     {"DuplicateHostHttp10", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
      ParseError::kDuplicateHost},

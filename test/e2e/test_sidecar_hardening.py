@@ -1,0 +1,138 @@
+"""Bad input and security at the sidecar boundary: malformed and smuggling requests, limits and
+timeouts, clients without a mesh certificate, old TLS versions."""
+
+import os
+import socket
+import ssl
+import subprocess
+import time
+import unittest
+
+from harness import MeshTestCase, Pki, curl, raw_exchange, spiffe
+
+
+class Hardening(MeshTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.app = cls.start_http_app("reviews")
+        server = cls.workload_bootstrap(
+            "reviews-v1", "default", "reviews",
+            inbound=[{"name": "reviews", "port": 9080, "targetPort": cls.app.port}],
+            limits={"headerReadTimeout": "1s", "maxRequestLine": 1024, "maxHeadSize": 4096})
+        cls.server = cls.start_proxy("reviews-v1", server)
+        cls.inbound = server["listeners"]["inbound"]
+        cls.inbound_port = int(cls.inbound.rsplit(":", 1)[1])
+        client = cls.workload_bootstrap(
+            "productpage-v1", "default", "productpage",
+            services=[{"name": "reviews", "ports": [{"port": 9080}],
+                       "endpoints": [{"address": cls.inbound,
+                                      "identity": spiffe("default", "reviews")}]}],
+            limits={"headerReadTimeout": "1s", "maxRequestLine": 1024, "maxHeadSize": 4096})
+        cls.client = cls.start_proxy("productpage-v1", client)
+        cls.port = int(client["listeners"]["outbound"].rsplit(":", 1)[1])
+
+    def refused(self, request, status, reason=None):
+        r = raw_exchange(self.port, request)
+        self.assertTrue(r.startswith(b"HTTP/1.1 %d" % status), r[:300])
+        self.assertIn(b"connection: close", r)
+        if reason:
+            self.assertIn(b"x-strait-reason: " + reason, r)
+        return r
+
+    # One test per request-smuggling shape (RFC 9112 6.1, 6.3, 5.2); the parser's unit tests cover
+    # each in more depth, these prove the proxy refuses them before anything reaches an app.
+    def test_content_length_with_transfer_encoding(self):
+        before = self.app.requests
+        self.refused(b"POST http://reviews:9080/ HTTP/1.1\r\nHost: reviews:9080\r\nContent-Length: 4\r\n"
+                     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+                     b"content_length_with_transfer_encoding")
+        self.assertEqual(self.app.requests, before)
+
+    def test_differing_content_lengths(self):
+        self.refused(b"POST / HTTP/1.1\r\nHost: reviews:9080\r\nContent-Length: 4\r\n"
+                     b"Content-Length: 5\r\n\r\nabcde", 400, b"bad_content_length")
+
+    def test_transfer_encoding_not_ending_in_chunked(self):
+        self.refused(b"POST / HTTP/1.1\r\nHost: reviews:9080\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+                     400)
+
+    def test_unknown_transfer_coding(self):
+        self.refused(b"POST / HTTP/1.1\r\nHost: reviews:9080\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501)
+
+    def test_obs_fold(self):
+        self.refused(b"GET / HTTP/1.1\r\nHost: reviews:9080\r\nX-A: 1\r\n  folded\r\n\r\n", 400, b"obs_fold")
+
+    def test_cr_lf_nul_in_names_and_values(self):
+        for shape in (b"X-A: a\rb\r\n", b"X-A: a\x00b\r\n", b"X\x00A: 1\r\n", b"X-A: 1\n"):
+            self.refused(b"GET / HTTP/1.1\r\nHost: reviews:9080\r\n" + shape + b"\r\n", 400)
+
+    def test_space_before_colon(self):
+        self.refused(b"GET / HTTP/1.1\r\nHost: reviews:9080\r\nX-A : 1\r\n\r\n", 400)
+
+    def test_invalid_chunk_size(self):
+        r = raw_exchange(self.port, b"POST http://reviews:9080/sink HTTP/1.1\r\nHost: reviews:9080\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+        self.assertTrue(r.startswith(b"HTTP/1.1 400"), r[:200])
+        self.assertIn(b"invalid_chunked_body", r)
+
+    def test_missing_host(self):
+        self.refused(b"GET / HTTP/1.1\r\n\r\n", 400, b"missing_host")
+
+    def test_unsupported_version(self):
+        self.refused(b"GET / HTTP/1.2\r\nHost: reviews:9080\r\n\r\n", 505)
+
+    def test_long_request_line_and_large_head(self):
+        self.refused(b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: reviews\r\n\r\n", 414)
+        self.refused(b"GET / HTTP/1.1\r\nHost: reviews\r\n" + b"X-Big: " + b"b" * 5000 + b"\r\n\r\n", 431)
+
+    def test_slow_header_gets_408(self):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: rev")
+            start = time.monotonic()
+            data = s.recv(4096)
+            self.assertTrue(data.startswith(b"HTTP/1.1 408"), data)
+            self.assertLess(time.monotonic() - start, 4)
+
+    def test_client_without_certificate_is_refused_and_counted(self):
+        before = self.server.stats()['strait_tls_handshake_failures_total{listener="inbound"}']
+        ctx = ssl.create_default_context(cafile=self.pki.ca_cert)
+        ctx.check_hostname = False
+        with self.assertRaises((ssl.SSLError, ConnectionError)):
+            with socket.create_connection(("127.0.0.1", self.inbound_port), timeout=5) as s:
+                with ctx.wrap_socket(s) as t:
+                    t.sendall(b"GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+                    if not t.recv(100):
+                        raise ConnectionError("closed")
+        after = self.server.stats()['strait_tls_handshake_failures_total{listener="inbound"}']
+        self.assertGreater(after, before)
+
+    def test_client_from_another_ca_is_refused(self):
+        other = Pki(os.path.join(self.workdir, "other"), name="other")
+        cert, key = other.issue("intruder", spiffe("default", "productpage"))
+        r = curl("-k", "--cert", cert, "--key", key, f"https://{self.inbound}/", check=False)
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_mesh_certificate_is_accepted_and_identity_forwarded(self):
+        cert, key = self.pki.issue("tester", spiffe("qa", "tester"))
+        r = curl("-k", "--cert", cert, "--key", key, "--tlsv1.3", f"https://{self.inbound}/who")
+        self.assertIn(spiffe("qa", "tester"), r.stdout)
+
+    def test_tls12_is_refused_on_the_mtls_port(self):
+        cert, key = self.pki.issue("old", spiffe("default", "old"))
+        r = curl("-k", "--cert", cert, "--key", key, "--tlsv1.2", "--tls-max", "1.2",
+                 f"https://{self.inbound}/", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        r = subprocess.run(["openssl", "s_client", "-connect", self.inbound, "-tls1_2",
+                            "-cert", cert, "-key", key], input="", capture_output=True, text=True,
+                           timeout=10)
+        self.assertIn("Cipher is (NONE)", r.stdout)
+
+    def test_plaintext_on_the_mtls_port_is_refused(self):
+        r = raw_exchange(self.inbound_port, b"GET / HTTP/1.1\r\nHost: reviews\r\n\r\n")
+        self.assertNotIn(b"HTTP/1.1 200", r)
+
+
+if __name__ == "__main__":
+    unittest.main()
