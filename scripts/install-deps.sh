@@ -10,7 +10,7 @@ packages=(
   libasio-dev libssl-dev libnghttp2-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   # test clients and tools
-  curl openssl nghttp2-client python3 procps iproute2
+  curl openssl nghttp2-client python3 python3-grpcio procps iproute2
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx-light wrk)
