@@ -10,8 +10,10 @@
 #include "net/read_buffer.h"
 #include "net/watchdog.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/h2_proxy.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/local_reply.h"
+#include "proxy/router.h"
 #include "proxy/upstream_connector.h"
 
 namespace strait::proxy {
@@ -19,57 +21,10 @@ namespace {
 
 using http::iequals;
 
-struct Authority {
-  std::string_view host;
-  std::uint16_t port = 0;  // 0: not given
-};
-
-std::optional<Authority> split_authority(std::string_view authority) {
-  Authority out;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    out.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return std::nullopt;
-      port = authority.substr(close + 2);
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    out.host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return std::nullopt;
-  if (!port.empty()) {
-    unsigned value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
-      return std::nullopt;
-    out.port = static_cast<std::uint16_t>(value);
-  }
-  return out;
-}
-
 bool is_idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
          method == "PUT" || method == "DELETE";
 }
-
-// Where one request goes.
-struct Destination {
-  const ResolvedService* service = nullptr;  // outbound: a mesh service
-  std::uint16_t port = 0;
-  std::uint16_t app_port = 0;                // inbound: the local application
-  std::string_view path;                     // origin-form target to send
-  std::string_view authority;                // absolute-form: the Host to send
-};
-
-struct RouteError {
-  int status;
-  LocalReason reason;
-  std::string detail;
-};
 
 enum class HeadRead : std::uint8_t { kOk, kClosedBeforeResponse, kFailed, kMalformed, kTimeout };
 
@@ -93,6 +48,15 @@ class HttpSession {
     if (info_.kind == ListenerKind::kInbound) {
       client_cert_ = "By=" + worker_.snapshot()->tls.certificate.spiffe_id + ";URI=" + info_.peer_identity;
     }
+    if (info_.kind != ListenerKind::kInbound && co_await starts_with_h2_preface()) {
+      // h2c with prior knowledge: the connection is HTTP/2 from its first byte.
+      std::string initial(in_.data());
+      DownstreamInfo info = info_;
+      worker_.untrack(&tracked_);
+      co_await serve_h2(worker_, std::move(downstream_), std::move(initial), std::move(info), false);
+      stats_.connections_active.add(-1);
+      co_return;
+    }
     // (GCC 12 miscompiles co_await inside a loop condition; keep it in the body.)
     while (true) {
       const bool more = co_await serve_one();
@@ -106,6 +70,21 @@ class HttpSession {
   }
 
  private:
+  // Reads until the first bytes either match the HTTP/2 client preface or cannot.
+  asio::awaitable<bool> starts_with_h2_preface() {
+    watchdog_.arm(limits_.header_read_timeout, &downstream_);
+    while (true) {
+      const std::string_view data = in_.data();
+      const std::size_t n = std::min(data.size(), http2::kClientPreface.size());
+      if (data.substr(0, n) != http2::kClientPreface.substr(0, n)) co_return false;
+      if (n == http2::kClientPreface.size()) co_return true;
+      auto [ec, read] = co_await downstream_.read_some(in_.prepare(4096));
+      if (ec) co_return false;
+      in_.commit(read);
+      stats_.bytes_received.add(read);
+    }
+  }
+
   // Reads the next request head into in_. False when the connection is done (an error reply, if
   // one is due, has been sent).
   asio::awaitable<bool> read_head(http::RequestHead& request) {
@@ -160,17 +139,22 @@ class HttpSession {
     stats_.bytes_sent.add(response.size());
   }
 
+  // The request's path to send and, for absolute-form targets, the authority it names.
+  struct Target {
+    std::string_view path;
+    std::string_view authority;  // non-empty: absolute form, replaces Host
+  };
+
   std::expected<Destination, RouteError> route(const http::RequestHead& request,
-                                               const Snapshot& snapshot) {
-    Destination d;
-    d.path = request.target;
+                                               const Snapshot& snapshot, Target& target) {
+    target.path = request.target;
     std::string_view authority;
     if (request.target.size() > 7 && iequals(request.target.substr(0, 7), "http://")) {
       const std::string_view rest = request.target.substr(7);
       const auto slash = rest.find_first_of("/?");
       authority = rest.substr(0, slash);
-      d.path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
-      d.authority = authority;
+      target.path = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+      target.authority = authority;
     } else if (!request.target.starts_with('/') && request.target != "*") {
       return std::unexpected(RouteError{400, LocalReason::kMalformedRequest,
                                         "unsupported request target (use origin form, http:// "
@@ -178,43 +162,7 @@ class HttpSession {
     } else if (const auto* host = request.find("host")) {
       authority = host->value;
     }
-
-    if (info_.kind == ListenerKind::kInbound) {
-      std::uint16_t port = info_.inbound_port;
-      const auto& inbound = snapshot.config->inbound_services;
-      if (port == 0 && inbound.size() == 1) port = inbound.front().port;
-      const auto it = snapshot.inbound_by_port.find(port);
-      if (it == snapshot.inbound_by_port.end())
-        return std::unexpected(RouteError{404, LocalReason::kUnknownInboundPort,
-                                          "this workload serves no port " + std::to_string(port)});
-      d.app_port = it->second->target_port;
-      return d;
-    }
-
-    std::string_view host;
-    std::uint16_t port = 0;
-    if (info_.kind == ListenerKind::kUpstreamBinding) {
-      host = info_.fixed_host;
-      port = info_.fixed_port;
-    } else {
-      auto split = split_authority(authority);
-      if (!split)
-        return std::unexpected(RouteError{400, LocalReason::kMalformedRequest,
-                                          "missing or malformed host '" + std::string(authority) + "'"});
-      host = split->host;
-      port = split->port;
-    }
-    d.service = snapshot.find_service(host);
-    if (d.service == nullptr)
-      return std::unexpected(RouteError{404, LocalReason::kNoRoute,
-                                        "'" + std::string(host) + "' is not a service of the mesh"});
-    const auto& ports = d.service->service->ports;
-    if (port == 0) port = ports.size() == 1 ? ports.front().port : 80;
-    if (std::ranges::none_of(ports, [&](const ServicePort& p) { return p.port == port; }))
-      return std::unexpected(RouteError{404, LocalReason::kNoRoute,
-                                        d.service->service->fqdn + " has no port " + std::to_string(port)});
-    d.port = port;
-    return d;
+    return route_request(snapshot, info_, authority);
   }
 
   asio::awaitable<ConnectOutcome> connect(const Destination& d, const Snapshot& snapshot,
@@ -301,7 +249,8 @@ class HttpSession {
       co_return false;
     }
 
-    auto destination = route(request, *snapshot);
+    Target target;
+    auto destination = route(request, *snapshot, target);
     if (!destination) {
       // Without a destination the body cannot be skipped safely: close when there is one.
       const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
@@ -323,8 +272,8 @@ class HttpSession {
     if (request.find("x-request-id") == nullptr)
       request_id = format_request_id(worker_.random(), worker_.random());
     RequestEdits edits;
-    edits.path = destination->path;
-    edits.authority = destination->authority;
+    edits.path = target.path;
+    edits.authority = target.authority;
     edits.request_id = request_id;
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;

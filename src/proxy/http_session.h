@@ -8,18 +8,11 @@
 #include <string>
 
 #include "net/stream.h"
+#include "proxy/router.h"
 #include "proxy/stats.h"
 #include "proxy/worker.h"
 
 namespace strait::proxy {
-
-struct DownstreamInfo {
-  ListenerKind kind = ListenerKind::kOutbound;
-  std::string peer_identity;       // inbound: the caller sidecar's verified SPIFFE ID
-  std::uint16_t inbound_port = 0;  // inbound: the service port named by the SNI (0: none)
-  std::string fixed_host;          // upstream binding: every request goes to this service
-  std::uint16_t fixed_port = 0;
-};
 
 asio::awaitable<void> serve_http(Worker& worker, net::Stream downstream, DownstreamInfo info);
 

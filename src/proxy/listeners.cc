@@ -9,6 +9,7 @@
 #include "net/read_buffer.h"
 #include "net/watchdog.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/h2_proxy.h"
 #include "proxy/http_session.h"
 #include "proxy/upstream_connector.h"
 
@@ -66,7 +67,13 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
   }
   const char* sni = SSL_get_servername(stream.ssl(), TLSEXT_NAMETYPE_host_name);
   const std::uint16_t port = port_from_mesh_sni(sni != nullptr ? sni : "");
-  if (tls::negotiated_alpn(stream.ssl()) == tls::kAlpnTcp) {
+  const std::string_view alpn = tls::negotiated_alpn(stream.ssl());
+  if (alpn == tls::kAlpnH2) {
+    DownstreamInfo info{.kind = ListenerKind::kInbound, .peer_identity = std::move(*peer), .inbound_port = port};
+    co_await serve_h2(worker, std::move(stream), std::string(), std::move(info));
+    co_return;
+  }
+  if (alpn == tls::kAlpnTcp) {
     const auto it = snapshot->inbound_by_port.find(port);
     ConnectOutcome outcome;
     if (it == snapshot->inbound_by_port.end()) {
@@ -94,7 +101,7 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
       if (p.port == binding->port) port = &p;
     }
   }
-  if (port != nullptr && port->protocol == Protocol::kHttp) {
+  if (port != nullptr && is_http(port->protocol)) {
     net::Stream stream(std::move(socket));
     DownstreamInfo info{.kind = ListenerKind::kUpstreamBinding,
                         .fixed_host = binding->service,

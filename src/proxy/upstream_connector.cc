@@ -119,6 +119,19 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
   co_return last;
 }
 
+asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,
+                                                    const ResolvedService& service,
+                                                    std::size_t index, std::uint16_t port,
+                                                    std::string_view alpn) {
+  const Endpoint& endpoint = service.service->endpoints[index];
+  const auto& address = service.addresses[index];
+  const std::string sni = mesh_sni(port, service.service->fqdn);
+  std::string key = pool_key(address, endpoint.mtls ? sni : "", alpn);
+  co_return co_await connect_once(worker, snapshot, address, sni, alpn,
+                                  endpoint.mtls ? &service.service->allowed_identities : nullptr,
+                                  std::move(key));
+}
+
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,
                                                std::uint16_t app_port, bool pooled) {
   const asio::ip::tcp::endpoint address(asio::ip::address_v4::loopback(), app_port);

@@ -27,6 +27,12 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
                                                    std::uint16_t port, std::string_view alpn,
                                                    bool pooled);
 
+// A new connection to endpoint `index` of `service` (no pool, no retry).
+asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,
+                                                    const ResolvedService& service,
+                                                    std::size_t index, std::uint16_t port,
+                                                    std::string_view alpn);
+
 // A plaintext connection to the local application, pooled for HTTP.
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,
                                                std::uint16_t app_port, bool pooled);

@@ -12,6 +12,7 @@ Worker::~Worker() {
   // Sockets must go before the io_context they are registered with (io_ is destroyed first).
   pool_.clear();
   acceptors_.clear();
+  h2_upstreams_.clear();
 }
 
 void Worker::begin_drain() {
@@ -21,8 +22,13 @@ void Worker::begin_drain() {
     acceptor->close(ignored);
   }
   for (TrackedConnection* c : tracked_) {
-    if (c->idle) c->stream->cancel();
+    if (c->on_drain) {
+      c->on_drain();
+    } else if (c->idle) {
+      c->stream->cancel();
+    }
   }
+  for (auto& [key, connection] : h2_upstreams_) connection->shutdown_gracefully();
   pool_.clear();
 }
 

@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <random>
 #include <thread>
@@ -14,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "http2/h2_connection.h"
 #include "net/stream.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
@@ -25,6 +27,7 @@ namespace strait::proxy {
 struct TrackedConnection {
   net::Stream* stream = nullptr;
   bool idle = true;  // waiting for the next request: safe to close on drain
+  std::function<void()> on_drain;  // set for connections that drain themselves (HTTP/2: GOAWAY)
 };
 
 class Worker {
@@ -43,6 +46,10 @@ class Worker {
   [[nodiscard]] UpstreamPool& pool() { return pool_; }
   [[nodiscard]] std::size_t next_round_robin(const std::string& key) { return round_robin_[key]++; }
   [[nodiscard]] std::uint64_t random() { return rng_(); }
+  // Multiplexed HTTP/2 upstream connections, one per endpoint key.
+  [[nodiscard]] std::unordered_map<std::string, std::shared_ptr<http2::H2Connection>>& h2_upstreams() {
+    return h2_upstreams_;
+  }
 
   void track(TrackedConnection* c) { tracked_.insert(c); }
   void untrack(TrackedConnection* c) { tracked_.erase(c); }
@@ -67,6 +74,7 @@ class Worker {
   UpstreamPool pool_;
   WorkerStats stats_;
   std::unordered_map<std::string, std::size_t> round_robin_;
+  std::unordered_map<std::string, std::shared_ptr<http2::H2Connection>> h2_upstreams_;
   std::unordered_set<TrackedConnection*> tracked_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   std::mt19937_64 rng_;

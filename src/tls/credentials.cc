@@ -48,7 +48,7 @@ std::vector<X509Ptr> read_certificates(const std::string& pem) {
 // The server picks the first protocol of ours that the client offers.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void*) {
-  for (const std::string_view ours : {kAlpnHttp11, kAlpnTcp}) {
+  for (const std::string_view ours : {kAlpnH2, kAlpnHttp11, kAlpnTcp}) {
     unsigned int i = 0;
     while (i < inlen) {
       const unsigned int len = in[i];

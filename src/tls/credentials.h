@@ -39,6 +39,7 @@ struct CertificateInfo {
 // ALPN protocol ids used between sidecars. "strait-tcp" carries an opaque TCP stream whose target is
 // named by the SNI (see ARCHITECTURE.md, "the wire between sidecars").
 inline constexpr std::string_view kAlpnHttp11 = "http/1.1";
+inline constexpr std::string_view kAlpnH2 = "h2";
 inline constexpr std::string_view kAlpnTcp = "strait-tcp";
 
 struct TlsContexts {

@@ -1,9 +1,9 @@
 """A real gRPC client and server (grpcio) through two sidecars: unary, server, client and
 bidirectional streaming, and status codes with their details (carried in HTTP/2 trailers).
 
-The service is declared with protocol grpc and reached through an --upstream binding; today the
-sidecars carry it as an opaque stream over mTLS (L4), so trailers and grpc-status reach the caller
-untouched."""
+The service is declared with protocol grpc and reached through an --upstream binding: the client
+sidecar terminates h2c, routes each call as an HTTP/2 stream to the server sidecar over mTLS (ALPN
+h2), which forwards it to the app over h2c; trailers and grpc-status cross both hops."""
 
 import os
 import unittest
@@ -87,7 +87,12 @@ class GrpcThroughTheMesh(MeshTestCase):
                                            response_deserializer=identity)
 
     def test_unary(self):
+        key = 'strait_upstream_requests_total'
+        before = self.client.stats()[key], self.server.stats()[key]
         self.assertEqual(self.method("unary_unary", "Unary")(b"hi", timeout=10), b"echo:hi")
+        after = self.client.stats()[key], self.server.stats()[key]
+        # Each call is a request on both sidecars (L7), not an opaque tunnel.
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (1, 1))
 
     def test_status_and_details_reach_the_caller(self):
         with self.assertRaises(grpc.RpcError) as caught:

@@ -193,6 +193,32 @@ class SidecarPair(MeshTestCase):
             s.sendall(ws_frame(8, b""))
             self.assertEqual(ws_read_frame(f)[0], 8)
 
+    def test_h2c_prior_knowledge_is_carried_over_h2_and_translated_for_an_http1_app(self):
+        r = curl("--http2-prior-knowledge", "-i", "-H", "Host: reviews:9080",
+                 f"http://{self.outbound}/over-h2?q=1")
+        self.assertTrue(r.stdout.startswith("HTTP/2 200"), r.stdout[:200])
+        body = json.loads(r.stdout.split("\n\n", 1)[1])
+        self.assertEqual(body["path"], "/over-h2?q=1")
+        self.assertEqual(body["headers"]["host"], "reviews:9080")
+        self.assertIn(f"URI={spiffe('default', 'productpage')}", body["headers"]["x-forwarded-client-cert"])
+        path = os.path.join(self.workdir, "h2body.bin")
+        with open(path, "wb") as f:
+            f.write(b"q" * 500000)
+        r = curl("--http2-prior-knowledge", "-H", "Host: reviews:9080", "--data-binary", "@" + path,
+                 f"http://{self.outbound}/sink")
+        self.assertEqual(json.loads(r.stdout)["received"], 500000)
+        r = curl("--http2-prior-knowledge", "-H", "Host: reviews:9080", "-o", "/dev/null",
+                 "-w", "%{size_download}", f"http://{self.outbound}/chunked")
+        self.assertEqual(r.stdout, str(len("hello chunked world")))
+
+    def test_h2c_errors_say_why(self):
+        r = curl("--http2-prior-knowledge", "-i", "-H", "Host: nosuch:9080", f"http://{self.outbound}/")
+        self.assertTrue(r.stdout.startswith("HTTP/2 404"), r.stdout[:200])
+        self.assertIn("x-strait-reason: no_route", r.stdout)
+        r = curl("--http2-prior-knowledge", "-i", "-H", "Host: dead:9080", f"http://{self.outbound}/")
+        self.assertTrue(r.stdout.startswith("HTTP/2 503"), r.stdout[:200])
+        self.assertIn("x-strait-reason: upstream_connect_failed", r.stdout)
+
     def test_admin_endpoints(self):
         status, text = self.client.get("/ready")
         self.assertEqual((status, text.strip()), (200, "LIVE"))

@@ -61,6 +61,13 @@ class Lifecycle(MeshTestCase):
         self.assertIn("5000 succeeded, 0 failed, 0 errored", r.stdout, r.stdout)
         self.assertIn("status codes: 5000 2xx", r.stdout, r.stdout)
 
+    def test_h2load_h2c_multiplexed_through_both_sidecars_without_errors(self):
+        r = subprocess.run(["h2load", "-n", "5000", "-c", "4", "-m", "16",
+                            f"http://127.0.0.1:{self.binding_port}/load"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertIn("Application protocol: h2c", r.stdout, r.stdout)
+        self.assertIn("5000 succeeded, 0 failed, 0 errored", r.stdout, r.stdout)
+
     def test_certificate_rotation_keeps_connections_and_serves_the_new_certificate(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.binding_port, timeout=10)
         conn.request("GET", "/before")

@@ -1,0 +1,472 @@
+#include "proxy/h2_proxy.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <fmt/format.h>
+
+#include "http/parser.h"
+#include "net/event.h"
+#include "proxy/http_head_writer.h"
+#include "proxy/upstream_connector.h"
+
+namespace strait::proxy {
+namespace {
+
+using http2::H2Connection;
+using http2::H2Stream;
+using http2::HeaderList;
+using Kind = H2Stream::Received::Kind;
+
+constexpr int kMaxConnectAttempts = 3;
+
+http2::ConnectionSettings settings_for(const Limits& limits) {
+  http2::ConnectionSettings s;
+  s.max_header_list_size = limits.max_head_size;
+  s.idle_timeout = limits.stream_idle_timeout;
+  return s;
+}
+
+struct RequestView {
+  std::string method;
+  std::string scheme;
+  std::string authority;
+  std::string path;
+  bool has_request_id = false;
+  bool has_forwarded_proto = false;
+};
+
+RequestView read_pseudo_headers(const HeaderList& headers) {
+  RequestView r;
+  for (const auto& [name, value] : headers) {
+    if (name == ":method") r.method = value;
+    else if (name == ":scheme") r.scheme = value;
+    else if (name == ":authority") r.authority = value;
+    else if (name == ":path") r.path = value;
+    else if (name == "host" && r.authority.empty()) r.authority = value;
+    else if (name == "x-request-id") r.has_request_id = true;
+    else if (name == "x-forwarded-proto") r.has_forwarded_proto = true;
+  }
+  return r;
+}
+
+// Fields that HTTP/2 forbids or that describe one hop only (RFC 9113 8.2.2).
+bool is_connection_specific(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade" || name == "host";
+}
+
+// A response the proxy makes itself. Callers pass named strings only (GCC 12, see ARCHITECTURE.md).
+asio::awaitable<void> send_local_reply(H2Stream& stream, int status, LocalReason reason,
+                                       std::string_view detail, Worker& worker) {
+  worker.stats().count(reason);
+  const std::string body = fmt::format("{}: {}\n", name_of(reason), detail);
+  const HeaderList head{{":status", std::to_string(status)},
+                        {"content-type", "text/plain"},
+                        {"content-length", std::to_string(body.size())},
+                        {"x-strait-reason", std::string(name_of(reason))}};
+  if (stream.send_headers(head, false)) co_await stream.send_data(body, true);
+}
+
+class H2StreamProxy {
+ public:
+  H2StreamProxy(Worker& worker, std::shared_ptr<H2Stream> downstream, DownstreamInfo info,
+                std::string client_cert)
+      : worker_(worker),
+        down_(std::move(downstream)),
+        info_(std::move(info)),
+        client_cert_(std::move(client_cert)),
+        snapshot_(worker.snapshot()),
+        limits_(snapshot_->config->limits) {}
+
+  asio::awaitable<void> run() {
+    auto first = co_await down_->receive();
+    if (first.kind != Kind::kHeaders) co_return;
+    request_ended_ = first.end_stream;
+    worker_.stats().listener(info_.kind).requests_total.add();
+    request_ = read_pseudo_headers(first.headers);
+    if (request_.method == "CONNECT") {
+      co_await send_local_reply(*down_, 405, LocalReason::kMethodNotAllowed,
+                       "CONNECT over HTTP/2 is not supported; use HTTP/1.1 CONNECT", worker_);
+      co_return;
+    }
+    auto destination = route_request(*snapshot_, info_, request_.authority);
+    if (!destination) {
+      co_await send_local_reply(*down_, destination.error().status,
+                       destination.error().reason, destination.error().detail, worker_);
+      co_return;
+    }
+    destination_ = *destination;
+    request_headers_ = build_upstream_headers(first.headers);
+    if (speaks_h2()) {
+      co_await forward_h2();
+    } else {
+      co_await forward_h1();
+    }
+  }
+
+ private:
+  // Mesh hops are HTTP/2 between sidecars; applications get the protocol they declared.
+  bool speaks_h2() const {
+    const bool app_speaks_h2 = destination_.protocol == Protocol::kHttp2 || destination_.protocol == Protocol::kGrpc;
+    if (destination_.service == nullptr) return app_speaks_h2;
+    // Endpoints without a sidecar get the protocol their port declares.
+    const auto& endpoints = destination_.service->service->endpoints;
+    return std::ranges::all_of(endpoints, [](const Endpoint& e) { return e.mtls; }) || app_speaks_h2;
+  }
+
+  HeaderList build_upstream_headers(const HeaderList& in) {
+    HeaderList out;
+    out.reserve(in.size() + 4);
+    out.emplace_back(":method", request_.method);
+    out.emplace_back(":scheme", "http");
+    out.emplace_back(":authority", request_.authority);
+    out.emplace_back(":path", request_.path);
+    for (const auto& [name, value] : in) {
+      if (name.starts_with(':') || is_connection_specific(name) || name == "x-forwarded-client-cert") continue;
+      if (name == "te" && value != "trailers") continue;
+      out.emplace_back(name, value);
+    }
+    if (!request_.has_request_id)
+      out.emplace_back("x-request-id", format_request_id(worker_.random(), worker_.random()));
+    if (!request_.has_forwarded_proto) out.emplace_back("x-forwarded-proto", "http");
+    if (!client_cert_.empty()) out.emplace_back("x-forwarded-client-cert", client_cert_);
+    return out;
+  }
+
+  // An HTTP/2 connection to the destination: an existing multiplexed one, or a new one.
+  asio::awaitable<std::shared_ptr<H2Connection>> upstream_connection() {
+    auto& connections = worker_.h2_upstreams();
+    if (destination_.service == nullptr) {
+      const std::string key = "app|" + std::to_string(destination_.app_port);
+      if (auto it = connections.find(key); it != connections.end() && it->second->usable()) co_return it->second;
+      auto outcome = co_await connect_to_app(worker_, *snapshot_, destination_.app_port, false);
+      co_return adopt(key, std::move(outcome), false);
+    }
+    const auto& service = *destination_.service;
+    const std::size_t count = service.service->endpoints.size();
+    if (count == 0) {
+      failure_ = LocalReason::kNoHealthyUpstream;
+      failure_detail_ = service.service->fqdn + " has no endpoints";
+      co_return nullptr;
+    }
+    const std::size_t start = worker_.next_round_robin(service.service->fqdn);
+    for (int attempt = 0; attempt < std::min<int>(kMaxConnectAttempts, static_cast<int>(count)); ++attempt) {
+      const std::size_t index = (start + attempt) % count;
+      const bool mtls = service.service->endpoints[index].mtls;
+      const std::string key = fmt::format("{}|{}|{}", service.addresses[index].address().to_string(),
+                                          service.addresses[index].port(),
+                                          mesh_sni(destination_.port, service.service->fqdn));
+      if (auto it = connections.find(key); it != connections.end() && it->second->usable()) co_return it->second;
+      if (attempt > 0) worker_.stats().upstream_retries.add();
+      auto outcome = co_await connect_to_endpoint(worker_, *snapshot_, service, index, destination_.port,
+                                                  tls::kAlpnH2);
+      if (auto connection = adopt(key, std::move(outcome), mtls)) co_return connection;
+      if (failure_ == LocalReason::kUpstreamIdentityMismatch) co_return nullptr;
+    }
+    co_return nullptr;
+  }
+
+  std::shared_ptr<H2Connection> adopt(const std::string& key, ConnectOutcome outcome, bool mtls) {
+    if (!outcome.connection) {
+      failure_ = outcome.failure;
+      failure_detail_ = outcome.detail;
+      return nullptr;
+    }
+    if (mtls && tls::negotiated_alpn(outcome.connection->stream.ssl()) != tls::kAlpnH2) {
+      failure_ = LocalReason::kUpstreamProtocolError;
+      failure_detail_ = "the peer sidecar did not accept HTTP/2";
+      return nullptr;
+    }
+    auto connection = H2Connection::create(worker_.io().get_executor(),
+                                           std::move(outcome.connection->stream),
+                                           H2Connection::Role::kClient, settings_for(limits_), {});
+    auto& connections = worker_.h2_upstreams();
+    connection->start({}, [&connections, key, weak = std::weak_ptr<H2Connection>(connection)] {
+      auto it = connections.find(key);
+      if (it != connections.end() && it->second == weak.lock()) connections.erase(it);
+    });
+    connections[key] = connection;
+    return connection;
+  }
+
+  asio::awaitable<void> forward_h2() {
+    auto connection = co_await upstream_connection();
+    if (!connection) {
+      co_await send_local_reply(*down_, failure_ == LocalReason::kUpstreamConnectTimeout ? 504 : 503, failure_,
+                       failure_detail_, worker_);
+      co_return;
+    }
+    up_ = connection->open(request_headers_, request_ended_);
+    if (!up_) {
+      co_await send_local_reply(*down_, 503, LocalReason::kUpstreamResetBeforeResponse,
+                       "the upstream connection refused a new stream", worker_);
+      co_return;
+    }
+    worker_.stats().upstream_requests_total.add();
+    using namespace asio::experimental::awaitable_operators;
+    co_await (pump_request() && pump_response());
+  }
+
+  // Request body and trailers, downstream to upstream.
+  asio::awaitable<void> pump_request() {
+    if (request_ended_) co_return;
+    bool trailers_sent = false;
+    while (true) {
+      auto event = co_await down_->receive();
+      switch (event.kind) {
+        case Kind::kData:
+          if (!co_await up_->send_data(event.data, false)) co_return;
+          break;
+        case Kind::kTrailers:
+          trailers_sent = up_->send_trailers(event.headers);
+          break;
+        case Kind::kEnd:
+          request_ended_ = true;
+          if (!trailers_sent) co_await up_->send_data({}, true);
+          co_return;
+        case Kind::kHeaders:
+          break;
+        case Kind::kReset:
+          up_->reset(NGHTTP2_CANCEL);
+          co_return;
+      }
+    }
+  }
+
+  // Response head, body and trailers, upstream to downstream.
+  asio::awaitable<void> pump_response() {
+    bool head_sent = false;
+    bool trailers_sent = false;
+    while (true) {
+      auto event = co_await up_->receive();
+      switch (event.kind) {
+        case Kind::kHeaders: {
+          HeaderList head;
+          for (auto& [name, value] : event.headers) {
+            if (!is_connection_specific(name)) head.emplace_back(std::move(name), std::move(value));
+          }
+          head_sent = down_->send_headers(head, event.end_stream);
+          if (event.end_stream) co_return;
+          break;
+        }
+        case Kind::kData:
+          if (!co_await down_->send_data(event.data, false)) {
+            up_->reset(NGHTTP2_CANCEL);
+            co_return;
+          }
+          break;
+        case Kind::kTrailers:
+          trailers_sent = down_->send_trailers(event.headers);
+          break;
+        case Kind::kEnd:
+          if (!trailers_sent) co_await down_->send_data({}, true);
+          co_return;
+        case Kind::kReset:
+          if (!head_sent) {
+            const std::string detail = fmt::format("the upstream reset the stream (HTTP/2 error {})", event.error);
+            co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse, detail, worker_);
+          } else {
+            down_->reset(event.error == NGHTTP2_NO_ERROR ? static_cast<std::uint32_t>(NGHTTP2_INTERNAL_ERROR) : event.error);
+          }
+          co_return;
+      }
+    }
+  }
+
+  // --- HTTP/2 downstream, HTTP/1.1 upstream (an application that speaks http) ---
+
+  asio::awaitable<void> forward_h1() {
+    // (No co_await inside ?: — GCC 12 destroys the result twice.)
+    ConnectOutcome outcome;
+    if (destination_.service == nullptr) {
+      outcome = co_await connect_to_app(worker_, *snapshot_, destination_.app_port, true);
+    } else {
+      outcome = co_await connect_to_service(worker_, *snapshot_, *destination_.service,
+                                            destination_.port, tls::kAlpnHttp11, true);
+    }
+    if (!outcome.connection) {
+      co_await send_local_reply(*down_, outcome.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503,
+                       outcome.failure, outcome.detail, worker_);
+      co_return;
+    }
+    auto up = std::move(outcome.connection);
+    worker_.stats().upstream_requests_total.add();
+    bool has_length = false;
+    std::string head = request_.method + " " + request_.path + " HTTP/1.1\r\nhost: " + request_.authority + "\r\n";
+    for (const auto& [name, value] : request_headers_) {
+      if (name.starts_with(':')) continue;
+      has_length = has_length || name == "content-length";
+      head.append(name).append(": ").append(value).append("\r\n");
+    }
+    bool chunked = !request_ended_ && !has_length;
+    if (chunked) head.append("transfer-encoding: chunked\r\n");
+    head.append("\r\n");
+    if (co_await up->stream.write_all(asio::buffer(head))) {
+      co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse, "write to the application failed", worker_);
+      co_return;
+    }
+    std::string frame;
+    while (!request_ended_) {
+      auto event = co_await down_->receive();
+      if (event.kind == Kind::kReset) co_return;
+      if (event.kind == Kind::kData && !event.data.empty()) {
+        frame.clear();
+        if (chunked) frame = fmt::format("{:x}\r\n", event.data.size());
+        frame.append(event.data);
+        if (chunked) frame.append("\r\n");
+        if (co_await up->stream.write_all(asio::buffer(frame))) co_return;
+      } else if (event.kind == Kind::kTrailers && chunked) {
+        frame = "0\r\n";
+        for (const auto& [name, value] : event.headers) frame.append(name).append(": ").append(value).append("\r\n");
+        frame.append("\r\n");
+        if (co_await up->stream.write_all(asio::buffer(frame))) co_return;
+        chunked = false;
+      } else if (event.kind == Kind::kEnd) {
+        request_ended_ = true;
+        if (chunked && co_await up->stream.write_all(asio::buffer(std::string_view("0\r\n\r\n")))) co_return;
+      }
+    }
+
+    http::ResponseHead response;
+    const http::ParserLimits limits{limits_.max_request_line, limits_.max_head_size, limits_.max_header_count};
+    while (true) {
+      if (!up->buffer.empty()) {
+        const auto parsed = http::parse_response_head(up->buffer.data(), limits, request_.method, response);
+        if (parsed.status == http::ParseStatus::kComplete) {
+          if (response.status >= 100 && response.status < 200) {
+            up->buffer.consume(response.head_size);
+            continue;
+          }
+          break;
+        }
+        if (parsed.status == http::ParseStatus::kError || up->buffer.full()) {
+          co_await send_local_reply(*down_, 502, LocalReason::kUpstreamProtocolError, "malformed response head", worker_);
+          co_return;
+        }
+      }
+      auto [ec, n] = co_await up->stream.read_some(up->buffer.prepare(16 * 1024));
+      if (ec) {
+        co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse,
+                         "the application closed the connection before responding", worker_);
+        co_return;
+      }
+      up->buffer.commit(n);
+    }
+    HeaderList head_out{{":status", std::to_string(response.status)}};
+    const auto* connection_header = response.find("connection");
+    for (const auto& field : response.headers) {
+      std::string name(field.name);
+      std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (is_connection_specific(name) || name == "te" || name == "proxy-authenticate") continue;
+      if (connection_header && http::list_contains_token(connection_header->value, name)) continue;
+      head_out.emplace_back(std::move(name), std::string(field.value));
+    }
+    const bool no_body = response.framing == http::BodyFraming::kNone;
+    const bool reusable = response.keep_alive && response.framing != http::BodyFraming::kUntilClose;
+    up->buffer.consume(response.head_size);
+    down_->send_headers(head_out, no_body);
+    if (!no_body && !co_await forward_h1_body(*up, response)) {
+      down_->reset(NGHTTP2_INTERNAL_ERROR);
+      co_return;
+    }
+    if (reusable) worker_.pool().give_back(std::move(up), limits_.max_idle_upstream_per_endpoint);
+  }
+
+  asio::awaitable<bool> forward_h1_body(UpstreamConnection& up, const http::ResponseHead& response) {
+    std::uint64_t remaining = response.content_length;
+    http::ChunkedDecoder decoder;
+    while (true) {
+      const std::string_view available = up.buffer.data();
+      std::size_t used = 0;
+      if (response.framing == http::BodyFraming::kContentLength) {
+        used = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, available.size()));
+        remaining -= used;
+        if (used > 0 && !co_await down_->send_data(available.substr(0, used), remaining == 0)) co_return false;
+        up.buffer.consume(used);
+        if (remaining == 0) co_return true;
+      } else if (response.framing == http::BodyFraming::kChunked) {
+        while (used < available.size() && !decoder.done()) {
+          const auto step = decoder.next(available.substr(used));
+          if (step.status == http::ChunkedDecoder::Status::kError) co_return false;
+          used += step.consumed;
+          if (step.status == http::ChunkedDecoder::Status::kData && !co_await down_->send_data(step.data, false))
+            co_return false;
+          if (step.status == http::ChunkedDecoder::Status::kNeedMore) break;
+        }
+        up.buffer.consume(used);
+        if (decoder.done()) co_return co_await down_->send_data({}, true);
+      } else {
+        if (!available.empty() && !co_await down_->send_data(available, false)) co_return false;
+        up.buffer.consume(available.size());
+      }
+      auto [ec, n] = co_await up.stream.read_some(up.buffer.prepare(16 * 1024));
+      if (ec) {
+        if (response.framing == http::BodyFraming::kUntilClose && net::is_end_of_stream(ec))
+          co_return co_await down_->send_data({}, true);
+        co_return false;
+      }
+      up.buffer.commit(n);
+    }
+  }
+
+  Worker& worker_;
+  std::shared_ptr<H2Stream> down_;
+  std::shared_ptr<H2Stream> up_;
+  DownstreamInfo info_;
+  std::string client_cert_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  Limits limits_;
+  RequestView request_;
+  HeaderList request_headers_;
+  Destination destination_;
+  bool request_ended_ = false;
+  LocalReason failure_ = LocalReason::kUpstreamConnectFailed;
+  std::string failure_detail_;
+};
+
+asio::awaitable<void> proxy_stream(Worker& worker, std::shared_ptr<H2Stream> stream,
+                                   DownstreamInfo info, std::string client_cert) {
+  H2StreamProxy proxy(worker, std::move(stream), std::move(info), std::move(client_cert));
+  co_await proxy.run();
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_h2(Worker& worker, net::Stream downstream, std::string initial,
+                               DownstreamInfo info, bool count_connection) {
+  auto& stats = worker.stats().listener(info.kind);
+  if (count_connection) {
+    stats.connections_total.add();
+    stats.connections_active.add(1);
+  }
+  std::string client_cert;
+  if (info.kind == ListenerKind::kInbound) {
+    client_cert = "By=" + worker.snapshot()->tls.certificate.spiffe_id + ";URI=" + info.peer_identity;
+  }
+  auto on_request = [&worker, info, client_cert](std::shared_ptr<H2Stream> stream) {
+    DownstreamInfo stream_info = info;
+    std::string cert = client_cert;
+    asio::co_spawn(worker.io(), proxy_stream(worker, std::move(stream), std::move(stream_info), std::move(cert)),
+                   asio::detached);
+  };
+  auto connection = H2Connection::create(worker.io().get_executor(), std::move(downstream),
+                                         H2Connection::Role::kServer,
+                                         settings_for(worker.snapshot()->config->limits), on_request);
+  net::Event closed(worker.io().get_executor());
+  TrackedConnection tracked{nullptr, false, [weak = std::weak_ptr<H2Connection>(connection)] {
+                              if (auto c = weak.lock()) c->shutdown_gracefully();
+                            }};
+  worker.track(&tracked);
+  connection->start(initial, [&closed] { closed.notify(); });
+  if (worker.draining()) connection->shutdown_gracefully();
+  connection.reset();
+  co_await closed.wait();
+  worker.untrack(&tracked);
+  if (count_connection) stats.connections_active.add(-1);
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,80 @@
+#include "proxy/router.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace strait::proxy {
+
+std::optional<Authority> split_authority(std::string_view authority) {
+  Authority out;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return std::nullopt;
+      port = authority.substr(close + 2);
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return std::nullopt;
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+      return std::nullopt;
+    out.port = static_cast<std::uint16_t>(value);
+  }
+  return out;
+}
+
+std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
+                                                     const DownstreamInfo& info,
+                                                     std::string_view authority) {
+  Destination d;
+  if (info.kind == ListenerKind::kInbound) {
+    std::uint16_t port = info.inbound_port;
+    const auto& inbound = snapshot.config->inbound_services;
+    if (port == 0 && inbound.size() == 1) port = inbound.front().port;
+    const auto it = snapshot.inbound_by_port.find(port);
+    if (it == snapshot.inbound_by_port.end())
+      return std::unexpected(RouteError{404, LocalReason::kUnknownInboundPort,
+                                        "this workload serves no port " + std::to_string(port)});
+    d.app_port = it->second->target_port;
+    d.protocol = it->second->protocol;
+    return d;
+  }
+
+  std::string_view host;
+  std::uint16_t port = 0;
+  if (info.kind == ListenerKind::kUpstreamBinding) {
+    host = info.fixed_host;
+    port = info.fixed_port;
+  } else {
+    auto split = split_authority(authority);
+    if (!split)
+      return std::unexpected(RouteError{400, LocalReason::kMalformedRequest,
+                                        "missing or malformed host '" + std::string(authority) + "'"});
+    host = split->host;
+    port = split->port;
+  }
+  d.service = snapshot.find_service(host);
+  if (d.service == nullptr)
+    return std::unexpected(RouteError{404, LocalReason::kNoRoute,
+                                      "'" + std::string(host) + "' is not a service of the mesh"});
+  const auto& ports = d.service->service->ports;
+  if (port == 0) port = ports.size() == 1 ? ports.front().port : 80;
+  const auto match = std::ranges::find_if(ports, [&](const ServicePort& p) { return p.port == port; });
+  if (match == ports.end())
+    return std::unexpected(RouteError{404, LocalReason::kNoRoute,
+                                      d.service->service->fqdn + " has no port " + std::to_string(port)});
+  d.port = port;
+  d.protocol = match->protocol;
+  return d;
+}
+
+}  // namespace strait::proxy

@@ -1,0 +1,51 @@
+// Where a request goes: from what the listener knows (outbound, inbound, upstream binding) and
+// the request's target, to a mesh service port or the local application. Shared by the HTTP/1 and
+// HTTP/2 sessions.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proxy/local_reply.h"
+#include "proxy/snapshot.h"
+#include "proxy/stats.h"
+
+namespace strait::proxy {
+
+struct DownstreamInfo {
+  ListenerKind kind = ListenerKind::kOutbound;
+  std::string peer_identity;       // inbound: the caller sidecar's verified SPIFFE ID
+  std::uint16_t inbound_port = 0;  // inbound: the service port named by the SNI (0: none)
+  std::string fixed_host;          // upstream binding: every request goes to this service
+  std::uint16_t fixed_port = 0;
+};
+
+struct Authority {
+  std::string_view host;
+  std::uint16_t port = 0;  // 0: not given
+};
+[[nodiscard]] std::optional<Authority> split_authority(std::string_view authority);
+
+struct Destination {
+  const ResolvedService* service = nullptr;  // outbound: a mesh service
+  std::uint16_t port = 0;
+  Protocol protocol = Protocol::kHttp;       // how the destination port speaks
+  std::uint16_t app_port = 0;                // inbound: the local application
+};
+
+struct RouteError {
+  int status;
+  LocalReason reason;
+  std::string detail;
+};
+
+// Resolves `authority` (Host or :authority, possibly from an absolute URI) for the listener
+// described by `info`.
+[[nodiscard]] std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
+                                                                   const DownstreamInfo& info,
+                                                                   std::string_view authority);
+
+}  // namespace strait::proxy
