@@ -75,6 +75,15 @@ bool H2Stream::send_headers(const HeaderList& headers, bool end_stream) {
   return rv == 0;
 }
 
+void H2Stream::send_interim(int status) {
+  if (closed_ || connection_->closed_) return;
+  const std::string code = std::to_string(status);
+  const HeaderList head{{":status", code}};
+  const auto nv = to_nv(head);
+  nghttp2_submit_headers(connection_->session_, NGHTTP2_FLAG_NONE, id_, nullptr, nv.data(), nv.size(), nullptr);
+  connection_->want_write();
+}
+
 asio::awaitable<bool> H2Stream::send_data(std::string_view data, bool end_stream) {
   while (true) {
     if (closed_ || connection_->closed_) co_return false;

@@ -65,6 +65,7 @@ class H2Stream {
 
   // Sending. Each returns false when the stream or connection is gone.
   bool send_headers(const HeaderList& headers, bool end_stream);  // response head (server only)
+  void send_interim(int status);  // a 1xx response before the head (server only)
   asio::awaitable<bool> send_data(std::string_view data, bool end_stream);
   bool send_trailers(const HeaderList& trailers);
   void reset(std::uint32_t error_code);

@@ -38,11 +38,11 @@ class Stream {
   asio::awaitable<std::error_code> write_all(asio::const_buffer buffer);
   asio::awaitable<std::error_code> write_all(asio::const_buffer first, asio::const_buffer second);
 
-  // Ends our sending direction: TCP FIN for plaintext. For TLS this also sends FIN on the socket
-  // without waiting for the peer's close_notify (see ARCHITECTURE.md, "half-close over TLS").
   // TLS only: performs the handshake in the given role (plaintext streams succeed at once).
   asio::awaitable<std::error_code> handshake(asio::ssl::stream_base::handshake_type role);
 
+  // Ends our sending direction: TCP FIN for plaintext. For TLS this also sends FIN on the socket
+  // without waiting for the peer's close_notify (see ARCHITECTURE.md, "half-close over TLS").
   void shutdown_send();
   void close();
   // Cancels pending operations (they complete with operation_aborted).

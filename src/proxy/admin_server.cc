@@ -98,6 +98,7 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     out = response(404, "text/plain",
                    "unknown admin path; try /ready, /healthz/ready, /config_dump, /stats/prometheus\n");
   }
+  if (request.method == "HEAD") out.resize(out.find("\r\n\r\n") + 4);
   co_await stream.write_all(asio::buffer(out));
   stream.shutdown_send();
 }

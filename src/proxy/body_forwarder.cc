@@ -83,10 +83,7 @@ asio::awaitable<BodyOutcome> forward_chunked(net::Stream& source, net::ReadBuffe
       co_return BodyOutcome::kWriteFailed;
     buffer.consume(position);
     if (malformed) co_return BodyOutcome::kMalformed;
-    if (decoder.done()) {
-      if (dechunk) co_return BodyOutcome::kComplete;
-      co_return BodyOutcome::kComplete;
-    }
+    if (decoder.done()) co_return BodyOutcome::kComplete;
     if (!co_await fill(source, buffer, watchdog)) co_return BodyOutcome::kReadFailed;
   }
 }

@@ -264,7 +264,8 @@ std::expected<void, FieldError> read_limits(const YAML::Node& n, Limits& l) {
   const std::string p = "limits";
   STRAIT_CHECK(only_known(n, p, {"maxRequestLine", "maxHeadSize", "maxHeaderCount",
                                  "headerReadTimeout", "idleTimeout", "connectTimeout",
-                                 "streamIdleTimeout", "drainTimeout"}));
+                                 "streamIdleTimeout", "drainTimeout", "tunnelIdleTimeout",
+                                 "maxIdleUpstreamPerEndpoint"}));
   auto size = [&](std::string_view key, std::size_t& out, std::uint64_t max) -> std::expected<void, FieldError> {
     if (!n[std::string(key)]) return {};
     STRAIT_TRY(v, as_uint(n[std::string(key)], join_path(p, key), max));
@@ -287,6 +288,8 @@ std::expected<void, FieldError> read_limits(const YAML::Node& n, Limits& l) {
   STRAIT_CHECK(duration("connectTimeout", l.connect_timeout));
   STRAIT_CHECK(duration("streamIdleTimeout", l.stream_idle_timeout));
   STRAIT_CHECK(duration("drainTimeout", l.drain_timeout));
+  STRAIT_CHECK(duration("tunnelIdleTimeout", l.tunnel_idle_timeout));
+  STRAIT_CHECK(size("maxIdleUpstreamPerEndpoint", l.max_idle_upstream_per_endpoint, 10'000));
   return {};
 }
 
@@ -379,9 +382,12 @@ std::expected<std::map<std::string, std::string>, std::string> parse_labels(std:
 
 std::expected<void, std::string> finalize_config(ProxyConfig& config) {
   if (config.workload.name.empty()) return std::unexpected("workload name is required (--workload)");
+  std::set<std::string> hosts;
   for (auto& service : config.services) {
     if (service.ns.empty()) service.ns = config.workload.ns;
     service.fqdn = service.name + "." + service.ns + ".svc.cluster.local";
+    if (!hosts.insert(service.fqdn).second)
+      return std::unexpected("service " + service.fqdn + " is listed twice");
     std::set<std::string> ids(service.allowed_identities.begin(), service.allowed_identities.end());
     for (const auto& e : service.endpoints) {
       if (!e.identity.empty()) ids.insert(e.identity);

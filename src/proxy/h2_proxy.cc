@@ -36,6 +36,7 @@ struct RequestView {
   std::string authority;
   std::string path;
   bool has_request_id = false;
+  bool expects_continue = false;
   bool has_forwarded_proto = false;
 };
 
@@ -49,6 +50,7 @@ RequestView read_pseudo_headers(const HeaderList& headers) {
     else if (name == "host" && r.authority.empty()) r.authority = value;
     else if (name == "x-request-id") r.has_request_id = true;
     else if (name == "x-forwarded-proto") r.has_forwarded_proto = true;
+    else if (name == "expect") r.expects_continue = value == "100-continue";
   }
   return r;
 }
@@ -88,6 +90,11 @@ class H2StreamProxy {
     request_ended_ = first.end_stream;
     worker_.stats().listener(info_.kind).requests_total.add();
     request_ = read_pseudo_headers(first.headers);
+    if (info_.kind == ListenerKind::kUpstreamBinding) {
+      // The app called a local port; the server should see the service it reached.
+      request_.authority = info_.fixed_host + ":" + std::to_string(info_.fixed_port);
+    }
+    if (request_.expects_continue && !request_ended_) down_->send_interim(100);
     if (request_.method == "CONNECT") {
       co_await send_local_reply(*down_, 405, LocalReason::kMethodNotAllowed,
                        "CONNECT over HTTP/2 is not supported; use HTTP/1.1 CONNECT", worker_);
@@ -127,7 +134,7 @@ class H2StreamProxy {
     out.emplace_back(":path", request_.path);
     for (const auto& [name, value] : in) {
       if (name.starts_with(':') || is_connection_specific(name) || name == "x-forwarded-client-cert") continue;
-      if (name == "te" && value != "trailers") continue;
+      if ((name == "te" && value != "trailers") || name == "expect") continue;
       out.emplace_back(name, value);
     }
     if (!request_.has_request_id)

@@ -43,6 +43,7 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
     if (is_hop_by_hop(field.name, connection)) continue;
     if (!edits.authority.empty() && iequals(field.name, "host")) continue;
     if (edits.strip_client_cert && iequals(field.name, "x-forwarded-client-cert")) continue;
+    if (iequals(field.name, "expect")) continue;  // answered by the proxy itself
     append_field(out, field.name, field.value);
   }
   if (!edits.authority.empty()) append_field(out, "host", edits.authority);

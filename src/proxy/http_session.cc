@@ -98,12 +98,14 @@ class HttpSession {
         if (parsed.status == http::ParseStatus::kError) {
           stats_.parse_errors.add();
           co_await reply(http::status_for(parsed.error), LocalReason::kMalformedRequest,
-                         http::name_of(parsed.error), true);
+                         "the request violates HTTP/1.1 framing or syntax", true,
+                         http::name_of(parsed.error));
           co_return false;
         }
         if (in_.full()) {
           stats_.parse_errors.add();
-          co_await reply(431, LocalReason::kMalformedRequest, "head_too_large", true);
+          co_await reply(431, LocalReason::kMalformedRequest, "the request head is too large", true,
+                         "head_too_large");
           co_return false;
         }
         if (!header_timer) {
@@ -129,11 +131,13 @@ class HttpSession {
     co_return true;
   }
 
-  asio::awaitable<void> reply(int status, LocalReason reason, std::string_view detail, bool close) {
+  // A local reply. `reason_name` overrides the reason's name in x-strait-reason (the parser's
+  // error names, such as obs_fold, are more precise than malformed_request).
+  asio::awaitable<void> reply(int status, LocalReason reason, std::string_view detail, bool close,
+                              std::string_view reason_name = {}) {
     worker_.stats().count(reason);
-    std::string response = reason == LocalReason::kMalformedRequest
-                               ? build_local_reply(status, detail, "the request was refused", close)
-                               : build_local_reply(status, reason, detail, close);
+    std::string response =
+        build_local_reply(status, reason_name.empty() ? name_of(reason) : reason_name, detail, close);
     watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
     co_await downstream_.write_all(asio::buffer(response));
     stats_.bytes_sent.add(response.size());
@@ -208,6 +212,12 @@ class HttpSession {
       co_await reply(404, LocalReason::kNoRoute, detail, true);
       co_return;
     }
+    const auto& ports = service->service->ports;
+    if (std::ranges::none_of(ports, [&](const ServicePort& p) { return p.port == authority->port; })) {
+      const std::string detail = service->service->fqdn + " has no port " + std::to_string(authority->port);
+      co_await reply(404, LocalReason::kNoRoute, detail, true);
+      co_return;
+    }
     in_.consume(request.head_size);
     auto outcome = co_await connect_to_service(worker_, snapshot, *service, authority->port,
                                                tls::kAlpnTcp, false);
@@ -266,6 +276,8 @@ class HttpSession {
     const auto content_length = request.content_length;
     const bool client_keep_alive = request.keep_alive;
     const bool client_http10 = request.version_minor == 0;
+    // Expect: 100-continue is answered here and not forwarded (as Envoy does): an application
+    // that ignores Expect cannot then stall the request, and the body streams as usual.
     const bool expect_continue = request.expect_continue && framing != http::BodyFraming::kNone;
     const bool upgrade = request.upgrade;
     std::string request_id;
@@ -274,6 +286,12 @@ class HttpSession {
     RequestEdits edits;
     edits.path = target.path;
     edits.authority = target.authority;
+    std::string binding_authority;
+    if (info_.kind == ListenerKind::kUpstreamBinding && target.authority.empty()) {
+      // The app called a local port; the server should see the service it reached.
+      binding_authority = info_.fixed_host + ":" + std::to_string(info_.fixed_port);
+      edits.authority = binding_authority;
+    }
     edits.request_id = request_id;
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;
@@ -281,6 +299,10 @@ class HttpSession {
     write_request_head(request, edits, upstream_head);
     in_.consume(request.head_size);
 
+    if (expect_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      if (co_await downstream_.write_all(asio::buffer(kContinue))) co_return false;
+    }
     auto outcome = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, !upgrade);
     if (!outcome.connection) {
       const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
@@ -302,14 +324,15 @@ class HttpSession {
       watchdog_.arm(limits_.stream_idle_timeout, &downstream_, &up->stream);
       const auto write_error = co_await up->stream.write_all(asio::buffer(upstream_head));
       if (!write_error) {
-        if (!body_sent && !expect_continue) {
+        if (!body_sent) {
           std::uint64_t bytes = 0;
           const auto sent = co_await forward_body(downstream_, in_, up->stream,
                                                   {framing, content_length, false}, watchdog_, bytes);
           stats_.bytes_received.add(bytes);
           if (sent == BodyOutcome::kReadFailed) co_return false;  // the client went away
           if (sent == BodyOutcome::kMalformed) {
-            co_await reply(400, LocalReason::kMalformedRequest, "invalid_chunked_body", true);
+            co_await reply(400, LocalReason::kMalformedRequest, "invalid chunked framing in the body",
+                           true, "invalid_chunked_body");
             co_return false;
           }
           if (sent == BodyOutcome::kWriteFailed) {
@@ -340,20 +363,12 @@ class HttpSession {
     // Interim responses: 100 Continue releases the body; others (102, 103) are relayed as they are.
     while (head_read == HeadRead::kOk && response.status >= 100 && response.status < 200 &&
            response.status != 101) {
-      if (!client_http10) {
+      if (!client_http10 && response.status != 100) {
         std::string interim;
         write_response_head(response, {}, interim);
         if (co_await downstream_.write_all(asio::buffer(interim))) co_return false;
       }
       up->buffer.consume(response.head_size);
-      if (response.status == 100 && !body_sent) {
-        std::uint64_t bytes = 0;
-        const auto sent = co_await forward_body(downstream_, in_, up->stream,
-                                                {framing, content_length, false}, watchdog_, bytes);
-        stats_.bytes_received.add(bytes);
-        if (sent != BodyOutcome::kComplete) co_return false;
-        body_sent = true;
-      }
       head_read = co_await read_response_head(*up, method, response);
     }
     if (head_read != HeadRead::kOk) {

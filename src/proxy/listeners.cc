@@ -56,12 +56,15 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
   const auto error = co_await stream.handshake(asio::ssl::stream_base::server);
   watchdog.disarm();
   auto peer = error ? std::nullopt : tls::verified_peer_spiffe_id(stream.ssl());
-  if (error || !peer || !tls::parse_spiffe_id(*peer)) {
+  const auto peer_id = peer ? tls::parse_spiffe_id(*peer) : std::nullopt;
+  if (error || !peer_id || peer_id->trust_domain != snapshot->config->workload.trust_domain) {
     stats.tls_handshake_failures.add();
     std::error_code ignored;
     const auto remote = stream.socket().remote_endpoint(ignored);
     spdlog::info("inbound: refused {} ({})", remote.address().to_string(),
-                 error ? error.message() : "no mesh SPIFFE identity in the client certificate");
+                 error ? error.message()
+                       : "the client certificate has no SPIFFE identity of trust domain " +
+                             snapshot->config->workload.trust_domain);
     stream.close();
     co_return;
   }

@@ -14,7 +14,7 @@ enum class LocalReason : std::uint8_t {
   kNoRoute,                       // 404: the host is not a known service
   kNoHealthyUpstream,             // 503: the service has no endpoint
   kUpstreamConnectFailed,         // 503: every connect attempt failed
-  kUpstreamConnectTimeout,        // 503: connect or handshake took longer than connectTimeout
+  kUpstreamConnectTimeout,        // 504: connect or handshake took longer than connectTimeout
   kUpstreamTlsFailed,             // 503: the mTLS handshake with the peer sidecar failed
   kUpstreamIdentityMismatch,      // 503: the server's SPIFFE ID may not serve this service
   kUpstreamResetBeforeResponse,   // 502: the upstream closed or reset before a response head

@@ -65,6 +65,11 @@ std::expected<tls::TlsContexts, std::string> ProxyServer::load_credentials() {
   creds.trust_bundle_pem = std::move(*bundle);
   auto contexts = tls::build_contexts(creds);
   if (!contexts) return std::unexpected(config_->tls.certificate_chain + ": " + contexts.error());
+  if (contexts->certificate.spiffe_id != config_->workload.spiffe_id()) {
+    return std::unexpected(config_->tls.certificate_chain + ": the certificate is for " +
+                           contexts->certificate.spiffe_id + ", not this workload's identity " +
+                           config_->workload.spiffe_id());
+  }
   return contexts;
 }
 
@@ -120,10 +125,6 @@ std::expected<void, std::string> ProxyServer::bind_listeners() {
 std::expected<void, std::string> ProxyServer::start() {
   auto contexts = load_credentials();
   if (!contexts) return std::unexpected(contexts.error());
-  if (contexts->certificate.spiffe_id != config_->workload.spiffe_id()) {
-    spdlog::warn("certificate identity {} differs from the workload's {}",
-                 contexts->certificate.spiffe_id, config_->workload.spiffe_id());
-  }
   auto snapshot = build_snapshot(config_, std::move(*contexts), 1);
   if (!snapshot) return std::unexpected(snapshot.error());
   stamps_ = credential_stamps();

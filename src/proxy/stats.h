@@ -52,7 +52,6 @@ struct WorkerStats {
   Counter upstream_requests_total;
   Counter upstream_connections_reused;
   Counter upstream_retries;            // another endpoint or a fresh connection after a failure
-  Gauge upstream_connections_idle;
 
   ListenerStats& listener(ListenerKind kind) { return listeners[static_cast<std::size_t>(kind)]; }
   void count(LocalReason reason) { local_replies[static_cast<std::size_t>(reason)].add(); }

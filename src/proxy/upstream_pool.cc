@@ -24,7 +24,6 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key,
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
-    --idle_total_;
     if (now - connection->idle_since < max_idle && still_usable(*connection)) {
       connection->reused = true;
       return connection;
@@ -44,7 +43,6 @@ void UpstreamPool::give_back(std::unique_ptr<UpstreamConnection> connection,
   connection->buffer.shrink_if_idle(0);
   connection->idle_since = std::chrono::steady_clock::now();
   list.push_back(std::move(connection));
-  ++idle_total_;
 }
 
 void UpstreamPool::clear() {
@@ -52,7 +50,6 @@ void UpstreamPool::clear() {
     for (auto& c : list) c->stream.close();
   }
   idle_.clear();
-  idle_total_ = 0;
 }
 
 }  // namespace strait::proxy

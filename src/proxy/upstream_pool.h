@@ -32,11 +32,9 @@ class UpstreamPool {
   // Keeps a connection for reuse, unless `max_per_key` are already idle for its key.
   void give_back(std::unique_ptr<UpstreamConnection> connection, std::size_t max_per_key);
   void clear();
-  [[nodiscard]] std::size_t idle_count() const { return idle_total_; }
 
  private:
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
-  std::size_t idle_total_ = 0;
 };
 
 }  // namespace strait::proxy

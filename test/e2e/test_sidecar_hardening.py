@@ -114,6 +114,21 @@ class Hardening(MeshTestCase):
         r = curl("-k", "--cert", cert, "--key", key, f"https://{self.inbound}/", check=False)
         self.assertNotEqual(r.returncode, 0)
 
+    def test_client_of_another_trust_domain_is_refused(self):
+        cert, key = self.pki.issue("foreign", "spiffe://other.example/ns/default/sa/productpage")
+        r = curl("-k", "--cert", cert, "--key", key, f"https://{self.inbound}/", check=False)
+        self.assertNotIn("HTTP", r.stdout)
+        self.assertNotEqual(r.returncode, 0)
+
+    def test_connect_to_an_undeclared_port_is_refused(self):
+        r = raw_exchange(self.port, b"CONNECT reviews:22 HTTP/1.1\r\nHost: reviews:22\r\n\r\n")
+        self.assertTrue(r.startswith(b"HTTP/1.1 404"), r[:200])
+        self.assertIn(b"has no port 22", r)
+
+    def test_router_refusals_name_the_reason_in_the_header(self):
+        r = raw_exchange(self.port, b"GET / HTTP/1.1\r\nHost: \r\n\r\n")
+        self.assertIn(b"x-strait-reason: malformed_request\r\n", r)
+
     def test_mesh_certificate_is_accepted_and_identity_forwarded(self):
         cert, key = self.pki.issue("tester", spiffe("qa", "tester"))
         r = curl("-k", "--cert", cert, "--key", key, "--tlsv1.3", f"https://{self.inbound}/who")

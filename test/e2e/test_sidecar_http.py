@@ -94,8 +94,11 @@ class SidecarPair(MeshTestCase):
         path = os.path.join(self.workdir, "expect.bin")
         with open(path, "wb") as f:
             f.write(b"z" * 300000)
+        # curl would give up waiting for 100 after 30 s and send anyway: the proxy must answer first.
+        start = time.monotonic()
         body = self.get_json("http://reviews:9080/sink", "-H", "Expect: 100-continue",
-                             "--data-binary", "@" + path)
+                             "--expect100-timeout", "30", "--data-binary", "@" + path)
+        self.assertLess(time.monotonic() - start, 10)
         self.assertEqual(body["received"], 300000)
 
     def test_chunked_response_with_trailers_is_forwarded_verbatim(self):
@@ -205,7 +208,7 @@ class SidecarPair(MeshTestCase):
         with open(path, "wb") as f:
             f.write(b"q" * 500000)
         r = curl("--http2-prior-knowledge", "-H", "Host: reviews:9080", "--data-binary", "@" + path,
-                 f"http://{self.outbound}/sink")
+                 "-H", "Expect: 100-continue", "--expect100-timeout", "30", f"http://{self.outbound}/sink")
         self.assertEqual(json.loads(r.stdout)["received"], 500000)
         r = curl("--http2-prior-knowledge", "-H", "Host: reviews:9080", "-o", "/dev/null",
                  "-w", "%{size_download}", f"http://{self.outbound}/chunked")

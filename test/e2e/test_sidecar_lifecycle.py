@@ -131,6 +131,9 @@ class Lifecycle(MeshTestCase):
             "workload: {name: x\n": "invalid YAML at line",
             "workload: {name: x}\nservices:\n  - name: a\n    ports: [{port: 80}]\n"
             "    endpoints: [{address: 127.0.0.1:1}]\n": "services[0].endpoints[0].identity",
+            "workload: {name: x}\ntls: {certificateChain: a, privateKey: b, trustBundle: c}\n"
+            "services:\n  - {name: a, ports: [{port: 80}]}\n  - {name: a, ports: [{port: 81}]}\n":
+                "service a.default.svc.cluster.local is listed twice",
         }
         for text, expected in cases.items():
             with open(path, "w") as f:
@@ -139,6 +142,23 @@ class Lifecycle(MeshTestCase):
             self.assertEqual(r.returncode, 2, text)
             self.assertIn(expected, r.stderr, text)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_certificate_of_another_identity_is_refused_at_start(self):
+        from harness import to_yaml
+        cert, key = self.pki.issue("wrong-id", spiffe("default", "someone-else"))
+        b = dict(self.client_bootstrap, tls=dict(self.client_bootstrap["tls"], certificateChain=cert, privateKey=key))
+        path = os.path.join(self.workdir, "wrongid.yaml")
+        with open(path, "w") as f:
+            f.write(to_yaml(b))
+        r = subprocess.run([PROXY_BIN, "--bootstrap", path], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not this workload's identity", r.stderr)
+
+    def test_binding_presents_the_service_as_host(self):
+        r = curl(f"http://127.0.0.1:{self.binding_port}/host")
+        self.assertEqual(json.loads(r.stdout)["headers"]["host"], "reviews:9080")
+        r = curl("--http2-prior-knowledge", f"http://127.0.0.1:{self.binding_port}/host")
+        self.assertEqual(json.loads(r.stdout)["headers"]["host"], "reviews:9080")
 
     def test_unreadable_certificate_is_refused_at_start(self):
         b = dict(self.client_bootstrap)
