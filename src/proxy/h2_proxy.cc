@@ -10,6 +10,7 @@
 
 #include "http/parser.h"
 #include "net/event.h"
+#include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/upstream_connector.h"
 
@@ -21,14 +22,6 @@ using http2::H2Stream;
 using http2::HeaderList;
 using Kind = H2Stream::Received::Kind;
 
-constexpr int kMaxConnectAttempts = 3;
-
-http2::ConnectionSettings settings_for(const Limits& limits) {
-  http2::ConnectionSettings s;
-  s.max_header_list_size = limits.max_head_size;
-  s.idle_timeout = limits.stream_idle_timeout;
-  return s;
-}
 
 struct RequestView {
   std::string method;
@@ -144,70 +137,14 @@ class H2StreamProxy {
     return out;
   }
 
-  // An HTTP/2 connection to the destination: an existing multiplexed one, or a new one.
-  asio::awaitable<std::shared_ptr<H2Connection>> upstream_connection() {
-    auto& connections = worker_.h2_upstreams();
-    if (destination_.service == nullptr) {
-      const std::string key = "app|" + std::to_string(destination_.app_port);
-      if (auto it = connections.find(key); it != connections.end() && it->second->usable()) co_return it->second;
-      auto outcome = co_await connect_to_app(worker_, *snapshot_, destination_.app_port, false);
-      co_return adopt(key, std::move(outcome), false);
-    }
-    const auto& service = *destination_.service;
-    const std::size_t count = service.service->endpoints.size();
-    if (count == 0) {
-      failure_ = LocalReason::kNoHealthyUpstream;
-      failure_detail_ = service.service->fqdn + " has no endpoints";
-      co_return nullptr;
-    }
-    const std::size_t start = worker_.next_round_robin(service.service->fqdn);
-    for (int attempt = 0; attempt < std::min<int>(kMaxConnectAttempts, static_cast<int>(count)); ++attempt) {
-      const std::size_t index = (start + attempt) % count;
-      const bool mtls = service.service->endpoints[index].mtls;
-      const std::string key = fmt::format("{}|{}|{}", service.addresses[index].address().to_string(),
-                                          service.addresses[index].port(),
-                                          mesh_sni(destination_.port, service.service->fqdn));
-      if (auto it = connections.find(key); it != connections.end() && it->second->usable()) co_return it->second;
-      if (attempt > 0) worker_.stats().upstream_retries.add();
-      auto outcome = co_await connect_to_endpoint(worker_, *snapshot_, service, index, destination_.port,
-                                                  tls::kAlpnH2);
-      if (auto connection = adopt(key, std::move(outcome), mtls)) co_return connection;
-      if (failure_ == LocalReason::kUpstreamIdentityMismatch) co_return nullptr;
-    }
-    co_return nullptr;
-  }
-
-  std::shared_ptr<H2Connection> adopt(const std::string& key, ConnectOutcome outcome, bool mtls) {
-    if (!outcome.connection) {
-      failure_ = outcome.failure;
-      failure_detail_ = outcome.detail;
-      return nullptr;
-    }
-    if (mtls && tls::negotiated_alpn(outcome.connection->stream.ssl()) != tls::kAlpnH2) {
-      failure_ = LocalReason::kUpstreamProtocolError;
-      failure_detail_ = "the peer sidecar did not accept HTTP/2";
-      return nullptr;
-    }
-    auto connection = H2Connection::create(worker_.io().get_executor(),
-                                           std::move(outcome.connection->stream),
-                                           H2Connection::Role::kClient, settings_for(limits_), {});
-    auto& connections = worker_.h2_upstreams();
-    connection->start({}, [&connections, key, weak = std::weak_ptr<H2Connection>(connection)] {
-      auto it = connections.find(key);
-      if (it != connections.end() && it->second == weak.lock()) connections.erase(it);
-    });
-    connections[key] = connection;
-    return connection;
-  }
-
   asio::awaitable<void> forward_h2() {
-    auto connection = co_await upstream_connection();
-    if (!connection) {
-      co_await send_local_reply(*down_, failure_ == LocalReason::kUpstreamConnectTimeout ? 504 : 503, failure_,
-                       failure_detail_, worker_);
+    auto upstream = co_await h2_upstream(worker_, *snapshot_, destination_);
+    if (!upstream.connection) {
+      const int status = upstream.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
+      co_await send_local_reply(*down_, status, upstream.failure, upstream.detail, worker_);
       co_return;
     }
-    up_ = connection->open(request_headers_, request_ended_);
+    up_ = upstream.connection->open(request_headers_, request_ended_);
     if (!up_) {
       co_await send_local_reply(*down_, 503, LocalReason::kUpstreamResetBeforeResponse,
                        "the upstream connection refused a new stream", worker_);
@@ -431,8 +368,6 @@ class H2StreamProxy {
   HeaderList request_headers_;
   Destination destination_;
   bool request_ended_ = false;
-  LocalReason failure_ = LocalReason::kUpstreamConnectFailed;
-  std::string failure_detail_;
 };
 
 asio::awaitable<void> proxy_stream(Worker& worker, std::shared_ptr<H2Stream> stream,
@@ -462,7 +397,7 @@ asio::awaitable<void> serve_h2(Worker& worker, net::Stream downstream, std::stri
   };
   auto connection = H2Connection::create(worker.io().get_executor(), std::move(downstream),
                                          H2Connection::Role::kServer,
-                                         settings_for(worker.snapshot()->config->limits), on_request);
+                                         h2_settings(worker.snapshot()->config->limits), on_request);
   net::Event closed(worker.io().get_executor());
   TrackedConnection tracked{nullptr, false, [weak = std::weak_ptr<H2Connection>(connection)] {
                               if (auto c = weak.lock()) c->shutdown_gracefully();

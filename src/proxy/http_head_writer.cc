@@ -9,18 +9,6 @@ namespace {
 
 using http::iequals;
 
-// Fields that describe this connection only; `connection_value` is the Connection header (its
-// tokens name further hop-by-hop fields).
-bool is_hop_by_hop(std::string_view name, std::string_view connection_value) {
-  static constexpr std::string_view kAlways[] = {
-      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
-      "proxy-authenticate", "proxy-authorization"};
-  for (auto h : kAlways) {
-    if (iequals(name, h)) return true;
-  }
-  return !connection_value.empty() && http::list_contains_token(connection_value, name);
-}
-
 template <typename Head>
 std::string_view connection_of(const Head& head) {
   const auto* c = head.find("connection");
@@ -32,6 +20,16 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 }
 
 }  // namespace
+
+bool is_hop_by_hop(std::string_view name, std::string_view connection_value) {
+  static constexpr std::string_view kAlways[] = {
+      "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
+      "proxy-authenticate", "proxy-authorization"};
+  for (auto h : kAlways) {
+    if (iequals(name, h)) return true;
+  }
+  return !connection_value.empty() && http::list_contains_token(connection_value, name);
+}
 
 void write_request_head(const http::RequestHead& head, const RequestEdits& edits, std::string& out) {
   out.clear();

@@ -10,6 +10,7 @@
 #include "net/read_buffer.h"
 #include "net/watchdog.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/h1_to_h2.h"
 #include "proxy/h2_proxy.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/local_reply.h"
@@ -295,6 +296,26 @@ class HttpSession {
     edits.request_id = request_id;
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;
+    if (destination->service == nullptr && !upgrade &&
+        (destination->protocol == Protocol::kHttp2 || destination->protocol == Protocol::kGrpc)) {
+      // The application speaks only h2c: translate this request.
+      H1ToH2Request translated{.headers = build_h2_request(request, edits),
+                               .framing = framing,
+                               .content_length = content_length,
+                               .head_method = method == "HEAD",
+                               .client_http10 = client_http10,
+                               .client_keep_alive = client_keep_alive};
+      in_.consume(request.head_size);
+      if (expect_continue) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        if (co_await downstream_.write_all(asio::buffer(kContinue))) co_return false;
+      }
+      watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
+      const bool keep = co_await forward_h1_as_h2(worker_, *snapshot, *destination, downstream_, in_,
+                                                  translated, watchdog_, stats_);
+      watchdog_.disarm();
+      co_return keep && !worker_.draining();
+    }
     std::string upstream_head;
     write_request_head(request, edits, upstream_head);
     in_.consume(request.head_size);

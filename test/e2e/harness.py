@@ -23,6 +23,15 @@ PROXY_BIN = os.path.join(BIN_DIR, "strait-proxy")
 TRUST_DOMAIN = "cluster.local"
 
 
+def proxy_is_sanitized():
+    """True for an ASan build, whose allocator quarantine makes RSS meaningless."""
+    try:
+        with open(PROXY_BIN, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

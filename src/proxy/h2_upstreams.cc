@@ -1,0 +1,82 @@
+#include "proxy/h2_upstreams.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "proxy/upstream_connector.h"
+
+namespace strait::proxy {
+namespace {
+
+using http2::H2Connection;
+
+constexpr int kMaxConnectAttempts = 3;
+
+// Turns a fresh connection into a running HTTP/2 client session registered under `key`.
+H2Upstream adopt(Worker& worker, const Snapshot& snapshot, const std::string& key,
+                 ConnectOutcome outcome, bool mtls) {
+  if (!outcome.connection) return H2Upstream{nullptr, outcome.failure, std::move(outcome.detail)};
+  if (mtls && tls::negotiated_alpn(outcome.connection->stream.ssl()) != tls::kAlpnH2) {
+    return H2Upstream{nullptr, LocalReason::kUpstreamProtocolError,
+                      "the peer sidecar did not accept HTTP/2"};
+  }
+  auto connection = H2Connection::create(worker.io().get_executor(),
+                                         std::move(outcome.connection->stream),
+                                         H2Connection::Role::kClient,
+                                         h2_settings(snapshot.config->limits), {});
+  auto& connections = worker.h2_upstreams();
+  connection->start({}, [&connections, key, weak = std::weak_ptr<H2Connection>(connection)] {
+    auto it = connections.find(key);
+    if (it != connections.end() && it->second == weak.lock()) connections.erase(it);
+  });
+  connections[key] = connection;
+  return H2Upstream{std::move(connection), {}, {}};
+}
+
+}  // namespace
+
+http2::ConnectionSettings h2_settings(const Limits& limits) {
+  http2::ConnectionSettings s;
+  s.max_header_list_size = limits.max_head_size;
+  s.idle_timeout = limits.stream_idle_timeout;
+  return s;
+}
+
+asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot,
+                                        const Destination& destination) {
+  auto& connections = worker.h2_upstreams();
+  if (destination.service == nullptr) {
+    const std::string key = "app|" + std::to_string(destination.app_port);
+    if (auto it = connections.find(key); it != connections.end() && it->second->usable())
+      co_return H2Upstream{it->second, {}, {}};
+    auto outcome = co_await connect_to_app(worker, snapshot, destination.app_port, false);
+    co_return adopt(worker, snapshot, key, std::move(outcome), false);
+  }
+  const auto& service = *destination.service;
+  const std::size_t count = service.service->endpoints.size();
+  if (count == 0) {
+    co_return H2Upstream{nullptr, LocalReason::kNoHealthyUpstream,
+                         service.service->fqdn + " has no endpoints"};
+  }
+  H2Upstream last;
+  const std::size_t start = worker.next_round_robin(service.service->fqdn);
+  const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    const std::size_t index = (start + attempt) % count;
+    const bool mtls = service.service->endpoints[index].mtls;
+    const std::string key = fmt::format("{}|{}|{}", service.addresses[index].address().to_string(),
+                                        service.addresses[index].port(),
+                                        mesh_sni(destination.port, service.service->fqdn));
+    if (auto it = connections.find(key); it != connections.end() && it->second->usable())
+      co_return H2Upstream{it->second, {}, {}};
+    if (attempt > 0) worker.stats().upstream_retries.add();
+    auto outcome = co_await connect_to_endpoint(worker, snapshot, service, index, destination.port,
+                                                tls::kAlpnH2);
+    last = adopt(worker, snapshot, key, std::move(outcome), mtls);
+    if (last.connection || last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
+  }
+  co_return last;
+}
+
+}  // namespace strait::proxy
