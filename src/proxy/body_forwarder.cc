@@ -2,6 +2,7 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <algorithm>
+#include <utility>
 
 #include "http/parser.h"
 
@@ -9,6 +10,23 @@ namespace strait::proxy {
 namespace {
 
 constexpr std::size_t kReadChunk = 16 * 1024;
+
+// Writes `data` to `destination`, preceded by whatever is left of `prefix` (then cleared).
+asio::awaitable<std::error_code> write_with_prefix(net::Stream& destination, std::string_view& prefix,
+                                                   std::string_view data) {
+  if (prefix.empty()) co_return co_await destination.write_all(asio::buffer(data.data(), data.size()));
+  const std::string_view head = std::exchange(prefix, {});
+  co_return co_await destination.write_all(asio::buffer(head.data(), head.size()),
+                                           asio::buffer(data.data(), data.size()));
+}
+
+// Sends the prefix alone when the body has nothing buffered yet: the head must not wait for it.
+asio::awaitable<bool> flush_prefix_if_idle(net::Stream& destination, std::string_view& prefix,
+                                           const net::ReadBuffer& buffer) {
+  if (prefix.empty() || !buffer.empty()) co_return true;
+  const std::string_view head = std::exchange(prefix, {});
+  co_return !co_await destination.write_all(asio::buffer(head.data(), head.size()));
+}
 
 asio::awaitable<bool> fill(net::Stream& source, net::ReadBuffer& buffer, net::Watchdog& watchdog) {
   auto space = buffer.prepare(kReadChunk);
@@ -22,11 +40,17 @@ asio::awaitable<bool> fill(net::Stream& source, net::ReadBuffer& buffer, net::Wa
 
 asio::awaitable<BodyOutcome> forward_length(net::Stream& source, net::ReadBuffer& buffer,
                                             net::Stream& destination, std::uint64_t remaining,
-                                            net::Watchdog& watchdog, std::uint64_t& bytes) {
+                                            std::string_view prefix, net::Watchdog& watchdog,
+                                            std::uint64_t& bytes) {
+  if (remaining == 0 && !prefix.empty()) {
+    if (co_await destination.write_all(asio::buffer(prefix.data(), prefix.size())))
+      co_return BodyOutcome::kWriteFailed;
+  }
   while (remaining > 0) {
+    if (!co_await flush_prefix_if_idle(destination, prefix, buffer)) co_return BodyOutcome::kWriteFailed;
     if (buffer.empty() && !co_await fill(source, buffer, watchdog)) co_return BodyOutcome::kReadFailed;
     const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffer.size()));
-    if (co_await destination.write_all(asio::buffer(buffer.data().data(), take)))
+    if (co_await write_with_prefix(destination, prefix, buffer.data().substr(0, take)))
       co_return BodyOutcome::kWriteFailed;
     watchdog.touch();
     buffer.consume(take);
@@ -37,11 +61,12 @@ asio::awaitable<BodyOutcome> forward_length(net::Stream& source, net::ReadBuffer
 }
 
 asio::awaitable<BodyOutcome> forward_until_close(net::Stream& source, net::ReadBuffer& buffer,
-                                                 net::Stream& destination, net::Watchdog& watchdog,
-                                                 std::uint64_t& bytes) {
+                                                 net::Stream& destination, std::string_view prefix,
+                                                 net::Watchdog& watchdog, std::uint64_t& bytes) {
   while (true) {
+    if (!co_await flush_prefix_if_idle(destination, prefix, buffer)) co_return BodyOutcome::kWriteFailed;
     if (!buffer.empty()) {
-      if (co_await destination.write_all(asio::buffer(buffer.data().data(), buffer.size())))
+      if (co_await write_with_prefix(destination, prefix, buffer.data()))
         co_return BodyOutcome::kWriteFailed;
       watchdog.touch();
       bytes += buffer.size();
@@ -56,9 +81,11 @@ asio::awaitable<BodyOutcome> forward_until_close(net::Stream& source, net::ReadB
 
 asio::awaitable<BodyOutcome> forward_chunked(net::Stream& source, net::ReadBuffer& buffer,
                                              net::Stream& destination, bool dechunk,
-                                             net::Watchdog& watchdog, std::uint64_t& bytes) {
+                                             std::string_view prefix, net::Watchdog& watchdog,
+                                             std::uint64_t& bytes) {
   http::ChunkedDecoder decoder;
   while (true) {
+    if (!co_await flush_prefix_if_idle(destination, prefix, buffer)) co_return BodyOutcome::kWriteFailed;
     const std::string_view available = buffer.data();
     std::size_t position = 0;
     bool malformed = false;
@@ -71,7 +98,7 @@ asio::awaitable<BodyOutcome> forward_chunked(net::Stream& source, net::ReadBuffe
       position += step.consumed;
       if (step.status == http::ChunkedDecoder::Status::kData) {
         bytes += step.data.size();
-        if (dechunk && co_await destination.write_all(asio::buffer(step.data.data(), step.data.size())))
+        if (dechunk && co_await write_with_prefix(destination, prefix, step.data))
           co_return BodyOutcome::kWriteFailed;
       }
       if (step.status == http::ChunkedDecoder::Status::kNeedMore) break;
@@ -79,7 +106,10 @@ asio::awaitable<BodyOutcome> forward_chunked(net::Stream& source, net::ReadBuffe
     // Verbatim mode forwards everything validated so far, framing included, before failing on
     // malformed input: the recipient then sees a truncated body, never a re-interpreted one.
     if (!dechunk && position > 0 &&
-        co_await destination.write_all(asio::buffer(available.data(), position)))
+        co_await write_with_prefix(destination, prefix, available.substr(0, position)))
+      co_return BodyOutcome::kWriteFailed;
+    if (!prefix.empty() && (malformed || decoder.done()) &&
+        co_await destination.write_all(asio::buffer(prefix.data(), prefix.size())))
       co_return BodyOutcome::kWriteFailed;
     buffer.consume(position);
     if (malformed) co_return BodyOutcome::kMalformed;
@@ -119,19 +149,23 @@ asio::awaitable<void> pump(net::Stream& source, net::ReadBuffer& buffer, net::St
 asio::awaitable<BodyOutcome> forward_body(net::Stream& source, net::ReadBuffer& source_buffer,
                                           net::Stream& destination, const BodyTransfer& transfer,
                                           net::Watchdog& watchdog, std::uint64_t& bytes) {
-  switch (transfer.framing) {
-    case http::BodyFraming::kNone:
-      co_return BodyOutcome::kComplete;
-    case http::BodyFraming::kContentLength:
-      co_return co_await forward_length(source, source_buffer, destination,
-                                        transfer.content_length, watchdog, bytes);
-    case http::BodyFraming::kChunked:
-      co_return co_await forward_chunked(source, source_buffer, destination, transfer.dechunk,
-                                         watchdog, bytes);
-    case http::BodyFraming::kUntilClose:
-      co_return co_await forward_until_close(source, source_buffer, destination, watchdog, bytes);
+  // An if-chain, not a switch: GCC 12 miscompiles co_await inside switch cases.
+  BodyOutcome outcome = BodyOutcome::kComplete;
+  const std::string_view prefix = transfer.prefix;
+  if (transfer.framing == http::BodyFraming::kContentLength) {
+    outcome = co_await forward_length(source, source_buffer, destination, transfer.content_length,
+                                      prefix, watchdog, bytes);
+  } else if (transfer.framing == http::BodyFraming::kChunked) {
+    outcome = co_await forward_chunked(source, source_buffer, destination, transfer.dechunk,
+                                       prefix, watchdog, bytes);
+  } else if (transfer.framing == http::BodyFraming::kUntilClose) {
+    outcome = co_await forward_until_close(source, source_buffer, destination, prefix, watchdog,
+                                           bytes);
+  } else if (!prefix.empty()) {
+    const auto error = co_await destination.write_all(asio::buffer(prefix.data(), prefix.size()));
+    if (error) outcome = BodyOutcome::kWriteFailed;
   }
-  co_return BodyOutcome::kMalformed;
+  co_return outcome;
 }
 
 asio::awaitable<void> relay(net::Stream& a, net::ReadBuffer& a_buffer, net::Stream& b,

@@ -23,6 +23,9 @@ struct BodyTransfer {
   http::BodyFraming framing = http::BodyFraming::kNone;
   std::uint64_t content_length = 0;
   bool dechunk = false;  // send only the data of a chunked body (to an HTTP/1.0 recipient)
+  // Bytes to send before the body (the message head). Sent in one write with the body bytes that
+  // are already buffered, so a small message costs one syscall; sent alone, at once, otherwise.
+  std::string_view prefix;
 };
 
 // Forwards the body that starts at the front of `source_buffer` (bytes already read from `source`).

@@ -343,12 +343,15 @@ class HttpSession {
     while (true) {
       worker_stats.upstream_requests_total.add();
       watchdog_.arm(limits_.stream_idle_timeout, &downstream_, &up->stream);
-      const auto write_error = co_await up->stream.write_all(asio::buffer(upstream_head));
+      // A bodiless request is written alone (so that a stale pooled connection can be retried);
+      // otherwise the head goes out together with the body bytes already received.
+      std::error_code write_error;
+      if (body_sent) write_error = co_await up->stream.write_all(asio::buffer(upstream_head));
       if (!write_error) {
         if (!body_sent) {
           std::uint64_t bytes = 0;
-          const auto sent = co_await forward_body(downstream_, in_, up->stream,
-                                                  {framing, content_length, false}, watchdog_, bytes);
+          const BodyTransfer transfer{framing, content_length, false, upstream_head};
+          const auto sent = co_await forward_body(downstream_, in_, up->stream, transfer, watchdog_, bytes);
           stats_.bytes_received.add(bytes);
           if (sent == BodyOutcome::kReadFailed) co_return false;  // the client went away
           if (sent == BodyOutcome::kMalformed) {
@@ -426,16 +429,17 @@ class HttpSession {
     const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&
                                    response.framing != http::BodyFraming::kUntilClose;
     up->buffer.consume(response.head_size);
-    if (co_await downstream_.write_all(asio::buffer(downstream_head))) co_return false;
     stats_.bytes_sent.add(downstream_head.size());
     if (upgraded) {
+      if (co_await downstream_.write_all(asio::buffer(downstream_head))) co_return false;
       co_await relay_with(*up);
       co_return false;
     }
+    // The head goes out with the body bytes already buffered: one write for a small response.
     std::uint64_t bytes = 0;
-    const auto forwarded = co_await forward_body(
-        up->stream, up->buffer, downstream_,
-        {response.framing, response.content_length, dechunk}, watchdog_, bytes);
+    const BodyTransfer transfer{response.framing, response.content_length, dechunk, downstream_head};
+    const auto forwarded = co_await forward_body(up->stream, up->buffer, downstream_, transfer,
+                                                 watchdog_, bytes);
     stats_.bytes_sent.add(bytes);
     watchdog_.disarm();
     if (forwarded != BodyOutcome::kComplete) co_return false;

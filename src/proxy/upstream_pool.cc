@@ -5,6 +5,8 @@
 namespace strait::proxy {
 namespace {
 
+constexpr auto kTrustedIdle = std::chrono::milliseconds(50);
+
 // An idle connection must have nothing to read: readable means the peer closed it (EOF or reset)
 // or sent bytes we did not ask for; either way it is not safe to send a request on it.
 bool still_usable(UpstreamConnection& c) {
@@ -24,7 +26,10 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& key,
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
-    if (now - connection->idle_since < max_idle && still_usable(*connection)) {
+    // Checking for a peer close costs a syscall; a connection idle for only a few milliseconds is
+    // taken as is (a close racing with reuse is retried for safe requests, see HttpSession).
+    const auto idle = now - connection->idle_since;
+    if (idle < max_idle && (idle < kTrustedIdle || still_usable(*connection))) {
       connection->reused = true;
       return connection;
     }
