@@ -310,6 +310,9 @@ std::expected<HostPort, std::string> parse_host_port(std::string_view text) {
       return std::unexpected("'" + std::string(text) + "' is not HOST:PORT");
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
+    // "::1:80" could be [::1]:80 or the address ::1:80: an IPv6 host must be bracketed.
+    if (host.find(':') != std::string_view::npos)
+      return std::unexpected("'" + std::string(text) + "' is not HOST:PORT (write IPv6 as [ADDR]:PORT)");
   }
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);

@@ -83,8 +83,19 @@ void write_response_head(const http::ResponseHead& head, const ResponseEdits& ed
 std::string format_request_id(std::uint64_t high, std::uint64_t low) {
   high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;    // RFC 4122 variant
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff,
-                     high & 0xffff, low >> 48, low & 0xffffffffffffULL);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');  // fits the small-string buffer? no (36 > 15): one allocation
+  int position = 0;
+  auto put = [&](std::uint64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) out[position + i] = kHex[(value >> (4 * (digits - 1 - i))) & 0xf];
+    position += digits + 1;  // skip the dash
+  };
+  put(high >> 32, 8);
+  put((high >> 16) & 0xffff, 4);
+  put(high & 0xffff, 4);
+  put(low >> 48, 4);
+  put(low & 0xffffffffffffULL, 12);
+  return out;
 }
 
 }  // namespace strait::proxy

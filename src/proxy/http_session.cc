@@ -49,7 +49,10 @@ class HttpSession {
     if (info_.kind == ListenerKind::kInbound) {
       client_cert_ = "By=" + worker_.snapshot()->tls.certificate.spiffe_id + ";URI=" + info_.peer_identity;
     }
-    if (info_.kind != ListenerKind::kInbound && co_await starts_with_h2_preface()) {
+    // (No co_await inside && or ?: — GCC 12 miscompiles conditional co_await.)
+    Preface preface = Preface::kHttp1;
+    if (info_.kind != ListenerKind::kInbound) preface = co_await sniff_preface();
+    if (preface == Preface::kHttp2) {
       // h2c with prior knowledge: the connection is HTTP/2 from its first byte.
       std::string initial(in_.data());
       DownstreamInfo info = info_;
@@ -59,7 +62,7 @@ class HttpSession {
       co_return;
     }
     // (GCC 12 miscompiles co_await inside a loop condition; keep it in the body.)
-    while (true) {
+    while (preface != Preface::kClosed) {
       const bool more = co_await serve_one();
       if (!more) break;
     }
@@ -71,16 +74,20 @@ class HttpSession {
   }
 
  private:
-  // Reads until the first bytes either match the HTTP/2 client preface or cannot.
-  asio::awaitable<bool> starts_with_h2_preface() {
+  enum class Preface : std::uint8_t { kHttp1, kHttp2, kClosed };
+
+  // Reads until the first bytes either match the HTTP/2 client preface or cannot. kClosed when the
+  // client went away first: the socket must not be read again after EOF (Asio 1.22's epoll reactor
+  // waits for a new edge that never comes, leaving the connection in CLOSE-WAIT).
+  asio::awaitable<Preface> sniff_preface() {
     watchdog_.arm(limits_.header_read_timeout, &downstream_);
     while (true) {
       const std::string_view data = in_.data();
       const std::size_t n = std::min(data.size(), http2::kClientPreface.size());
-      if (data.substr(0, n) != http2::kClientPreface.substr(0, n)) co_return false;
-      if (n == http2::kClientPreface.size()) co_return true;
+      if (data.substr(0, n) != http2::kClientPreface.substr(0, n)) co_return Preface::kHttp1;
+      if (n == http2::kClientPreface.size()) co_return Preface::kHttp2;
       auto [ec, read] = co_await downstream_.read_some(in_.prepare(4096));
-      if (ec) co_return false;
+      if (ec) co_return Preface::kClosed;
       in_.commit(read);
       stats_.bytes_received.add(read);
     }
@@ -245,7 +252,9 @@ class HttpSession {
 
   // Serves one request. True when the connection may carry another.
   asio::awaitable<bool> serve_one() {
-    http::RequestHead request;
+    // The heads and serialization buffers are members, reused request after request: their
+    // capacity stays, so a request costs no allocation for them.
+    http::RequestHead& request = request_;
     if (!co_await read_head(request)) co_return false;
     stats_.requests_total.add();
     const std::shared_ptr<const Snapshot> snapshot = worker_.snapshot();
@@ -316,7 +325,7 @@ class HttpSession {
       watchdog_.disarm();
       co_return keep && !worker_.draining();
     }
-    std::string upstream_head;
+    std::string& upstream_head = upstream_head_;
     write_request_head(request, edits, upstream_head);
     in_.consume(request.head_size);
 
@@ -336,7 +345,7 @@ class HttpSession {
     // Send the head (and body), then read the response head. A pooled connection that the
     // upstream closed while idle fails before any response byte: such a request is retried once on
     // a fresh connection when that is safe (no body, idempotent method).
-    http::ResponseHead response;
+    http::ResponseHead& response = response_;
     bool body_sent = framing == http::BodyFraming::kNone;
     int stale_retries = body_sent && is_idempotent(method) ? 1 : 0;
     HeadRead head_read = HeadRead::kFailed;
@@ -424,7 +433,7 @@ class HttpSession {
                                  .keep_alive_10 = client_http10 && !close_downstream,
                                  .dechunk = dechunk,
                                  .upgrade = upgraded};
-    std::string downstream_head;
+    std::string& downstream_head = downstream_head_;
     write_response_head(response, response_edits, downstream_head);
     const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&
                                    response.framing != http::BodyFraming::kUntilClose;
@@ -460,6 +469,10 @@ class HttpSession {
   net::Watchdog watchdog_;
   TrackedConnection tracked_;
   std::string client_cert_;
+  http::RequestHead request_;
+  http::ResponseHead response_;
+  std::string upstream_head_;
+  std::string downstream_head_;
 };
 
 }  // namespace

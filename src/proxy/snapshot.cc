@@ -52,9 +52,10 @@ std::string mesh_sni(std::uint16_t port, std::string_view fqdn) {
 std::uint16_t port_from_mesh_sni(std::string_view sni) {
   if (!sni.starts_with('p')) return 0;
   const auto dot = sni.find('.');
+  const char* last = sni.data() + (dot == std::string_view::npos ? sni.size() : dot);
   unsigned value = 0;
-  auto [end, ec] = std::from_chars(sni.data() + 1, sni.data() + (dot == std::string_view::npos ? sni.size() : dot), value);
-  if (ec != std::errc{} || value > 65535) return 0;
+  auto [end, ec] = std::from_chars(sni.data() + 1, last, value);
+  if (ec != std::errc{} || end != last || value > 65535) return 0;
   return static_cast<std::uint16_t>(value);
 }
 

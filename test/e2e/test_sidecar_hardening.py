@@ -87,6 +87,20 @@ class Hardening(MeshTestCase):
         self.refused(b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: reviews\r\n\r\n", 414)
         self.refused(b"GET / HTTP/1.1\r\nHost: reviews\r\n" + b"X-Big: " + b"b" * 5000 + b"\r\n\r\n", 431)
 
+    def test_clients_that_connect_and_leave_are_closed_at_once(self):
+        # TCP health probes connect and close without a byte; their sockets must not linger.
+        key = 'strait_downstream_connections_active{listener="outbound"}'
+        before = self.client.stats()[key]
+        for delay in (0, 0.01, 0.02):
+            for _ in range(3):
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                time.sleep(delay)
+                s.close()
+        deadline = time.time() + 3
+        while self.client.stats()[key] > before and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.client.stats()[key], before)
+
     def test_slow_header_gets_408(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: rev")

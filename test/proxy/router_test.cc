@@ -1,0 +1,292 @@
+#include "proxy/router.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "proxy/snapshot.h"
+
+namespace strait::proxy {
+namespace {
+
+Service service(std::string name, std::string ns, std::vector<ServicePort> ports) {
+  Service s;
+  s.name = std::move(name);
+  s.ns = std::move(ns);
+  s.fqdn = s.name + "." + s.ns + ".svc.cluster.local";
+  s.ports = std::move(ports);
+  return s;
+}
+
+Endpoint endpoint(std::string host, std::uint16_t port) {
+  Endpoint e;
+  e.address = HostPort{std::move(host), port};
+  e.identity = "spiffe://cluster.local/ns/prod/sa/x";
+  return e;
+}
+
+// Workload "web" in namespace "prod"; the mesh has:
+//   reviews.prod   9080/http                  (one port)
+//   ratings.prod   80/http, 9443/grpc         (several ports, one of them 80)
+//   multi.prod     9080/http, 9090/http2      (several ports, none 80)
+//   details.other  8080/tcp                   (another namespace)
+std::shared_ptr<ProxyConfig> mesh_config() {
+  auto config = std::make_shared<ProxyConfig>();
+  config->workload.name = "web";
+  config->workload.ns = "prod";
+  config->services.push_back(service("reviews", "prod", {{9080, Protocol::kHttp}}));
+  config->services.back().endpoints = {endpoint("10.0.0.1", 15006), endpoint("fd00::2", 15006)};
+  config->services.push_back(service("ratings", "prod", {{80, Protocol::kHttp}, {9443, Protocol::kGrpc}}));
+  config->services.push_back(service("multi", "prod", {{9080, Protocol::kHttp}, {9090, Protocol::kHttp2}}));
+  config->services.push_back(service("details", "other", {{8080, Protocol::kTcp}}));
+  config->inbound_services.push_back(InboundService{"web", 8080, Protocol::kHttp, 18080});
+  return config;
+}
+
+std::shared_ptr<const Snapshot> snapshot_of(std::shared_ptr<ProxyConfig> config) {
+  auto built = build_snapshot(std::move(config), tls::TlsContexts{}, 1);
+  if (!built) {
+    ADD_FAILURE() << built.error();
+    return nullptr;
+  }
+  return *built;
+}
+
+std::string fqdn_of(const Snapshot& snapshot, std::string_view host) {
+  const ResolvedService* found = snapshot.find_service(host);
+  return found == nullptr ? "(none)" : found->service->fqdn;
+}
+
+// "fqdn:port/protocol", "app:port/protocol" (inbound) or "<status> <reason>".
+std::string route(const Snapshot& snapshot, const DownstreamInfo& info, std::string_view authority) {
+  auto d = route_request(snapshot, info, authority);
+  if (!d) return std::to_string(d.error().status) + " " + std::string(name_of(d.error().reason));
+  const std::string protocol(name_of(d->protocol));
+  if (d->service == nullptr) return "app:" + std::to_string(d->app_port) + "/" + protocol;
+  return d->service->service->fqdn + ":" + std::to_string(d->port) + "/" + protocol;
+}
+
+std::string outbound(const Snapshot& snapshot, std::string_view authority) {
+  return route(snapshot, DownstreamInfo{}, authority);
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<const Snapshot> snapshot_ = snapshot_of(mesh_config());
+};
+
+TEST_F(RouterTest, SnapshotResolvesEndpointAddresses) {
+  ASSERT_NE(snapshot_, nullptr);
+  EXPECT_EQ(snapshot_->version, 1U);
+  EXPECT_EQ(snapshot_->services_by_fqdn.size(), 4U);
+  const ResolvedService* reviews = snapshot_->find_service("reviews");
+  ASSERT_NE(reviews, nullptr);
+  ASSERT_EQ(reviews->addresses.size(), 2U);
+  EXPECT_EQ(reviews->addresses[0].address().to_string(), "10.0.0.1");
+  EXPECT_EQ(reviews->addresses[0].port(), 15006);
+  EXPECT_TRUE(reviews->addresses[1].address().is_v6());
+  EXPECT_EQ(reviews->addresses[1].address().to_string(), "fd00::2");
+  // The snapshot points into its own config.
+  EXPECT_EQ(reviews->service, &snapshot_->config->services[0]);
+  ASSERT_EQ(snapshot_->inbound_by_port.count(8080), 1U);
+  EXPECT_EQ(snapshot_->inbound_by_port.at(8080)->target_port, 18080);
+}
+
+TEST_F(RouterTest, SnapshotRefusesNonIpEndpoints) {
+  auto config = mesh_config();
+  config->services[1].endpoints = {endpoint("ratings-host.internal", 15006)};
+  auto built = build_snapshot(config, tls::TlsContexts{}, 2);
+  ASSERT_FALSE(built);
+  EXPECT_EQ(built.error(),
+            "service ratings.prod.svc.cluster.local: endpoint address 'ratings-host.internal' is "
+            "not an IP address");
+  config->services[1].endpoints = {endpoint("10.0.0.256", 1)};
+  EXPECT_FALSE(build_snapshot(config, tls::TlsContexts{}, 3));
+  config->services[1].endpoints = {endpoint("", 1)};
+  EXPECT_FALSE(build_snapshot(config, tls::TlsContexts{}, 4));
+}
+
+TEST_F(RouterTest, FindServiceAcceptsEveryWayOfWritingAHost) {
+  ASSERT_NE(snapshot_, nullptr);
+  const Snapshot& s = *snapshot_;
+  constexpr std::string_view kReviews = "reviews.prod.svc.cluster.local";
+  EXPECT_EQ(fqdn_of(s, "reviews"), kReviews);  // short name: the workload's namespace
+  EXPECT_EQ(fqdn_of(s, "reviews.prod"), kReviews);
+  EXPECT_EQ(fqdn_of(s, "reviews.prod.svc"), kReviews);
+  EXPECT_EQ(fqdn_of(s, "reviews.prod.svc.cluster.local"), kReviews);
+  EXPECT_EQ(fqdn_of(s, "reviews.prod.svc.cluster.local."), kReviews);
+  EXPECT_EQ(fqdn_of(s, "reviews."), kReviews);
+  EXPECT_EQ(fqdn_of(s, "REVIEWS"), kReviews);
+  EXPECT_EQ(fqdn_of(s, "Reviews.Prod.SVC.Cluster.Local"), kReviews);
+  EXPECT_EQ(fqdn_of(s, "details.other"), "details.other.svc.cluster.local");
+  EXPECT_EQ(fqdn_of(s, "details.other.svc"), "details.other.svc.cluster.local");
+}
+
+TEST_F(RouterTest, FindServiceMissesWhatTheMeshDoesNotHave) {
+  ASSERT_NE(snapshot_, nullptr);
+  const Snapshot& s = *snapshot_;
+  EXPECT_EQ(fqdn_of(s, "details"), "(none)");  // short names only reach the workload's namespace
+  EXPECT_EQ(fqdn_of(s, "reviews.other"), "(none)");
+  EXPECT_EQ(fqdn_of(s, "reviews.prod.svc.cluster"), "(none)");
+  EXPECT_EQ(fqdn_of(s, "reviews.prod.svc.example.com"), "(none)");
+  EXPECT_EQ(fqdn_of(s, "unknown"), "(none)");
+  EXPECT_EQ(fqdn_of(s, ""), "(none)");
+  EXPECT_EQ(fqdn_of(s, "."), "(none)");
+  EXPECT_EQ(fqdn_of(s, "10.0.0.1"), "(none)");
+}
+
+TEST_F(RouterTest, OutboundRoutesByHostAndPort) {
+  ASSERT_NE(snapshot_, nullptr);
+  const Snapshot& s = *snapshot_;
+  EXPECT_EQ(outbound(s, "reviews:9080"), "reviews.prod.svc.cluster.local:9080/http");
+  EXPECT_EQ(outbound(s, "ratings.prod:9443"), "ratings.prod.svc.cluster.local:9443/grpc");
+  EXPECT_EQ(outbound(s, "multi.prod.svc.cluster.local:9090"), "multi.prod.svc.cluster.local:9090/http2");
+  EXPECT_EQ(outbound(s, "details.other:8080"), "details.other.svc.cluster.local:8080/tcp");
+  EXPECT_EQ(outbound(s, "REVIEWS.PROD.:9080"), "reviews.prod.svc.cluster.local:9080/http");
+}
+
+TEST_F(RouterTest, PortDefaultsToTheOnlyPortElse80) {
+  ASSERT_NE(snapshot_, nullptr);
+  const Snapshot& s = *snapshot_;
+  EXPECT_EQ(outbound(s, "reviews"), "reviews.prod.svc.cluster.local:9080/http");
+  EXPECT_EQ(outbound(s, "ratings"), "ratings.prod.svc.cluster.local:80/http");
+  EXPECT_EQ(outbound(s, "multi"), "404 no_route");  // several ports, none of them 80
+  EXPECT_EQ(outbound(s, "details.other"), "details.other.svc.cluster.local:8080/tcp");
+}
+
+TEST_F(RouterTest, UnknownHostOrPortIs404) {
+  ASSERT_NE(snapshot_, nullptr);
+  const Snapshot& s = *snapshot_;
+  auto unknown = route_request(s, DownstreamInfo{}, "unknown:80");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().status, 404);
+  EXPECT_EQ(unknown.error().reason, LocalReason::kNoRoute);
+  EXPECT_EQ(unknown.error().detail, "'unknown' is not a service of the mesh");
+
+  auto wrong_port = route_request(s, DownstreamInfo{}, "reviews:1234");
+  ASSERT_FALSE(wrong_port);
+  EXPECT_EQ(wrong_port.error().status, 404);
+  EXPECT_EQ(wrong_port.error().reason, LocalReason::kNoRoute);
+  EXPECT_EQ(wrong_port.error().detail, "reviews.prod.svc.cluster.local has no port 1234");
+
+  EXPECT_EQ(outbound(s, "[fd00::1]:80"), "404 no_route");
+  EXPECT_EQ(outbound(s, "10.0.0.1:15006"), "404 no_route");  // endpoints are not services
+}
+
+TEST_F(RouterTest, MalformedAuthorityIs400) {
+  ASSERT_NE(snapshot_, nullptr);
+  const Snapshot& s = *snapshot_;
+  for (const std::string_view authority : {"", ":80", "reviews:0", "reviews:65536", "reviews:http",
+                                           "[::1", "[::1]x", "[]:80"}) {
+    auto d = route_request(s, DownstreamInfo{}, authority);
+    ASSERT_FALSE(d) << authority;
+    EXPECT_EQ(d.error().status, 400) << authority;
+    EXPECT_EQ(d.error().reason, LocalReason::kMalformedRequest) << authority;
+  }
+}
+
+TEST_F(RouterTest, InboundRoutesByPort) {
+  auto config = mesh_config();
+  config->inbound_services.push_back(InboundService{"web-grpc", 9090, Protocol::kGrpc, 19090});
+  auto snapshot = snapshot_of(config);
+  ASSERT_NE(snapshot, nullptr);
+  DownstreamInfo info;
+  info.kind = ListenerKind::kInbound;
+  info.inbound_port = 8080;
+  EXPECT_EQ(route(*snapshot, info, "anything"), "app:18080/http");
+  info.inbound_port = 9090;
+  EXPECT_EQ(route(*snapshot, info, "web:9090"), "app:19090/grpc");
+  info.inbound_port = 7777;
+  auto unknown = route_request(*snapshot, info, "web");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().status, 404);
+  EXPECT_EQ(unknown.error().reason, LocalReason::kUnknownInboundPort);
+  EXPECT_EQ(unknown.error().detail, "this workload serves no port 7777");
+  // No port named (no SNI) and two services: nothing to fall back on.
+  info.inbound_port = 0;
+  EXPECT_EQ(route(*snapshot, info, "web"), "404 unknown_inbound_port");
+}
+
+TEST_F(RouterTest, InboundFallsBackToTheOnlyService) {
+  ASSERT_NE(snapshot_, nullptr);
+  DownstreamInfo info;
+  info.kind = ListenerKind::kInbound;
+  info.inbound_port = 0;
+  EXPECT_EQ(route(*snapshot_, info, ""), "app:18080/http");
+  // The fallback is for a missing port only: a wrong one is still refused.
+  info.inbound_port = 9999;
+  EXPECT_EQ(route(*snapshot_, info, ""), "404 unknown_inbound_port");
+}
+
+TEST_F(RouterTest, UpstreamBindingUsesItsFixedService) {
+  ASSERT_NE(snapshot_, nullptr);
+  DownstreamInfo info;
+  info.kind = ListenerKind::kUpstreamBinding;
+  info.fixed_host = "ratings";
+  info.fixed_port = 9443;
+  // The request's own Host does not matter, even when malformed.
+  EXPECT_EQ(route(*snapshot_, info, "reviews:9080"), "ratings.prod.svc.cluster.local:9443/grpc");
+  EXPECT_EQ(route(*snapshot_, info, ""), "ratings.prod.svc.cluster.local:9443/grpc");
+  info.fixed_host = "details.other.svc.cluster.local";
+  info.fixed_port = 0;
+  EXPECT_EQ(route(*snapshot_, info, "x"), "details.other.svc.cluster.local:8080/tcp");
+  info.fixed_host = "gone";
+  EXPECT_EQ(route(*snapshot_, info, "reviews"), "404 no_route");
+}
+
+TEST(SplitAuthorityTest, HostAndPort) {
+  auto a = split_authority("reviews:9080");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "reviews");
+  EXPECT_EQ(a->port, 9080);
+  a = split_authority("reviews");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "reviews");
+  EXPECT_EQ(a->port, 0);
+  a = split_authority("[::1]:8443");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, 8443);
+  a = split_authority("[fd00::1]");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "fd00::1");
+  EXPECT_EQ(a->port, 0);
+  a = split_authority("reviews:65535");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->port, 65535);
+  // RFC 3986 allows an empty port: the same as none.
+  a = split_authority("reviews:");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "reviews");
+  EXPECT_EQ(a->port, 0);
+}
+
+TEST(SplitAuthorityTest, Refusals) {
+  for (const std::string_view authority :
+       {"", ":80", "reviews:0", "reviews:65536", "reviews:-1", "reviews:8o", "reviews:99999999999",
+        "[::1", "[::1]8080", "[]", "[]:80"}) {
+    EXPECT_FALSE(split_authority(authority)) << authority;
+  }
+}
+
+TEST(MeshSniTest, RoundTrips) {
+  EXPECT_EQ(mesh_sni(9080, "reviews.prod.svc.cluster.local"), "p9080.reviews.prod.svc.cluster.local");
+  for (const std::uint16_t port : {1, 80, 9080, 65535}) {
+    EXPECT_EQ(port_from_mesh_sni(mesh_sni(port, "a.b.svc.cluster.local")), port);
+  }
+  EXPECT_EQ(port_from_mesh_sni("p443"), 443);
+}
+
+TEST(MeshSniTest, MalformedSniHasNoPort) {
+  for (const std::string_view sni : {"", "p", "p.reviews", "9080.reviews", "q9080.reviews",
+                                     "P9080.reviews", "p70000.reviews", "p-1.reviews",
+                                     "p+80.reviews", "p 80.reviews", "p9080x.reviews",
+                                     "p80abc", "p0x50.reviews", "p99999999999.reviews"}) {
+    EXPECT_EQ(port_from_mesh_sni(sni), 0) << sni;
+  }
+}
+
+}  // namespace
+}  // namespace strait::proxy
