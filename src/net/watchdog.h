@@ -31,12 +31,15 @@ class Watchdog {
     explicit State(const asio::any_io_executor& ex) : timer(ex) {}
     asio::steady_timer timer;
     std::chrono::steady_clock::time_point last_activity;
+    std::chrono::steady_clock::time_point scheduled_for;  // expiry of the pending wait
     std::chrono::milliseconds timeout{0};
     Stream* targets[2] = {nullptr, nullptr};
-    std::uint64_t generation = 0;
+    std::uint64_t generation = 0;  // of the pending wait; older completions are ignored
+    bool waiting = false;          // a wait is pending on the timer
+    bool armed = false;
     bool expired = false;
   };
-  static void schedule(const std::shared_ptr<State>& state, std::chrono::steady_clock::duration in);
+  static void schedule(const std::shared_ptr<State>& state, std::chrono::steady_clock::time_point at);
   std::shared_ptr<State> state_;
 };
 
