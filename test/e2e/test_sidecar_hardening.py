@@ -101,6 +101,49 @@ class Hardening(MeshTestCase):
             time.sleep(0.05)
         self.assertEqual(self.client.stats()[key], before)
 
+    def test_http2_rapid_reset_is_cut_off_with_goaway(self):
+        # CVE-2023-44487: open and reset streams as fast as possible on one h2c connection.
+        def frame(kind, flags, stream, payload=b""):
+            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+        def literal(name, value):  # HPACK literal field without indexing, new name, no Huffman
+            return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+        block = (literal(b":method", b"GET") + literal(b":scheme", b"http") +
+                 literal(b":path", b"/") + literal(b":authority", b"reviews:9080"))
+        burst = b"".join(frame(1, 0x5, sid, block) + frame(3, 0, sid, (8).to_bytes(4, "big"))
+                         for sid in range(1, 2 * 3000, 2))
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0))
+            try:
+                s.sendall(burst)
+            except OSError:
+                pass  # the proxy may close before the whole burst is written
+            received = b""
+            try:
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    received += chunk
+            except (socket.timeout, ConnectionResetError):
+                pass
+        kinds = []
+        goaway_error = None
+        offset = 0
+        while offset + 9 <= len(received):
+            length = int.from_bytes(received[offset:offset + 3], "big")
+            kinds.append(received[offset + 3])
+            if received[offset + 3] == 7:
+                goaway_error = int.from_bytes(received[offset + 13:offset + 17], "big")
+            offset += 9 + length
+        self.assertIn(7, kinds, "no GOAWAY after 3000 rapid resets")
+        self.assertEqual(goaway_error, 2)  # nghttp2's reset rate limit answers INTERNAL_ERROR
+        # The proxy is still healthy.
+        r = curl("-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: reviews:9080",
+                 "--http2-prior-knowledge", f"http://127.0.0.1:{self.port}/after-flood")
+        self.assertEqual(r.stdout, "200")
+
     def test_slow_header_gets_408(self):
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
             s.sendall(b"GET / HTTP/1.1\r\nHost: rev")
