@@ -55,6 +55,27 @@ class Lifecycle(MeshTestCase):
             # A buffered gigabyte would show as ~1 GB; streaming holds a few buffers.
             self.assertLess(peak - before, 16 * 1024, f"{p.name}: RSS grew from {before} to {peak} KiB")
 
+    @unittest.skipIf(proxy_is_sanitized(), "RSS is not meaningful under AddressSanitizer")
+    def test_h2c_512mib_upload_and_download_keep_memory_flat(self):
+        # HTTP/2 end to end from the caller's side: flow control must hold each proxy's memory.
+        proxies = (self.client, self.server)
+        baseline = [p.rss_kib() for p in proxies]
+        size = 512 << 20
+        upload = subprocess.Popen(
+            "head -c %d /dev/zero | curl -sS --http2-prior-knowledge -T - http://127.0.0.1:%d/sink"
+            % (size, self.binding_port), shell=True, stdout=subprocess.PIPE, text=True)
+        peaks = list(baseline)
+        while upload.poll() is None:
+            peaks = [max(a, p.rss_kib()) for a, p in zip(peaks, proxies)]
+            time.sleep(0.05)
+        self.assertEqual(json.loads(upload.stdout.read())["received"], size)
+        r = curl("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{size_download}",
+                 f"http://127.0.0.1:{self.binding_port}/bytes?n={size}", timeout=300)
+        self.assertEqual(int(r.stdout), size)
+        peaks = [max(a, p.rss_kib()) for a, p in zip(peaks, proxies)]
+        for before, peak, p in zip(baseline, peaks, proxies):
+            self.assertLess(peak - before, 16 * 1024, f"{p.name}: RSS grew from {before} to {peak} KiB")
+
     def test_h2load_http1_through_both_sidecars_without_errors(self):
         r = subprocess.run(["h2load", "--h1", "-n", "5000", "-c", "16", "-m", "1",
                             f"http://127.0.0.1:{self.binding_port}/load"],
