@@ -23,8 +23,9 @@ build-asan: deps
 	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DSTRAIT_SANITIZE=ON -DSTRAIT_UNIT_TESTS=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
+# clang 16: the config parsers' fuzzers need std::expected (see fuzz/CMakeLists.txt).
 build-fuzz: deps
-	@cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 
 unit: build-asan

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache clang libclang-rt-14-dev make pkg-config
+  g++ cmake ninja-build ccache clang libclang-rt-14-dev clang-16 libclang-rt-16-dev make pkg-config
   # libraries (see docs/dependencies.md for why each one)
   libasio-dev libssl-dev libnghttp2-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev

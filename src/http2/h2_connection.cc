@@ -206,8 +206,9 @@ void H2Connection::start(std::string_view initial, std::function<void()> on_clos
   watchdog_.arm(settings_.idle_timeout, &stream_);
   loops_running_ = 2;
   std::string initial_bytes(initial);
-  asio::co_spawn(executor_, read_loop(std::move(initial_bytes)), asio::detached);
-  asio::co_spawn(executor_, write_loop(), asio::detached);
+  auto self = shared_from_this();
+  asio::co_spawn(executor_, read_loop(self, std::move(initial_bytes)), asio::detached);
+  asio::co_spawn(executor_, write_loop(self), asio::detached);
 }
 
 bool H2Connection::feed(std::string_view data) {
@@ -217,8 +218,8 @@ bool H2Connection::feed(std::string_view data) {
   return rv >= 0;
 }
 
-asio::awaitable<void> H2Connection::read_loop(std::string initial) {
-  auto self = shared_from_this();
+asio::awaitable<void> H2Connection::read_loop([[maybe_unused]] std::shared_ptr<H2Connection> self,
+                                              std::string initial) {
   net::ReadBuffer buffer(kReadChunk);
   bool ok = initial.empty() || feed(initial);
   while (ok && !closed_) {
@@ -235,8 +236,7 @@ asio::awaitable<void> H2Connection::read_loop(std::string initial) {
   if (--loops_running_ == 0) terminate();
 }
 
-asio::awaitable<void> H2Connection::write_loop() {
-  auto self = shared_from_this();
+asio::awaitable<void> H2Connection::write_loop([[maybe_unused]] std::shared_ptr<H2Connection> self) {
   std::string out;
   while (true) {
     out.clear();

@@ -121,8 +121,10 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   friend class H2Stream;
   H2Connection(asio::any_io_executor executor, net::Stream stream, Role role,
                const ConnectionSettings& settings, RequestHandler on_request);
-  asio::awaitable<void> read_loop(std::string initial);
-  asio::awaitable<void> write_loop();
+  // Each loop owns the connection through `self`, taken when start() spawns it: the caller may let
+  // go of its own reference at once, before the loops first run.
+  asio::awaitable<void> read_loop(std::shared_ptr<H2Connection> self, std::string initial);
+  asio::awaitable<void> write_loop(std::shared_ptr<H2Connection> self);
   bool feed(std::string_view data);
   void terminate();
   void stream_closed(std::int32_t id, std::uint32_t error);

@@ -74,10 +74,8 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
   out.emplace_back(":scheme", "http");
   out.emplace_back(":authority", std::string(authority));
   out.emplace_back(":path", std::string(edits.path));
-  const auto* connection = head.find("connection");
-  const std::string_view connection_value = connection ? connection->value : std::string_view{};
   for (const auto& field : head.headers) {
-    if (is_hop_by_hop(field.name, connection_value) || http::iequals(field.name, "host") ||
+    if (is_hop_by_hop(field.name, head.headers) || http::iequals(field.name, "host") ||
         http::iequals(field.name, "expect") || http::iequals(field.name, "x-forwarded-client-cert"))
       continue;
     std::string name(field.name);

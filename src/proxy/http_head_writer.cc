@@ -9,36 +9,32 @@ namespace {
 
 using http::iequals;
 
-template <typename Head>
-std::string_view connection_of(const Head& head) {
-  const auto* c = head.find("connection");
-  return c ? c->value : std::string_view{};
-}
-
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
 }  // namespace
 
-bool is_hop_by_hop(std::string_view name, std::string_view connection_value) {
+bool is_hop_by_hop(std::string_view name, const std::vector<http::HeaderField>& headers) {
   static constexpr std::string_view kAlways[] = {
       "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
       "proxy-authenticate", "proxy-authorization"};
   for (auto h : kAlways) {
     if (iequals(name, h)) return true;
   }
-  return !connection_value.empty() && http::list_contains_token(connection_value, name);
+  for (const auto& field : headers) {
+    if (iequals(field.name, "connection") && http::list_contains_token(field.value, name)) return true;
+  }
+  return false;
 }
 
 void write_request_head(const http::RequestHead& head, const RequestEdits& edits, std::string& out) {
   out.clear();
   out.append(head.method).append(" ").append(edits.path).append(" HTTP/1.1\r\n");
-  const std::string_view connection = connection_of(head);
   bool wants_trailers = false;
   for (const auto& field : head.headers) {
     if (iequals(field.name, "te")) wants_trailers = http::list_contains_token(field.value, "trailers");
-    if (is_hop_by_hop(field.name, connection)) continue;
+    if (is_hop_by_hop(field.name, head.headers)) continue;
     if (!edits.authority.empty() && iequals(field.name, "host")) continue;
     if (edits.strip_client_cert && iequals(field.name, "x-forwarded-client-cert")) continue;
     if (iequals(field.name, "expect")) continue;  // answered by the proxy itself
@@ -62,9 +58,8 @@ void write_response_head(const http::ResponseHead& head, const ResponseEdits& ed
   out.clear();
   out.append("HTTP/1.1 ").append(std::to_string(head.status)).append(" ");
   out.append(head.reason.empty() ? reason_phrase(head.status) : head.reason).append("\r\n");
-  const std::string_view connection = connection_of(head);
   for (const auto& field : head.headers) {
-    if (is_hop_by_hop(field.name, connection)) continue;
+    if (is_hop_by_hop(field.name, head.headers)) continue;
     append_field(out, field.name, field.value);
   }
   if (head.framing == http::BodyFraming::kChunked && !edits.dechunk)

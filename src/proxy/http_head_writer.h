@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/message.h"
 
@@ -33,9 +34,9 @@ struct ResponseEdits {
 
 void write_response_head(const http::ResponseHead& head, const ResponseEdits& edits, std::string& out);
 
-// True for fields that describe one connection only (see the list above); `connection_value` is the
-// message's Connection header, whose tokens name further such fields.
-[[nodiscard]] bool is_hop_by_hop(std::string_view name, std::string_view connection_value);
+// True for fields that describe one connection only (see the list above) and for every field named
+// by one of the message's Connection fields (a list, which may be split over several fields).
+[[nodiscard]] bool is_hop_by_hop(std::string_view name, const std::vector<http::HeaderField>& headers);
 
 // A 16-byte random id formatted as a UUID v4 (x-request-id).
 [[nodiscard]] std::string format_request_id(std::uint64_t high, std::uint64_t low);

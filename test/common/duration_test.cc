@@ -58,7 +58,8 @@ TEST(ParseDurationTest, ExactDecimalsAreNotRoundedDown) {
   EXPECT_EQ(parse("0.07m"), "ok:4200");
   EXPECT_EQ(parse("1.15s"), "ok:1150");
   for (int ms = 0; ms < 10'000; ++ms) {
-    const std::string text = std::to_string(ms / 1000) + "." + std::to_string(1000 + ms % 1000).substr(1) + "s";
+    const std::string text =
+        std::to_string(ms / 1000) + "." + std::to_string(1000 + ms % 1000).substr(1) + "s";
     ASSERT_EQ(parse(text), "ok:" + std::to_string(ms)) << text;
   }
 }

@@ -238,8 +238,14 @@ class H2ConnectionTest : public ::testing::Test {
     client_->start({}, [this] { ++client_closed_; });
   }
 
-  // Runs until no work is left; fails the test if that takes longer than 10 s.
+  // Runs until no work is left; fails the test if that takes longer than 10 s. The fixture lets go
+  // of the connections first: like in the proxy, each lives as long as its own coroutines, and a
+  // finished one is destroyed (which also releases its watchdog's timer).
   void run() {
+    client_weak_ = client_;
+    server_weak_ = server_;
+    client_.reset();
+    server_.reset();
     const auto start = std::chrono::steady_clock::now();
     io_.run_for(10s);
     EXPECT_TRUE(io_.stopped()) << "work left after 10 s: something hangs";
@@ -249,15 +255,16 @@ class H2ConnectionTest : public ::testing::Test {
   // Ends the test's traffic: the client's socket shuts down, so both connections close.
   std::function<void()> finisher() {
     return [this] {
-      if (!client_->closed()) ::shutdown(client_fd_, SHUT_RDWR);
+      if (client_closed_ == 0) ::shutdown(client_fd_, SHUT_RDWR);
     };
   }
 
   void expect_both_closed() {
-    EXPECT_TRUE(client_->closed());
-    EXPECT_TRUE(server_->closed());
     EXPECT_EQ(client_closed_, 1);  // on_closed runs exactly once
     EXPECT_EQ(server_closed_, 1);
+    // Nothing keeps a finished connection alive (no stream <-> connection cycle).
+    EXPECT_TRUE(client_weak_.expired());
+    EXPECT_TRUE(server_weak_.expired());
   }
 
   asio::io_context io_;  // declared first: outlives everything bound to it
@@ -267,6 +274,8 @@ class H2ConnectionTest : public ::testing::Test {
   int server_closed_ = 0;
   std::shared_ptr<H2Connection> server_;
   std::shared_ptr<H2Connection> client_;
+  std::weak_ptr<H2Connection> server_weak_;
+  std::weak_ptr<H2Connection> client_weak_;
 };
 
 // (a) One request with a body and trailers, one response with a body and trailers.
@@ -417,8 +426,8 @@ struct StallState {
 };
 
 asio::awaitable<void> stalled_upload(std::shared_ptr<H2Connection> client,
-                                     const std::string* payload, StallState* state,
-                                     Response* out, std::function<void()> finish) {
+                                     const std::string* payload, StallState* state, Response* out,
+                                     std::function<void()> finish) {
   const HeaderList request = request_head("POST", "/stall");
   std::shared_ptr<H2Stream> stream = client->open(request, false);
   const bool sent = co_await send_body(stream, *payload, 16 * 1024, &state->accepted);
@@ -443,8 +452,7 @@ TEST_F(H2ConnectionTest, UnreadDataStopsTheSender) {
   StallState state;
   Response response;
   const std::function<void()> finish = finisher();
-  asio::co_spawn(io_, stalled_upload(client_, &payload, &state, &response, finish),
-                 asio::detached);
+  asio::co_spawn(io_, stalled_upload(client_, &payload, &state, &response, finish), asio::detached);
   const std::chrono::milliseconds stall = 300ms;
   asio::co_spawn(io_, release_after(stall, &state, &*log_.stall_release), asio::detached);
   run();

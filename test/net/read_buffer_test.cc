@@ -164,7 +164,7 @@ TEST(ReadBufferTest, ShrinkIfIdleKeepsDataAndSmallBuffers) {
   EXPECT_EQ(buffer.prepare(1).size(), room);
 
   ReadBuffer small(64 * 1024);
-  small.prepare(1);  // 4 KiB
+  small.prepare(1);                 // 4 KiB
   small.shrink_if_idle(16 * 1024);  // empty but small: kept
   EXPECT_EQ(small.prepare(1).size(), 4096U);
   small.shrink_if_idle(1024);  // now larger than what to keep: released, and regrown on demand

@@ -105,7 +105,8 @@ TEST(BootstrapTest, ParsesEveryField) {
   EXPECT_EQ(c.workload.ns, "prod");
   EXPECT_EQ(c.workload.service_account, "reviews");
   EXPECT_EQ(c.workload.trust_domain, "example.org");
-  EXPECT_EQ(c.workload.labels, (std::map<std::string, std::string>{{"app", "reviews"}, {"version", "v1"}}));
+  EXPECT_EQ(c.workload.labels,
+            (std::map<std::string, std::string>{{"app", "reviews"}, {"version", "v1"}}));
   EXPECT_EQ(c.workload.spiffe_id(), "spiffe://example.org/ns/prod/sa/reviews");
 
   EXPECT_EQ(c.outbound_addr.to_string(), "127.0.0.1:16001");
@@ -151,7 +152,7 @@ TEST(BootstrapTest, ParsesEveryField) {
   EXPECT_EQ(ratings.allowed_identities,
             std::vector<std::string>{"spiffe://example.org/ns/prod/sa/ratings-canary"});
   const Service& details = c.services[1];
-  EXPECT_EQ(details.ns, "");  // filled in by finalize_config
+  EXPECT_EQ(details.ns, "");                              // filled in by finalize_config
   EXPECT_EQ(details.ports[0].protocol, Protocol::kHttp);  // the default
 
   EXPECT_EQ(c.tls.certificate_chain, "/etc/strait/certs/chain.pem");
@@ -286,7 +287,8 @@ services:
 TEST(BootstrapTest, RequiredFieldsAreNamed) {
   EXPECT_EQ(parse_error("inbound: [{port: 80}]"), "inbound[0].name: is required");
   EXPECT_EQ(parse_error("inbound: [{name: a}]"), "inbound[0].port: is required");
-  EXPECT_EQ(parse_error("upstreams: [{listen: 127.0.0.1:1}]"), "upstreams[0]: needs listen and service");
+  EXPECT_EQ(parse_error("upstreams: [{listen: 127.0.0.1:1}]"),
+            "upstreams[0]: needs listen and service");
   EXPECT_EQ(parse_error("services: [{ports: [{port: 80}]}]"), "services[0].name: is required");
   EXPECT_EQ(parse_error("services: [{name: a}]"),
             "services[0].ports: is required: a list of {port, protocol}");
@@ -296,7 +298,8 @@ TEST(BootstrapTest, RequiredFieldsAreNamed) {
             "services[0].ports[0].port: is required");
   EXPECT_EQ(parse_error("services: [{name: a, ports: [{port: 80}], endpoints: [{mtls: false}]}]"),
             "services[0].endpoints[0].address: is required");
-  EXPECT_EQ(parse_error("tls: {certificateChain: a, privateKey: b}"), "tls.trustBundle: is required");
+  EXPECT_EQ(parse_error("tls: {certificateChain: a, privateKey: b}"),
+            "tls.trustBundle: is required");
 }
 
 TEST(BootstrapTest, PortsOutOfRangeAreNamed) {
@@ -319,17 +322,20 @@ TEST(BootstrapTest, PortsOutOfRangeAreNamed) {
 }
 
 TEST(BootstrapTest, BadDurationsAreNamed) {
-  EXPECT_EQ(parse_error("limits: {idleTimeout: 5x}"), "limits.idleTimeout: unknown unit 'x' in '5x'");
+  EXPECT_EQ(parse_error("limits: {idleTimeout: 5x}"),
+            "limits.idleTimeout: unknown unit 'x' in '5x'");
   EXPECT_EQ(parse_error("limits: {connectTimeout: 5}"),
             "limits.connectTimeout: missing unit in '5' (use ms, s, m or h)");
   EXPECT_EQ(parse_error("limits: {drainTimeout: 0s}"), "limits.drainTimeout: must be at least 1ms");
   EXPECT_EQ(parse_error("limits: {headerReadTimeout: 250us}"),
             "limits.headerReadTimeout: must be at least 1ms");
-  EXPECT_EQ(parse_error("limits: {tunnelIdleTimeout: \"\"}"), "limits.tunnelIdleTimeout: empty duration");
+  EXPECT_EQ(parse_error("limits: {tunnelIdleTimeout: \"\"}"),
+            "limits.tunnelIdleTimeout: empty duration");
 }
 
 TEST(BootstrapTest, EndpointIdentities) {
-  EXPECT_EQ(parse_error("services: [{name: a, ports: [{port: 80}], endpoints: [{address: 10.0.0.1:80}]}]"),
+  EXPECT_EQ(parse_error(
+                "services: [{name: a, ports: [{port: 80}], endpoints: [{address: 10.0.0.1:80}]}]"),
             "services[0].endpoints[0].identity: is required for an mTLS endpoint");
   EXPECT_EQ(parse_error(R"(
 services:
@@ -360,7 +366,8 @@ TEST(BootstrapTest, BadAddressesAreNamed) {
             "listeners.inbound: 'localhost' is not HOST:PORT");
   EXPECT_EQ(parse_error(R"(listeners: {admin: "[::1]"})"),
             "listeners.admin: '[::1]' is not [IPv6]:PORT");
-  EXPECT_EQ(parse_error("services: [{name: a, ports: [{port: 80}], endpoints: [{address: 10.0.0.1, mtls: false}]}]"),
+  EXPECT_EQ(parse_error("services: [{name: a, ports: [{port: 80}], endpoints: [{address: 10.0.0.1, "
+                        "mtls: false}]}]"),
             "services[0].endpoints[0].address: '10.0.0.1' is not HOST:PORT");
 }
 
@@ -406,9 +413,10 @@ services:
 TEST(BootstrapTest, FinalizeRequiresInboundTargetPorts) {
   EXPECT_EQ(finalize_error(minimal_with("inbound: [{name: web, port: 8080}]\n")),
             "inbound service web:8080 has no application port (--app-port or targetPort)");
-  EXPECT_EQ(finalize_error(minimal_with(
-                "inbound: [{name: a, port: 80, targetPort: 1}, {name: b, port: 80, targetPort: 2}]\n")),
-            "two inbound services use port 80");
+  EXPECT_EQ(
+      finalize_error(minimal_with(
+          "inbound: [{name: a, port: 80, targetPort: 1}, {name: b, port: 80, targetPort: 2}]\n")),
+      "two inbound services use port 80");
 }
 
 TEST(BootstrapTest, FinalizeChecksConcurrency) {
@@ -487,8 +495,8 @@ TEST(ParseProtocolTest, IstioNamesAnyCase) {
   EXPECT_EQ(bad.error(), "unknown protocol 'udp' (use http, http2, grpc, tcp or tls)");
   EXPECT_FALSE(parse_protocol(""));
   EXPECT_FALSE(parse_protocol("http "));
-  for (const Protocol p : {Protocol::kHttp, Protocol::kHttp2, Protocol::kGrpc, Protocol::kTcp,
-                           Protocol::kTls}) {
+  for (const Protocol p :
+       {Protocol::kHttp, Protocol::kHttp2, Protocol::kGrpc, Protocol::kTcp, Protocol::kTls}) {
     EXPECT_EQ(parse_protocol(name_of(p)), p);
   }
 }
@@ -507,17 +515,20 @@ TEST(ParseServiceFlagTest, NamePortAndProtocol) {
 }
 
 TEST(ParseServiceFlagTest, Refusals) {
-  EXPECT_EQ(parse_service_flag("reviews").error(), "--service 'reviews' is not NAME:PORT[:PROTOCOL]");
+  EXPECT_EQ(parse_service_flag("reviews").error(),
+            "--service 'reviews' is not NAME:PORT[:PROTOCOL]");
   EXPECT_EQ(parse_service_flag(":9080").error(), "--service ':9080' is not NAME:PORT[:PROTOCOL]");
-  EXPECT_EQ(parse_service_flag("reviews:0").error(), "--service 'reviews:0': port must be from 1 to 65535");
+  EXPECT_EQ(parse_service_flag("reviews:0").error(),
+            "--service 'reviews:0': port must be from 1 to 65535");
   EXPECT_FALSE(parse_service_flag("reviews:70000"));
   EXPECT_FALSE(parse_service_flag("reviews:"));
   EXPECT_FALSE(parse_service_flag("reviews:80x"));
   EXPECT_FALSE(parse_service_flag("reviews::http"));
   const auto bad_protocol = parse_service_flag("reviews:9080:udp");
   ASSERT_FALSE(bad_protocol);
-  EXPECT_EQ(bad_protocol.error(),
-            "--service 'reviews:9080:udp': unknown protocol 'udp' (use http, http2, grpc, tcp or tls)");
+  EXPECT_EQ(
+      bad_protocol.error(),
+      "--service 'reviews:9080:udp': unknown protocol 'udp' (use http, http2, grpc, tcp or tls)");
 }
 
 TEST(ParseUpstreamFlagTest, LocalAddressAndService) {

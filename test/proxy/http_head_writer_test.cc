@@ -48,10 +48,11 @@ std::string write_response(const std::string& raw, const ResponseEdits& edits = 
 }
 
 TEST(WriteRequestHeadTest, ForwardsEndToEndFieldsInOrder) {
-  EXPECT_EQ(write_default("GET /a?b=c HTTP/1.1\r\nHost: reviews\r\nAccept: */*\r\n"
-                          "X-Custom:  spaced value \r\n\r\n",
-                          "/a?b=c"),
-            "GET /a?b=c HTTP/1.1\r\nHost: reviews\r\nAccept: */*\r\nX-Custom: spaced value\r\n\r\n");
+  EXPECT_EQ(
+      write_default("GET /a?b=c HTTP/1.1\r\nHost: reviews\r\nAccept: */*\r\n"
+                    "X-Custom:  spaced value \r\n\r\n",
+                    "/a?b=c"),
+      "GET /a?b=c HTTP/1.1\r\nHost: reviews\r\nAccept: */*\r\nX-Custom: spaced value\r\n\r\n");
 }
 
 TEST(WriteRequestHeadTest, AlwaysSendsHttp11) {
@@ -128,9 +129,9 @@ TEST(WriteRequestHeadTest, AbsoluteFormAuthorityReplacesHost) {
   RequestEdits edits;
   edits.path = "/x?y=1";
   edits.authority = "ratings:9080";
-  EXPECT_EQ(write("GET http://ratings:9080/x?y=1 HTTP/1.1\r\nHost: other\r\nAccept: */*\r\n\r\n",
-                  edits),
-            "GET /x?y=1 HTTP/1.1\r\nAccept: */*\r\nhost: ratings:9080\r\n\r\n");
+  EXPECT_EQ(
+      write("GET http://ratings:9080/x?y=1 HTTP/1.1\r\nHost: other\r\nAccept: */*\r\n\r\n", edits),
+      "GET /x?y=1 HTTP/1.1\r\nAccept: */*\r\nhost: ratings:9080\r\n\r\n");
   // An HTTP/1.0 absolute-form request may come without Host: one is added.
   EXPECT_EQ(write("GET http://ratings/ HTTP/1.0\r\n\r\n",
                   RequestEdits{.path = "/", .authority = "ratings"}),
@@ -142,13 +143,15 @@ TEST(WriteRequestHeadTest, AddsRequestIdAndForwardedProto) {
   edits.path = "/";
   edits.request_id = "6f1c2d3e-0000-4000-8000-000000000001";
   edits.add_forwarded_proto = true;
-  EXPECT_EQ(write("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n", edits),
-            "GET / HTTP/1.1\r\nHost: reviews\r\n"
-            "x-request-id: 6f1c2d3e-0000-4000-8000-000000000001\r\nx-forwarded-proto: http\r\n\r\n");
+  EXPECT_EQ(
+      write("GET / HTTP/1.1\r\nHost: reviews\r\n\r\n", edits),
+      "GET / HTTP/1.1\r\nHost: reviews\r\n"
+      "x-request-id: 6f1c2d3e-0000-4000-8000-000000000001\r\nx-forwarded-proto: http\r\n\r\n");
   // Without the edits, the request's own values pass through untouched.
-  EXPECT_EQ(write_default("GET / HTTP/1.1\r\nHost: reviews\r\nX-Request-Id: mine\r\n"
-                          "X-Forwarded-Proto: https\r\n\r\n"),
-            "GET / HTTP/1.1\r\nHost: reviews\r\nX-Request-Id: mine\r\nX-Forwarded-Proto: https\r\n\r\n");
+  EXPECT_EQ(
+      write_default("GET / HTTP/1.1\r\nHost: reviews\r\nX-Request-Id: mine\r\n"
+                    "X-Forwarded-Proto: https\r\n\r\n"),
+      "GET / HTTP/1.1\r\nHost: reviews\r\nX-Request-Id: mine\r\nX-Forwarded-Proto: https\r\n\r\n");
 }
 
 TEST(WriteRequestHeadTest, ReplacesIncomingClientCert) {
@@ -164,15 +167,16 @@ TEST(WriteRequestHeadTest, ReplacesIncomingClientCert) {
             "GET / HTTP/1.1\r\nHost: reviews\r\nx-forwarded-client-cert: " + std::string(kXfcc) +
                 "\r\n\r\n");
   // Stripped even when the proxy adds none (outbound).
-  EXPECT_EQ(write_default("GET / HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-Client-Cert: forged\r\n\r\n"),
-            "GET / HTTP/1.1\r\nHost: reviews\r\n\r\n");
+  EXPECT_EQ(
+      write_default("GET / HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-Client-Cert: forged\r\n\r\n"),
+      "GET / HTTP/1.1\r\nHost: reviews\r\n\r\n");
   // Kept only when the caller explicitly trusts it.
   RequestEdits trusting;
   trusting.path = "/";
   trusting.strip_client_cert = false;
-  EXPECT_EQ(write("GET / HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-Client-Cert: kept\r\n\r\n",
-                  trusting),
-            "GET / HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-Client-Cert: kept\r\n\r\n");
+  EXPECT_EQ(
+      write("GET / HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-Client-Cert: kept\r\n\r\n", trusting),
+      "GET / HTTP/1.1\r\nHost: reviews\r\nX-Forwarded-Client-Cert: kept\r\n\r\n");
 }
 
 TEST(WriteRequestHeadTest, StripsExpect) {
@@ -215,7 +219,8 @@ TEST(WriteResponseHeadTest, DropsHopByHopFields) {
 
 TEST(WriteResponseHeadTest, ChunkedIsReAddedUnlessDechunked) {
   const std::string chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n";
-  EXPECT_EQ(write_response(chunked), "HTTP/1.1 200 OK\r\nX-A: 1\r\ntransfer-encoding: chunked\r\n\r\n");
+  EXPECT_EQ(write_response(chunked),
+            "HTTP/1.1 200 OK\r\nX-A: 1\r\ntransfer-encoding: chunked\r\n\r\n");
   EXPECT_EQ(write_response(chunked, {.dechunk = true}), "HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n");
 }
 
@@ -237,12 +242,14 @@ TEST(WriteResponseHeadTest, UpgradeKeepsConnectionAndUpgrade) {
   const std::string switching =
       "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
       "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
-  EXPECT_EQ(write_response(switching, {.close = true, .upgrade = true}),
-            "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
-            "connection: upgrade\r\nupgrade: websocket\r\n\r\n");
+  EXPECT_EQ(
+      write_response(switching, {.close = true, .upgrade = true}),
+      "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+      "connection: upgrade\r\nupgrade: websocket\r\n\r\n");
   // Without the upgrade edit (the proxy refused it), neither field goes through.
   EXPECT_EQ(write_response(switching),
-            "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+            "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: "
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
 }
 
 TEST(WriteResponseHeadTest, StatusLine) {

@@ -38,8 +38,10 @@ std::shared_ptr<ProxyConfig> mesh_config() {
   config->workload.ns = "prod";
   config->services.push_back(service("reviews", "prod", {{9080, Protocol::kHttp}}));
   config->services.back().endpoints = {endpoint("10.0.0.1", 15006), endpoint("fd00::2", 15006)};
-  config->services.push_back(service("ratings", "prod", {{80, Protocol::kHttp}, {9443, Protocol::kGrpc}}));
-  config->services.push_back(service("multi", "prod", {{9080, Protocol::kHttp}, {9090, Protocol::kHttp2}}));
+  config->services.push_back(
+      service("ratings", "prod", {{80, Protocol::kHttp}, {9443, Protocol::kGrpc}}));
+  config->services.push_back(
+      service("multi", "prod", {{9080, Protocol::kHttp}, {9090, Protocol::kHttp2}}));
   config->services.push_back(service("details", "other", {{8080, Protocol::kTcp}}));
   config->inbound_services.push_back(InboundService{"web", 8080, Protocol::kHttp, 18080});
   return config;
@@ -60,7 +62,8 @@ std::string fqdn_of(const Snapshot& snapshot, std::string_view host) {
 }
 
 // "fqdn:port/protocol", "app:port/protocol" (inbound) or "<status> <reason>".
-std::string route(const Snapshot& snapshot, const DownstreamInfo& info, std::string_view authority) {
+std::string route(const Snapshot& snapshot, const DownstreamInfo& info,
+                  std::string_view authority) {
   auto d = route_request(snapshot, info, authority);
   if (!d) return std::to_string(d.error().status) + " " + std::string(name_of(d.error().reason));
   const std::string protocol(name_of(d->protocol));
@@ -142,7 +145,8 @@ TEST_F(RouterTest, OutboundRoutesByHostAndPort) {
   const Snapshot& s = *snapshot_;
   EXPECT_EQ(outbound(s, "reviews:9080"), "reviews.prod.svc.cluster.local:9080/http");
   EXPECT_EQ(outbound(s, "ratings.prod:9443"), "ratings.prod.svc.cluster.local:9443/grpc");
-  EXPECT_EQ(outbound(s, "multi.prod.svc.cluster.local:9090"), "multi.prod.svc.cluster.local:9090/http2");
+  EXPECT_EQ(outbound(s, "multi.prod.svc.cluster.local:9090"),
+            "multi.prod.svc.cluster.local:9090/http2");
   EXPECT_EQ(outbound(s, "details.other:8080"), "details.other.svc.cluster.local:8080/tcp");
   EXPECT_EQ(outbound(s, "REVIEWS.PROD.:9080"), "reviews.prod.svc.cluster.local:9080/http");
 }
@@ -178,8 +182,8 @@ TEST_F(RouterTest, UnknownHostOrPortIs404) {
 TEST_F(RouterTest, MalformedAuthorityIs400) {
   ASSERT_NE(snapshot_, nullptr);
   const Snapshot& s = *snapshot_;
-  for (const std::string_view authority : {"", ":80", "reviews:0", "reviews:65536", "reviews:http",
-                                           "[::1", "[::1]x", "[]:80"}) {
+  for (const std::string_view authority :
+       {"", ":80", "reviews:0", "reviews:65536", "reviews:http", "[::1", "[::1]x", "[]:80"}) {
     auto d = route_request(s, DownstreamInfo{}, authority);
     ASSERT_FALSE(d) << authority;
     EXPECT_EQ(d.error().status, 400) << authority;
@@ -272,7 +276,8 @@ TEST(SplitAuthorityTest, Refusals) {
 }
 
 TEST(MeshSniTest, RoundTrips) {
-  EXPECT_EQ(mesh_sni(9080, "reviews.prod.svc.cluster.local"), "p9080.reviews.prod.svc.cluster.local");
+  EXPECT_EQ(mesh_sni(9080, "reviews.prod.svc.cluster.local"),
+            "p9080.reviews.prod.svc.cluster.local");
   for (const std::uint16_t port : {1, 80, 9080, 65535}) {
     EXPECT_EQ(port_from_mesh_sni(mesh_sni(port, "a.b.svc.cluster.local")), port);
   }
@@ -280,10 +285,10 @@ TEST(MeshSniTest, RoundTrips) {
 }
 
 TEST(MeshSniTest, MalformedSniHasNoPort) {
-  for (const std::string_view sni : {"", "p", "p.reviews", "9080.reviews", "q9080.reviews",
-                                     "P9080.reviews", "p70000.reviews", "p-1.reviews",
-                                     "p+80.reviews", "p 80.reviews", "p9080x.reviews",
-                                     "p80abc", "p0x50.reviews", "p99999999999.reviews"}) {
+  for (const std::string_view sni :
+       {"", "p", "p.reviews", "9080.reviews", "q9080.reviews", "P9080.reviews", "p70000.reviews",
+        "p-1.reviews", "p+80.reviews", "p 80.reviews", "p9080x.reviews", "p80abc", "p0x50.reviews",
+        "p99999999999.reviews"}) {
     EXPECT_EQ(port_from_mesh_sni(sni), 0) << sni;
   }
 }

@@ -1,5 +1,5 @@
-// Test-only certificate minting: P-256 keys and X.509 certificates made in-process with the OpenSSL 3
-// API, so that TLS tests need no files and no openssl command line.
+// Test-only certificate minting: P-256 keys and X.509 certificates made in-process with the OpenSSL
+// 3 API, so that TLS tests need no files and no openssl command line.
 //
 //   TestCert root = make_ca("test root");
 //   TestCert leaf = issue(root, {.uri_sans = {"spiffe://cluster.local/ns/default/sa/web"}});

@@ -94,7 +94,8 @@ TEST_F(CredentialsTest, EmptyChainIsRefused) {
   Credentials creds = credentials_for(cert, root_);
   creds.certificate_chain_pem.clear();
   EXPECT_EQ(failure_of(creds), "certificate chain has no PEM certificate");
-  creds.certificate_chain_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+  creds.certificate_chain_pem =
+      "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
   EXPECT_EQ(failure_of(creds), "certificate chain has no PEM certificate");
   creds.certificate_chain_pem = cert.key_pem;  // a key where the chain should be
   EXPECT_EQ(failure_of(creds), "certificate chain has no PEM certificate");
@@ -157,8 +158,7 @@ TEST_F(CredentialsTest, SpiffeUriOfReadsTheFirstSpiffeUri) {
   EXPECT_EQ(spiffe_uri_of(no_san.get()), std::nullopt);
   EXPECT_EQ(spiffe_uri_of(nullptr), std::nullopt);
 
-  const auto mixed =
-      with_sans(root_, {"https://example.org/x", kWebId, kApiId}, {"web.shop.svc"});
+  const auto mixed = with_sans(root_, {"https://example.org/x", kWebId, kApiId}, {"web.shop.svc"});
   EXPECT_EQ(spiffe_uri_of(mixed.get()), kWebId);
 
   const auto other_uri = with_sans(root_, {"urn:uuid:1234"}, {});
@@ -257,8 +257,8 @@ TEST_F(CredentialsTest, ContextsCompleteAMutualHandshake) {
 TEST_F(CredentialsTest, HandshakeFailsAcrossTrustDomains) {
   const TestCert other_root = testing::make_ca("another root");
   auto web = build_contexts(credentials_for(leaf(root_, kWebId), root_));
-  auto stranger = build_contexts(
-      credentials_for(leaf(other_root, "spiffe://other.org/ns/x/sa/y"), other_root));
+  auto stranger =
+      build_contexts(credentials_for(leaf(other_root, "spiffe://other.org/ns/x/sa/y"), other_root));
   ASSERT_TRUE(web) << web.error();
   ASSERT_TRUE(stranger) << stranger.error();
   MemoryHandshake handshake(*stranger, *web);

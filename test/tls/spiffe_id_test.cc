@@ -17,7 +17,8 @@ TEST(SpiffeIdTest, ParsesTheMeshShape) {
 }
 
 TEST(SpiffeIdTest, AcceptsTheWholeCharset) {
-  const auto id = parse_spiffe_id("spiffe://prod-1_eu.example.org/ns/Team.A-b_9/sa/Svc-Account_2.v1");
+  const auto id =
+      parse_spiffe_id("spiffe://prod-1_eu.example.org/ns/Team.A-b_9/sa/Svc-Account_2.v1");
   ASSERT_TRUE(id);
   EXPECT_EQ(id->trust_domain, "prod-1_eu.example.org");
   EXPECT_EQ(id->ns, "Team.A-b_9");  // path segments may use upper case
@@ -35,9 +36,9 @@ TEST(SpiffeIdTest, NamesThatLookLikeKeywords) {
 }
 
 TEST(SpiffeIdTest, UriRoundTrips) {
-  for (const std::string_view text : {"spiffe://cluster.local/ns/default/sa/reviews",
-                                      "spiffe://example.org/ns/prod/sa/ratings-v2",
-                                      "spiffe://td/ns/sa/sa/ns"}) {
+  for (const std::string_view text :
+       {"spiffe://cluster.local/ns/default/sa/reviews",
+        "spiffe://example.org/ns/prod/sa/ratings-v2", "spiffe://td/ns/sa/sa/ns"}) {
     const auto id = parse_spiffe_id(text);
     ASSERT_TRUE(id) << text;
     EXPECT_EQ(id->uri(), text);
@@ -49,12 +50,12 @@ TEST(SpiffeIdTest, UriRoundTrips) {
 }
 
 TEST(SpiffeIdTest, RejectsOtherSchemes) {
-  for (const std::string_view text : {"https://cluster.local/ns/default/sa/reviews",
-                                      "SPIFFE://cluster.local/ns/default/sa/reviews",
-                                      "spiffe:/cluster.local/ns/default/sa/reviews",
-                                      "spiffe:cluster.local/ns/default/sa/reviews",
-                                      "cluster.local/ns/default/sa/reviews",
-                                      " spiffe://cluster.local/ns/default/sa/reviews", ""}) {
+  for (const std::string_view text :
+       {"https://cluster.local/ns/default/sa/reviews",
+        "SPIFFE://cluster.local/ns/default/sa/reviews",
+        "spiffe:/cluster.local/ns/default/sa/reviews", "spiffe:cluster.local/ns/default/sa/reviews",
+        "cluster.local/ns/default/sa/reviews", " spiffe://cluster.local/ns/default/sa/reviews",
+        ""}) {
     EXPECT_FALSE(parse_spiffe_id(text)) << text;
   }
 }
@@ -121,8 +122,8 @@ TEST(SpiffeIdTest, RejectsBadCharacters) {
            "spiffe://user@cluster.local/ns/default/sa/reviews",  // no userinfo
            "spiffe://clus ter.local/ns/default/sa/reviews",
            "spiffe://cluster.local/ns/de fault/sa/reviews",
-           "spiffe://cluster.local/ns/default/sa/re%20views",  // no percent-encoding
-           "spiffe://cluster.local/ns/default/sa/reviews?x=1",  // no query
+           "spiffe://cluster.local/ns/default/sa/re%20views",    // no percent-encoding
+           "spiffe://cluster.local/ns/default/sa/reviews?x=1",   // no query
            "spiffe://cluster.local/ns/default/sa/reviews#frag",  // no fragment
            "spiffe://cluster.local/ns/default/sa/revi\xc3\xa9ws",
            "spiffe://cluster.local/ns/default/sa/rev:iews",
