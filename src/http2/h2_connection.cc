@@ -87,7 +87,7 @@ void H2Stream::send_interim(int status) {
 asio::awaitable<bool> H2Stream::send_data(std::string_view data, bool end_stream) {
   while (true) {
     if (closed_ || connection_->closed_) co_return false;
-    if (outbox_.size() < kOutboxLimit) break;
+    if (outbox_.size() - outbox_sent_ < kOutboxLimit) break;
     co_await outbox_space_.wait();
   }
   outbox_.append(data);
@@ -120,10 +120,16 @@ void H2Stream::reset(std::uint32_t error_code) {
 }
 
 ssize_t H2Stream::provide(std::uint8_t* buffer, std::size_t length, std::uint32_t* flags) {
-  const std::size_t n = std::min(length, outbox_.size());
+  // Sent bytes are skipped by an offset, not erased: a large body handed over in one call is not
+  // moved once per frame.
+  const std::size_t n = std::min(length, outbox_.size() - outbox_sent_);
   if (n > 0) {
-    std::memcpy(buffer, outbox_.data(), n);
-    outbox_.erase(0, n);
+    std::memcpy(buffer, outbox_.data() + outbox_sent_, n);
+    outbox_sent_ += n;
+    if (outbox_sent_ == outbox_.size()) {
+      outbox_.clear();
+      outbox_sent_ = 0;
+    }
     outbox_space_.notify();
   }
   if (outbox_.empty()) {

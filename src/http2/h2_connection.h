@@ -84,6 +84,7 @@ class H2Stream {
   std::deque<Received> inbox_;
   net::Event inbox_ready_;
   std::string outbox_;
+  std::size_t outbox_sent_ = 0;  // bytes at the front of outbox_ already handed to nghttp2
   bool outbox_end_ = false;
   bool outbox_deferred_ = false;
   bool data_provider_attached_ = false;

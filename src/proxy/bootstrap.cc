@@ -216,6 +216,7 @@ std::expected<void, FieldError> read_services(const YAML::Node& n, ProxyConfig& 
         Endpoint endpoint;
         if (!e["address"]) return std::unexpected(FieldError{ep + ".address", "is required"});
         STRAIT_TRY(addr, as_host_port(e["address"], ep + ".address"));
+        if (addr->port == 0) return std::unexpected(FieldError{ep + ".address", "port must be from 1 to 65535"});
         endpoint.address = *addr;
         if (e["mtls"]) { STRAIT_TRY(v, as_bool(e["mtls"], ep + ".mtls")); endpoint.mtls = *v; }
         if (e["identity"]) {
@@ -385,6 +386,9 @@ std::expected<std::map<std::string, std::string>, std::string> parse_labels(std:
 
 std::expected<void, std::string> finalize_config(ProxyConfig& config) {
   if (config.workload.name.empty()) return std::unexpected("workload name is required (--workload)");
+  if (!tls::parse_spiffe_id(config.workload.spiffe_id()))
+    return std::unexpected("namespace, service account and trust domain do not form a valid SPIFFE ID: " +
+                           config.workload.spiffe_id());
   std::set<std::string> hosts;
   for (auto& service : config.services) {
     if (service.ns.empty()) service.ns = config.workload.ns;

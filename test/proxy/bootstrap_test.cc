@@ -313,6 +313,9 @@ TEST(BootstrapTest, PortsOutOfRangeAreNamed) {
             "services[0].ports[0].port: must be a whole number from 0 to 65535, got '65536'");
   EXPECT_EQ(parse_error("listeners: {outbound: 127.0.0.1:70000}"),
             "listeners.outbound: '127.0.0.1:70000' is not HOST:PORT with a port from 0 to 65535");
+  EXPECT_EQ(parse_error("services: [{name: a, ports: [{port: 80}], endpoints: "
+                        "[{address: 127.0.0.1:0, mtls: false}]}]"),
+            "services[0].endpoints[0].address: port must be from 1 to 65535");
   EXPECT_EQ(parse_error("upstreams: [{listen: 127.0.0.1:1, service: a:0}]"),
             "upstreams[0]: --upstream '127.0.0.1:1=a:0': target is not SERVICE:PORT");
   // Listeners may ask for an ephemeral port.
@@ -380,6 +383,13 @@ TEST(BootstrapTest, InvalidYamlSaysWhere) {
 TEST(BootstrapTest, FinalizeRequiresAWorkloadName) {
   EXPECT_EQ(finalize_error("tls: {certificateChain: c, privateKey: k, trustBundle: b}"),
             "workload name is required (--workload)");
+}
+
+TEST(BootstrapTest, FinalizeRequiresAValidWorkloadIdentity) {
+  EXPECT_EQ(finalize_error("workload: {name: web, namespace: \"a/b\"}\n"
+                           "tls: {certificateChain: c, privateKey: k, trustBundle: b}"),
+            "namespace, service account and trust domain do not form a valid SPIFFE ID: "
+            "spiffe://cluster.local/ns/a/b/sa/default");
 }
 
 TEST(BootstrapTest, FinalizeRequiresTlsFiles) {
