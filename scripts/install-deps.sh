@@ -9,6 +9,7 @@ packages=(
   # libraries (see docs/dependencies.md for why each one)
   libasio-dev libssl-dev libnghttp2-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  protobuf-compiler libprotobuf-dev
   # test clients and tools
   curl openssl nghttp2-client python3 python3-grpcio procps iproute2
 )
