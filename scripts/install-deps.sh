@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build ccache clang libclang-rt-14-dev clang-16 libclang-rt-16-dev make pkg-config
   # libraries (see docs/dependencies.md for why each one)
   libasio-dev libssl-dev libnghttp2-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   protobuf-compiler libprotobuf-dev
   # test clients and tools
   curl openssl nghttp2-client python3 python3-grpcio procps iproute2
