@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
+#include "common/utf8.h"
 
 namespace strait::config {
 namespace {
@@ -99,6 +100,8 @@ Result set_value(const YAML::Node& node, Message& message, const FieldDescriptor
   auto fail = [&](const std::string& reason) { return std::unexpected(error_at(node, path, reason)); };
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
+      // Protobuf strings must be UTF-8: anything else could be stored but never read back.
+      if (field->type() == FieldDescriptor::TYPE_STRING && !is_valid_utf8(text)) return fail("must be valid UTF-8");
       repeated ? r->AddString(&message, field, text) : r->SetString(&message, field, text);
       return {};
     case FieldDescriptor::CPPTYPE_BOOL:
@@ -206,6 +209,27 @@ Result fill_message(const YAML::Node& node, Message& message, const std::string&
 
 nlohmann::json value_to_json(const Message& message, const FieldDescriptor* field, int index);
 
+// bytes fields are written as base64, as in protobuf's JSON mapping.
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const std::uint32_t n = (static_cast<std::uint8_t>(bytes[i]) << 16) |
+                            (static_cast<std::uint8_t>(bytes[i + 1]) << 8) | static_cast<std::uint8_t>(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out.push_back(kAlphabet[(n >> shift) & 63]);
+  }
+  if (i < bytes.size()) {
+    std::uint32_t n = static_cast<std::uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<std::uint8_t>(bytes[i + 1]) << 8;
+    out.push_back(kAlphabet[(n >> 18) & 63]);
+    out.push_back(kAlphabet[(n >> 12) & 63]);
+    out.push_back(i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
 nlohmann::json to_json(const Message& message) {
   const Descriptor* d = message.GetDescriptor();
   const Reflection* r = message.GetReflection();
@@ -243,8 +267,11 @@ nlohmann::json value_to_json(const Message& message, const FieldDescriptor* fiel
   const Reflection* r = message.GetReflection();
   const bool rep = index >= 0;
   switch (field->cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING:
-      return rep ? r->GetRepeatedString(message, field, index) : r->GetString(message, field);
+    case FieldDescriptor::CPPTYPE_STRING: {
+      const std::string value = rep ? r->GetRepeatedString(message, field, index) : r->GetString(message, field);
+      if (field->type() == FieldDescriptor::TYPE_BYTES || !is_valid_utf8(value)) return base64(value);
+      return value;
+    }
     case FieldDescriptor::CPPTYPE_BOOL:
       return rep ? r->GetRepeatedBool(message, field, index) : r->GetBool(message, field);
     case FieldDescriptor::CPPTYPE_INT32:

@@ -1,9 +1,12 @@
 #include "config/resource.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <sstream>
 
+#include "common/utf8.h"
 #include "config/proto_yaml.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
@@ -68,6 +71,10 @@ std::expected<std::map<std::string, std::string>, ConversionError> string_map(co
       return std::unexpected(ConversionError{path + "." + kv.first.Scalar(), "must be a string",
                                              kv.second.Mark().line + 1, kv.second.Mark().column + 1});
     }
+    if (!is_valid_utf8(kv.first.Scalar()) || !is_valid_utf8(kv.second.Scalar())) {
+      return std::unexpected(ConversionError{path + "." + kv.first.Scalar(), "must be valid UTF-8",
+                                             kv.second.Mark().line + 1, kv.second.Mark().column + 1});
+    }
     out.emplace(kv.first.Scalar(), kv.second.Scalar());
   }
   return out;
@@ -112,6 +119,9 @@ std::expected<Resource, ConversionError> parse_document(const YAML::Node& doc) {
   }
   if (!metadata["name"] || !metadata["name"].IsScalar() || metadata["name"].Scalar().empty())
     return at(metadata, "metadata.name", "is required");
+  if (!is_valid_utf8(metadata["name"].Scalar())) return at(metadata["name"], "metadata.name", "must be valid UTF-8");
+  if (metadata["namespace"] && metadata["namespace"].IsScalar() && !is_valid_utf8(metadata["namespace"].Scalar()))
+    return at(metadata["namespace"], "metadata.namespace", "must be valid UTF-8");
   r.name = metadata["name"].Scalar();
   if (metadata["namespace"]) {
     if (!metadata["namespace"].IsScalar()) return at(metadata["namespace"], "metadata.namespace", "must be a string");
@@ -124,8 +134,39 @@ std::expected<Resource, ConversionError> parse_document(const YAML::Node& doc) {
   if (!annotations) return std::unexpected(annotations.error());
   r.annotations = std::move(*annotations);
   r.spec.reset(r.kind->prototype->New());
-  if (auto ok = yaml_to_message(doc["spec"], *r.spec, "spec"); !ok) return std::unexpected(ok.error());
+  const YAML::Node spec = doc["spec"];
+  if (spec) {  // a document without spec has an empty one, as in Kubernetes
+    if (auto ok = yaml_to_message(spec, *r.spec, "spec"); !ok) return std::unexpected(ok.error());
+  }
   return r;
+}
+
+// yaml-cpp 0.7 (Debian 12) loops forever producing empty documents on some malformed input (such as
+// a lone ","; yaml-cpp issue 1040). Every real document after the first needs a "---" line, so more
+// documents than a third of the text's length means the parser is looping: refuse the text.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+bool document_count_is_sane(std::string_view yaml) {
+  std::istringstream in{std::string(yaml)};
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  const std::size_t limit = yaml.size() / 3 + 2;
+  std::size_t documents = 0;
+  while (parser.HandleNextDocument(counter)) {
+    if (++documents > limit) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -143,6 +184,9 @@ std::expected<std::vector<Resource>, std::string> parse_resources(std::string_vi
                                                                   std::string_view source) {
   std::vector<YAML::Node> documents;
   try {  // yaml-cpp reports syntax errors by exception (control plane and CLI only)
+    if (!document_count_is_sane(yaml)) {
+      return std::unexpected(std::string(source) + ": invalid YAML: the text does not split into documents");
+    }
     documents = YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return std::unexpected(std::string(source) + ": invalid YAML at line " + std::to_string(e.mark.line + 1) +

@@ -120,14 +120,19 @@ void H2Stream::reset(std::uint32_t error_code) {
 }
 
 ssize_t H2Stream::provide(std::uint8_t* buffer, std::size_t length, std::uint32_t* flags) {
-  // Sent bytes are skipped by an offset, not erased: a large body handed over in one call is not
-  // moved once per frame.
+  // Sent bytes are skipped by an offset rather than erased per frame: a large body handed over in one
+  // call is not moved once per frame.
   const std::size_t n = std::min(length, outbox_.size() - outbox_sent_);
   if (n > 0) {
     std::memcpy(buffer, outbox_.data() + outbox_sent_, n);
     outbox_sent_ += n;
     if (outbox_sent_ == outbox_.size()) {
       outbox_.clear();
+      outbox_sent_ = 0;
+    } else if (outbox_sent_ >= kOutboxLimit && outbox_sent_ * 2 >= outbox_.size()) {
+      // Drop the sent prefix once it is at least half the buffer: each byte is moved at most once
+      // more, and a sender that keeps the outbox from ever draining cannot grow it without bound.
+      outbox_.erase(0, outbox_sent_);
       outbox_sent_ = 0;
     }
     outbox_space_.notify();

@@ -172,6 +172,30 @@ TEST(ResourceTest, InvalidYamlSaysWhere) {
   EXPECT_TRUE(failed.error().starts_with("bad.yaml: invalid YAML at line ")) << failed.error();
 }
 
+TEST(ResourceTest, InvalidUtf8IsRefused) {
+  const std::string bad = first_error(std::string("apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                                                  "metadata: {name: a}\nspec: {hosts: [a") + "\xFF\xFE" + "b]}\n");
+  EXPECT_NE(bad.find("spec.hosts[0]: must be valid UTF-8"), std::string::npos) << bad;
+  const std::string raw = std::string("apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a") +
+                          "\xFF" + "}\n";
+  EXPECT_NE(first_error(raw).find("must be valid UTF-8"), std::string::npos) << first_error(raw);
+}
+
+TEST(ResourceTest, MalformedTextThatLoopsYamlCppIsRefused) {
+  // yaml-cpp 0.7 loops forever on these (issue 1040): they must come back as errors, at once.
+  for (const char* text : {",", ", x", "apiVersion: v1\n,\n"}) {
+    const std::string error = first_error(text);
+    EXPECT_NE(error.find("invalid YAML"), std::string::npos) << text << " -> " << error;
+  }
+}
+
+TEST(ResourceTest, AMissingSpecIsAnEmptySpec) {
+  auto parsed = parse_resources("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
+                                "metadata: {name: default, namespace: strait-system}\n", "pa.yaml");
+  ASSERT_TRUE(parsed) << parsed.error();
+  EXPECT_EQ(message_to_json(*parsed->front().spec), nlohmann::json::object());
+}
+
 TEST(ProtoYamlTest, IstioDurationsFormatBack) {
   EXPECT_EQ(format_istio_duration(0, 500'000'000), "500ms");
   EXPECT_EQ(format_istio_duration(90, 0), "1m30s");

@@ -1,0 +1,249 @@
+#include "control/config_api.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <nlohmann/json.hpp>
+
+#include "config/proto_yaml.h"
+#include "config/resource.h"
+#include "control/admin_token.h"
+
+namespace strait::control {
+namespace {
+
+using nlohmann::json;
+
+ApiResponse error(int status, const std::string& message) {
+  return ApiResponse{status, "application/json", json{{"error", message}}.dump() + "\n"};
+}
+
+ApiResponse ok(const json& body) { return ApiResponse{200, "application/json", body.dump() + "\n"}; }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(text[i] == '+' ? ' ' : text[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (!pair.empty()) {
+      out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+// Namespaces are DNS labels, as in Kubernetes.
+bool valid_namespace(std::string_view ns) {
+  if (ns.empty() || ns.size() > 63 || ns.front() == '-' || ns.back() == '-') return false;
+  return std::ranges::all_of(ns, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+std::string serialize_deterministic(const google::protobuf::Message& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
+
+json render(const store::StoredResource& r) {
+  json spec = json::object();
+  if (const auto* kind = config::find_kind(r.kind)) {
+    std::unique_ptr<google::protobuf::Message> message(kind->prototype->New());
+    if (message->ParseFromString(r.spec)) spec = config::message_to_json(*message);
+  }
+  json metadata{{"name", r.name},
+                {"namespace", r.ns},
+                {"resourceVersion", std::to_string(r.resource_version)},
+                {"generation", r.generation},
+                {"creationTimestamp", r.created_at}};
+  if (!r.labels.empty()) metadata["labels"] = r.labels;
+  if (!r.annotations.empty()) metadata["annotations"] = r.annotations;
+  return json{{"apiVersion", r.api_version}, {"kind", r.kind}, {"metadata", metadata}, {"spec", spec}};
+}
+
+}  // namespace
+
+ApiResponse ConfigApi::handle(const ApiRequest& request) {
+  const auto question = request.target.find('?');
+  const std::string_view path = request.target.substr(0, question);
+  const auto query = parse_query(question == std::string_view::npos ? std::string_view{}
+                                                                    : request.target.substr(question + 1));
+  ApiResponse response;
+  if (path == "/healthz") {
+    response = ApiResponse{200, "text/plain", "ok\n"};
+  } else if (path == "/metrics") {
+    response = metrics();
+  } else if (!path.starts_with("/api/")) {
+    response = error(404, "no such endpoint: " + std::string(path));
+  } else if (!bearer_matches(request.authorization, token_)) {
+    response = error(401, "a valid admin token is required (Authorization: Bearer <DATA_DIR/admin.token>)");
+  } else if (path == "/api/v1/apply") {
+    response = request.method == "POST" ? apply(query, request.body) : error(405, "use POST for apply");
+  } else if (path == "/api/v1/version") {
+    response = version();
+  } else if (path == "/api/v1/resources") {
+    response = request.method == "GET" ? list(query) : error(405, "use GET to list resources");
+  } else if (path.starts_with("/api/v1/resources/")) {
+    std::string_view rest = path.substr(std::string_view("/api/v1/resources/").size());
+    const auto a = rest.find('/');
+    const auto b = a == std::string_view::npos ? a : rest.find('/', a + 1);
+    if (a == std::string_view::npos || b == std::string_view::npos || rest.find('/', b + 1) != std::string_view::npos) {
+      response = error(404, "use /api/v1/resources/{Kind}/{namespace}/{name}");
+    } else {
+      const std::string kind = percent_decode(rest.substr(0, a));
+      const std::string ns = percent_decode(rest.substr(a + 1, b - a - 1));
+      const std::string name = percent_decode(rest.substr(b + 1));
+      response = one(request.method, kind, ns, name);
+    }
+  } else {
+    response = error(404, "no such endpoint: " + std::string(path));
+  }
+  ++responses_by_status_[response.status];
+  return response;
+}
+
+ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, std::string_view body) {
+  ++applies_;
+  const std::string source = query.contains("source") ? query.at("source") : "request";
+  const std::string default_ns = query.contains("namespace") ? query.at("namespace") : "default";
+  auto parsed = config::parse_resources(body, source);
+  if (!parsed) {
+    ++rejected_applies_;
+    return error(400, parsed.error());
+  }
+  if (parsed->empty()) {
+    ++rejected_applies_;
+    return error(400, source + ": no resource in the request");
+  }
+  std::vector<store::StoredResource> batch;
+  json results = json::array();
+  int index = 0;
+  for (const auto& r : *parsed) {
+    ++index;
+    store::StoredResource s;
+    s.kind = std::string(r.kind->kind);
+    s.ns = r.ns.empty() ? default_ns : r.ns;
+    s.name = r.name;
+    if (!valid_namespace(s.ns)) {
+      ++rejected_applies_;
+      return error(400, source + ": document " + std::to_string(index) + ": metadata.namespace: '" + s.ns +
+                            "' is not a valid namespace (lower-case letters, digits and '-')");
+    }
+    for (const auto& other : batch) {
+      if (other.kind == s.kind && other.ns == s.ns && other.name == s.name) {
+        ++rejected_applies_;
+        return error(400, source + ": document " + std::to_string(index) + ": " + s.kind + " " + s.ns + "/" +
+                              s.name + " appears twice in one apply");
+      }
+    }
+    s.api_version = r.api_version;
+    s.labels = r.labels;
+    s.annotations = r.annotations;
+    s.spec = serialize_deterministic(*r.spec);
+    auto existing = store_.get(s.kind, s.ns, s.name);
+    if (!existing) return error(500, existing.error());
+    std::string action = "created";
+    if (*existing) {
+      const auto& e = **existing;
+      action = e.spec == s.spec && e.labels == s.labels && e.annotations == s.annotations &&
+                       e.api_version == s.api_version
+                   ? "unchanged"
+                   : "configured";
+    }
+    results.push_back({{"kind", s.kind}, {"namespace", s.ns}, {"name", s.name}, {"action", action}});
+    batch.push_back(std::move(s));
+  }
+  auto revision = store_.apply(batch);
+  if (!revision) return error(500, revision.error());
+  for (auto& result : results) {
+    auto stored = store_.get(result["kind"], result["namespace"], result["name"]);
+    if (stored && *stored) {
+      result["resourceVersion"] = std::to_string((*stored)->resource_version);
+      result["generation"] = (*stored)->generation;
+    }
+  }
+  return ok(json{{"revision", *revision}, {"results", results}});
+}
+
+ApiResponse ConfigApi::list(const std::map<std::string, std::string>& query) {
+  const std::string kind = query.contains("kind") ? query.at("kind") : "";
+  if (!kind.empty() && config::find_kind(kind) == nullptr) return error(400, "unknown kind '" + kind + "'");
+  auto items = store_.list(kind, query.contains("namespace") ? query.at("namespace") : "");
+  if (!items) return error(500, items.error());
+  json out = json::array();
+  for (const auto& r : *items) out.push_back(render(r));
+  return ok(json{{"items", out}});
+}
+
+ApiResponse ConfigApi::one(std::string_view method, std::string_view kind, std::string_view ns,
+                           std::string_view name) {
+  if (config::find_kind(kind) == nullptr) return error(400, "unknown kind '" + std::string(kind) + "'");
+  const std::string what = std::string(kind) + " " + std::string(ns) + "/" + std::string(name);
+  if (method == "GET") {
+    auto found = store_.get(std::string(kind), std::string(ns), std::string(name));
+    if (!found) return error(500, found.error());
+    if (!*found) return error(404, what + " not found");
+    return ok(render(**found));
+  }
+  if (method == "DELETE") {
+    auto removed = store_.remove(std::string(kind), std::string(ns), std::string(name));
+    if (!removed) return error(500, removed.error());
+    if (!*removed) return error(404, what + " not found");
+    return ok(json{{"revision", **removed}});
+  }
+  return error(405, "use GET or DELETE on a resource");
+}
+
+ApiResponse ConfigApi::version() {
+  return ok(json{{"version", STRAIT_VERSION}, {"revision", store_.revision()}});
+}
+
+ApiResponse ConfigApi::metrics() {
+  std::string out;
+  out += "# HELP strait_config_revision Revision of the config store.\n# TYPE strait_config_revision gauge\n";
+  out += "strait_config_revision " + std::to_string(store_.revision()) + "\n";
+  out += "# HELP strait_config_resources Stored resources, by kind.\n# TYPE strait_config_resources gauge\n";
+  for (const auto& kind : config::all_kinds()) {
+    auto items = store_.list(std::string(kind.kind), "");
+    out += "strait_config_resources{kind=\"" + std::string(kind.kind) + "\"} " +
+           std::to_string(items ? items->size() : 0) + "\n";
+  }
+  out += "# HELP strait_config_applies_total Apply requests, and those refused as invalid.\n";
+  out += "# TYPE strait_config_applies_total counter\n";
+  out += "strait_config_applies_total " + std::to_string(applies_) + "\n";
+  out += "strait_config_applies_rejected_total " + std::to_string(rejected_applies_) + "\n";
+  out += "# HELP strait_api_responses_total API responses by status code.\n# TYPE strait_api_responses_total counter\n";
+  for (const auto& [status, count] : responses_by_status_) {
+    out += "strait_api_responses_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+  }
+  return ApiResponse{200, "text/plain; version=0.0.4", out};
+}
+
+}  // namespace strait::control

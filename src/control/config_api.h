@@ -1,0 +1,59 @@
+// straitd's REST API over the config store (docs/control-plane.md has the reference):
+//   POST   /api/v1/apply?namespace=NS&source=NAME        YAML documents, applied atomically
+//   GET    /api/v1/resources?kind=K&namespace=NS          list
+//   GET    /api/v1/resources/{Kind}/{namespace}/{name}    one
+//   DELETE /api/v1/resources/{Kind}/{namespace}/{name}
+//   GET    /api/v1/version
+// plus /healthz and /metrics, which need no credential. Every /api/ call needs
+// "Authorization: Bearer <admin token>". Errors are JSON {"error": "<one line>"}.
+//
+// Transport-free (request in, response out) so that it is tested without sockets.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "store/resource_store.h"
+
+namespace strait::control {
+
+struct ApiRequest {
+  std::string_view method;
+  std::string_view target;  // path and query, as received
+  std::string_view authorization;
+  std::string_view body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+class ConfigApi {
+ public:
+  ConfigApi(store::ResourceStore& store, std::string token) : store_(store), token_(std::move(token)) {}
+
+  [[nodiscard]] ApiResponse handle(const ApiRequest& request);
+
+ private:
+  ApiResponse apply(const std::map<std::string, std::string>& query, std::string_view body);
+  ApiResponse list(const std::map<std::string, std::string>& query);
+  ApiResponse one(std::string_view method, std::string_view kind, std::string_view ns, std::string_view name);
+  ApiResponse version();
+  ApiResponse metrics();
+
+  store::ResourceStore& store_;
+  std::string token_;
+  std::map<int, std::uint64_t> responses_by_status_;
+  std::uint64_t applies_ = 0;
+  std::uint64_t rejected_applies_ = 0;
+};
+
+// The largest request body straitd accepts (413 beyond).
+inline constexpr std::size_t kMaxApiBody = 4 * 1024 * 1024;
+
+}  // namespace strait::control

@@ -1,0 +1,30 @@
+// straitctl's verbs. Each prints its results to stdout, a one-line reason to stderr on failure, and
+// returns the exit status (0 success, 1 failure).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace strait::ctl {
+
+struct GlobalOptions {
+  std::string server;      // --server (empty: $STRAIT_SERVER or the default)
+  std::string token_file;  // --token-file
+};
+
+// apply -f PATH|- ... [-n NS]: validated locally, then one POST per file.
+int run_apply(const GlobalOptions& global, const std::vector<std::string>& paths,
+              const std::string& ns);
+
+// get KIND [NAME] [-n NS] [-A] [-o json|yaml|wide]
+int run_get(const GlobalOptions& global, const std::string& kind, const std::string& name,
+            const std::string& ns, bool all_namespaces, const std::string& output);
+
+// delete KIND NAME [-n NS], or delete -f PATH ... (every resource in the files).
+int run_delete(const GlobalOptions& global, const std::string& kind, const std::string& name,
+               const std::vector<std::string>& paths, const std::string& ns);
+
+// version: the client's, then straitd's.
+int run_version(const GlobalOptions& global);
+
+}  // namespace strait::ctl

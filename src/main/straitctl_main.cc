@@ -1,0 +1,66 @@
+// straitctl: the command-line client of straitd's REST API. Flags as in product.md; the verbs live
+// in src/ctl. Exit status: 0 success, 1 failure (one line on stderr), 2 usage errors.
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "ctl/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace strait::ctl;
+  GlobalOptions global;
+  CLI::App app{"straitctl: control strait through straitd's API"};
+  app.set_version_flag("--version", std::string("straitctl ") + STRAIT_VERSION);
+  app.add_option("--server", global.server,
+                 "straitd's API URL (default $STRAIT_SERVER, else http://127.0.0.1:15014)");
+  app.add_option("--token-file", global.token_file,
+                 "File holding the credential (default $STRAIT_TOKEN)");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options are accepted after the verb too
+
+  std::vector<std::string> apply_files;
+  std::string apply_ns = "default";
+  auto* apply = app.add_subcommand("apply", "Create or update resources from YAML");
+  apply->add_option("-f,--filename", apply_files, "File, directory (*.yaml, *.yml) or - for stdin")
+      ->required();
+  apply->add_option("-n,--namespace", apply_ns, "Namespace for resources that name none")
+      ->capture_default_str();
+
+  std::string get_kind;
+  std::string get_name;
+  std::string get_ns = "default";
+  bool get_all = false;
+  std::string get_output;
+  auto* get = app.add_subcommand("get", "Show resources");
+  get->add_option("KIND", get_kind, "Kind: virtualservices (vs), destinationrules (dr), ...")
+      ->required();
+  get->add_option("NAME", get_name, "One resource's name");
+  get->add_option("-n,--namespace", get_ns, "Namespace")->capture_default_str();
+  get->add_flag("-A,--all-namespaces", get_all, "List across all namespaces");
+  get->add_option("-o,--output", get_output, "Output format: json, yaml or wide");
+
+  std::string delete_kind;
+  std::string delete_name;
+  std::string delete_ns = "default";
+  std::vector<std::string> delete_files;
+  auto* del = app.add_subcommand("delete", "Delete resources by kind and name, or those in files");
+  del->add_option("KIND", delete_kind, "Kind");
+  del->add_option("NAME", delete_name, "Name");
+  del->add_option("-f,--filename", delete_files, "File, directory (*.yaml, *.yml) or - for stdin");
+  del->add_option("-n,--namespace", delete_ns, "Namespace")->capture_default_str();
+
+  auto* version = app.add_subcommand("version", "Print the client's and straitd's versions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, the version, or the usage error
+    return code == 0 ? 0 : 2;
+  }
+
+  if (apply->parsed()) return run_apply(global, apply_files, apply_ns);
+  if (get->parsed()) return run_get(global, get_kind, get_name, get_ns, get_all, get_output);
+  if (del->parsed()) return run_delete(global, delete_kind, delete_name, delete_files, delete_ns);
+  if (version->parsed()) return run_version(global);
+  return 2;
+}

@@ -1,0 +1,99 @@
+// straitd: the control plane. Today: the config store and its API, the admin token and the
+// certificate authority's root (see docs/control-plane.md); the workload registry, certificate
+// signing for proxies and the push of config come next.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdio>
+#include <filesystem>
+
+#include "ca/certificate_authority.h"
+#include "common/duration.h"
+#include "control/admin_token.h"
+#include "control/api_server.h"
+#include "control/config_api.h"
+#include "proxy/bootstrap.h"
+#include "store/resource_store.h"
+#include "tls/spiffe_id.h"
+
+namespace {
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "straitd: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir;
+  std::string http_addr = "127.0.0.1:15014";
+  std::string log_level = "info";
+  std::string trust_domain = "cluster.local";
+  std::string cert_ttl = "24h";
+  std::string ca_cert;
+  std::string ca_key;
+  CLI::App app{"straitd: the strait control plane (see docs/control-plane.md)"};
+  app.set_version_flag("--version", std::string("straitd ") + STRAIT_VERSION);
+  app.add_option("--data-dir", data_dir, "Directory for the store and the admin token")->required();
+  app.add_option("--http-addr", http_addr, "REST API, /metrics and /healthz ADDR:PORT");
+  app.add_option("--trust-domain", trust_domain, "Trust domain of the mesh's SPIFFE identities");
+  app.add_option("--cert-ttl", cert_ttl, "Lifetime of workload certificates (e.g. 24h)");
+  auto* ca_cert_option = app.add_option("--ca-cert", ca_cert, "Plugged-in CA: certificate chain up to the root (PEM)");
+  auto* ca_key_option = app.add_option("--ca-key", ca_key, "Plugged-in CA: its private key (PEM)");
+  ca_cert_option->needs(ca_key_option);
+  ca_key_option->needs(ca_cert_option);
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ straitd %v", spdlog::pattern_time_type::utc);
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return fail("--data-dir " + data_dir + ": " + ec.message());
+  ::chmod(data_dir.c_str(), 0700);
+  auto address = strait::proxy::parse_host_port(http_addr);
+  if (!address) return fail("--http-addr: " + address.error());
+
+  if (!strait::tls::parse_spiffe_id("spiffe://" + trust_domain + "/ns/a/sa/b"))
+    return fail("--trust-domain '" + trust_domain + "' is not a valid trust domain (lower-case DNS name)");
+  auto ttl = strait::parse_duration(cert_ttl);
+  if (!ttl || ttl->count() < 60'000) return fail("--cert-ttl must be a duration of at least 1m, such as 24h");
+  std::optional<strait::ca::CaFiles> plugged;
+  if (!ca_cert.empty()) plugged = strait::ca::CaFiles{ca_cert, ca_key};
+  auto ca = strait::ca::CertificateAuthority::load_or_create(data_dir, trust_domain, plugged);
+  if (!ca) return fail("certificate authority: " + ca.error());
+
+  auto store = strait::store::ResourceStore::open((std::filesystem::path(data_dir) / "store.db").string());
+  if (!store) return fail(store.error());
+  auto token = strait::control::load_or_create_token((std::filesystem::path(data_dir) / "admin.token").string());
+  if (!token) return fail(token.error());
+
+  asio::io_context io(1);
+  strait::control::ConfigApi api(**store, *token);
+  strait::control::ApiServer server(io, api);
+  auto bound = server.listen(*address);
+  if (!bound) return fail(bound.error());
+  if (!asio::ip::make_address(bound->host).is_loopback()) {
+    spdlog::warn("the API listens on non-loopback {}; every /api/ call still needs the admin token",
+                 bound->host);
+  }
+  asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](std::error_code error, int signal) {
+    if (error) return;
+    spdlog::info("received signal {}: stopping", signal);
+    server.close();
+    io.stop();
+  });
+  spdlog::info("straitd {} up: API on http://{}, data in {} (store revision {}), trust domain {}, {} CA",
+               STRAIT_VERSION, bound->to_string(), data_dir, (*store)->revision(), trust_domain,
+               plugged ? "plugged-in" : "self-signed root");
+  io.run();
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return 0;
+}

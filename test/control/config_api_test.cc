@@ -1,0 +1,148 @@
+// straitd's REST API without sockets: authentication, apply, list, get, delete, errors.
+#include "control/config_api.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "control/admin_token.h"
+
+namespace strait::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kToken = "0123456789abcdef0123456789abcdef";
+constexpr std::string_view kAuth = "Bearer 0123456789abcdef0123456789abcdef";
+
+constexpr std::string_view kTwoResources = R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: v1}}], timeout: 2s}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: reviews, namespace: prod}
+spec: {host: reviews, subsets: [{name: v1, labels: {version: v1}}]}
+)";
+
+class ConfigApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("strait-api-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(*store::ResourceStore::open((dir_ / "store.db").string()));
+    api_ = std::make_unique<ConfigApi>(*store_, std::string(kToken));
+  }
+  void TearDown() override {
+    api_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  ApiResponse call(std::string_view method, std::string_view target, std::string_view body = {},
+                   std::string_view auth = kAuth) {
+    return api_->handle(ApiRequest{method, target, auth, body});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::ResourceStore> store_;
+  std::unique_ptr<ConfigApi> api_;
+};
+
+TEST_F(ConfigApiTest, EveryApiCallNeedsTheToken) {
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, "").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, "Bearer wrong").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, "Basic 0123456789abcdef0123456789abcdef").status, 401);
+  EXPECT_EQ(call("POST", "/api/v1/apply", kTwoResources, "").status, 401);
+  EXPECT_EQ(store_->revision(), 0);
+  EXPECT_EQ(call("GET", "/api/v1/version").status, 200);
+  // Health and metrics are for probes and Prometheus.
+  EXPECT_EQ(call("GET", "/healthz", {}, "").status, 200);
+  EXPECT_EQ(call("GET", "/metrics", {}, "").status, 200);
+}
+
+TEST_F(ConfigApiTest, ApplyCreatesConfiguresAndLeavesUnchanged) {
+  auto first = call("POST", "/api/v1/apply?source=bookinfo.yaml&namespace=team-a", kTwoResources);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto body = json::parse(first.body);
+  EXPECT_EQ(body["revision"], 1);
+  EXPECT_EQ(body["results"][0]["action"], "created");
+  EXPECT_EQ(body["results"][0]["namespace"], "team-a");  // the default namespace of the request
+  EXPECT_EQ(body["results"][1]["namespace"], "prod");    // the document's own
+  EXPECT_EQ(json::parse(call("POST", "/api/v1/apply?namespace=team-a", kTwoResources).body)["results"][0]["action"],
+            "unchanged");
+  std::string changed(kTwoResources);
+  changed.replace(changed.find("2s"), 2, "3s");
+  auto third = json::parse(call("POST", "/api/v1/apply?namespace=team-a", changed).body);
+  EXPECT_EQ(third["results"][0]["action"], "configured");
+  EXPECT_EQ(third["results"][0]["generation"], 2);
+}
+
+TEST_F(ConfigApiTest, GetListAndDeleteRenderIstioResources) {
+  ASSERT_EQ(call("POST", "/api/v1/apply", kTwoResources).status, 200);
+  auto one = call("GET", "/api/v1/resources/VirtualService/default/reviews");
+  ASSERT_EQ(one.status, 200) << one.body;
+  auto resource = json::parse(one.body);
+  EXPECT_EQ(resource["apiVersion"], "networking.istio.io/v1");
+  EXPECT_EQ(resource["metadata"]["resourceVersion"], "1");
+  EXPECT_EQ(resource["spec"]["http"][0]["timeout"], "2s");
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/resources").body)["items"].size(), 2u);
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/resources?kind=DestinationRule").body)["items"].size(), 1u);
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/resources?namespace=prod").body)["items"].size(), 1u);
+  EXPECT_EQ(call("GET", "/api/v1/resources?kind=Gateway").status, 400);
+  EXPECT_EQ(call("DELETE", "/api/v1/resources/DestinationRule/prod/reviews").status, 200);
+  EXPECT_EQ(call("DELETE", "/api/v1/resources/DestinationRule/prod/reviews").status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/resources/DestinationRule/prod/reviews").status, 404);
+  EXPECT_EQ(call("PUT", "/api/v1/resources/VirtualService/default/reviews").status, 405);
+}
+
+TEST_F(ConfigApiTest, InvalidInputIsRefusedWholeWithItsPlace) {
+  std::string broken = std::string(kTwoResources) + "---\napiVersion: networking.istio.io/v1\n"
+                       "kind: DestinationRule\nmetadata: {name: x}\nspec: {hots: a}\n";
+  auto refused = call("POST", "/api/v1/apply?source=bad.yaml", broken);
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(json::parse(refused.body)["error"], "bad.yaml: document 3: spec.hots: unknown field (line 16, column 8)");
+  EXPECT_EQ(store_->revision(), 0);  // nothing of the first two documents landed
+  EXPECT_EQ(call("POST", "/api/v1/apply", "apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                                         "metadata: {name: a, namespace: Bad_NS}\nspec: {}\n").status,
+            400);
+  EXPECT_EQ(call("POST", "/api/v1/apply", "").status, 400);
+  const std::string twice = std::string(kTwoResources) + "---\n" + std::string(kTwoResources.substr(0, kTwoResources.find("---")));
+  auto duplicate = call("POST", "/api/v1/apply", twice);
+  EXPECT_EQ(duplicate.status, 400);
+  EXPECT_NE(duplicate.body.find("appears twice"), std::string::npos) << duplicate.body;
+}
+
+TEST_F(ConfigApiTest, MetricsCountRevisionResourcesAndResponses) {
+  ASSERT_EQ(call("POST", "/api/v1/apply", kTwoResources).status, 200);
+  const std::string text = call("GET", "/metrics").body;
+  EXPECT_NE(text.find("strait_config_revision 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("strait_config_resources{kind=\"VirtualService\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("strait_api_responses_total{code=\"200\"} 1\n"), std::string::npos);
+}
+
+TEST(AdminTokenTest, CreatedOnceWithMode0600AndReadBack) {
+  const auto path = std::filesystem::temp_directory_path() / ("strait-token-" + std::to_string(::getpid()));
+  std::filesystem::remove(path);
+  auto token = load_or_create_token(path.string());
+  ASSERT_TRUE(token) << token.error();
+  EXPECT_EQ(token->size(), 64u);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(*load_or_create_token(path.string()), *token);
+  EXPECT_TRUE(bearer_matches("Bearer " + *token, *token));
+  EXPECT_FALSE(bearer_matches("Bearer " + token->substr(1), *token));
+  std::filesystem::permissions(path, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  EXPECT_FALSE(load_or_create_token(path.string()));
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace strait::control
