@@ -1,8 +1,8 @@
 // libFuzzer target for config resources: the input is parsed as Kubernetes-style YAML documents of
 // Istio's kinds (strait::config::parse_resources). Every resource it accepts is written back out
 // as JSON (message_to_json) and as protobuf wire format, and the JSON is fed through the parser
-// again: none of that may crash or throw, and a violated invariant aborts so that libFuzzer records
-// a crash.
+// again; the semantic rules (config/validation.h) run on every resource and between them: none of
+// that may crash or throw, and a violated invariant aborts so that libFuzzer records a crash.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -13,12 +13,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/proto_yaml.h"
 #include "config/resource.h"
+#include "config/validation.h"
 
 namespace {
 
@@ -138,6 +141,24 @@ void check_round_trips(const Resource& r) {
   FUZZ_CHECK(serialize(*back.spec) == serialize(*copy));
 }
 
+// Semantic validation of one resource: errors name a spec field and give a reason.
+void check_validation(const Resource& r) {
+  for (const auto& e : strait::config::validate(r)) {
+    FUZZ_CHECK(e.path.starts_with("spec"));
+    FUZZ_CHECK(!e.reason.empty());
+  }
+}
+
+// Conflicts between the resources: the first half as stored, all of them as incoming, and each
+// error names a resource.
+void check_conflicts(const std::vector<Resource>& resources) {
+  const std::span<const Resource> all(resources);
+  for (const auto& e : strait::config::check_conflicts(all, all.first(resources.size() / 2))) {
+    FUZZ_CHECK(e.path.find(": spec") != std::string::npos);
+    FUZZ_CHECK(!e.reason.empty());
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -164,7 +185,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       std::fprintf(stderr, "accepted: %s %s\n", std::string(r.kind->kind).c_str(), r.name.c_str());
     check_resource(r);
     check_round_trips(r);
+    check_validation(r);
   }
+  check_conflicts(*resources);
   // Parsing is deterministic.
   auto reparsed = strait::config::parse_resources(yaml, "fuzz.yaml");
   FUZZ_CHECK(reparsed.has_value() && reparsed->size() == resources->size());

@@ -3,6 +3,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -165,8 +166,11 @@ Result set_map(const YAML::Node& node, Message& message, const FieldDescriptor* 
   const FieldDescriptor* value_field = entry_type->map_value();
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
-    Message* entry = r->AddMessage(&message, field);
     const std::string entry_path = path + "." + key;
+    // Map keys are names (labels, headers, ports): control characters have no place in them.
+    if (std::ranges::any_of(key, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      return std::unexpected(error_at(kv.first, path, "a key contains a control character"));
+    Message* entry = r->AddMessage(&message, field);
     if (auto ok = set_value(kv.first, *entry, key_field, entry_path); !ok) return ok;
     if (auto ok = set_value(kv.second, *entry, value_field, entry_path); !ok) return ok;
   }

@@ -3,6 +3,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -71,7 +72,9 @@ std::expected<std::map<std::string, std::string>, ConversionError> string_map(co
       return std::unexpected(ConversionError{path + "." + kv.first.Scalar(), "must be a string",
                                              kv.second.Mark().line + 1, kv.second.Mark().column + 1});
     }
-    if (!is_valid_utf8(kv.first.Scalar()) || !is_valid_utf8(kv.second.Scalar())) {
+    const std::string& key = kv.first.Scalar();
+    const bool control = std::ranges::any_of(key, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    if (control || !is_valid_utf8(key) || !is_valid_utf8(kv.second.Scalar())) {
       return std::unexpected(ConversionError{path + "." + kv.first.Scalar(), "must be valid UTF-8",
                                              kv.second.Mark().line + 1, kv.second.Mark().column + 1});
     }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "http/parser.h"
+#include "net/listener.h"
 #include "net/read_buffer.h"
 #include "net/stream.h"
 #include "net/watchdog.h"
@@ -30,17 +31,10 @@ std::string error_response(int status, std::string_view message) {
 }  // namespace
 
 std::expected<proxy::HostPort, std::string> ApiServer::listen(const proxy::HostPort& address) {
-  std::error_code ec;
-  const auto ip = asio::ip::make_address(address.host, ec);
-  if (ec) return std::unexpected("'" + address.host + "' is not an IP address");
-  const asio::ip::tcp::endpoint endpoint(ip, address.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(128, ec);
-  if (ec) return std::unexpected("cannot listen on " + address.to_string() + ": " + ec.message());
+  auto port = net::open_listener(acceptor_, address.host, address.port);
+  if (!port) return std::unexpected(port.error());
   asio::co_spawn(io_, accept_loop(), asio::detached);
-  return proxy::HostPort{address.host, acceptor_.local_endpoint().port()};
+  return proxy::HostPort{address.host, *port};
 }
 
 void ApiServer::close() {

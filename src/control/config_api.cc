@@ -7,6 +7,8 @@
 
 #include "config/proto_yaml.h"
 #include "config/resource.h"
+#include "config/validation.h"
+#include "common/duration.h"
 #include "control/admin_token.h"
 
 namespace strait::control {
@@ -108,6 +110,10 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
     response = request.method == "POST" ? apply(query, request.body) : error(405, "use POST for apply");
   } else if (path == "/api/v1/version") {
     response = version();
+  } else if (path == "/api/v1/tokens" || path.starts_with("/api/v1/tokens/")) {
+    constexpr std::string_view kTokens = "/api/v1/tokens/";
+    const std::string_view id = path.starts_with(kTokens) ? path.substr(kTokens.size()) : std::string_view{};
+    response = tokens(request.method, id, request.body);
   } else if (path == "/api/v1/resources") {
     response = request.method == "GET" ? list(query) : error(405, "use GET to list resources");
   } else if (path.starts_with("/api/v1/resources/")) {
@@ -144,6 +150,13 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
   }
   std::vector<store::StoredResource> batch;
   json results = json::array();
+  // Semantic errors (config/validation.h) are all reported, the first one in "error".
+  std::vector<std::string> problems;
+  std::vector<config::Resource> incoming;
+  const auto refuse = [&]() {
+    ++rejected_applies_;
+    return ApiResponse{400, "application/json", json{{"error", problems.front()}, {"errors", problems}}.dump() + "\n"};
+  };
   int index = 0;
   for (const auto& r : *parsed) {
     ++index;
@@ -163,6 +176,10 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
                               s.name + " appears twice in one apply");
       }
     }
+    for (const auto& problem : config::validate(r))
+      problems.push_back(source + ": document " + std::to_string(index) + ": " + problem.to_string());
+    incoming.push_back(r);
+    incoming.back().ns = s.ns;
     s.api_version = r.api_version;
     s.labels = r.labels;
     s.annotations = r.annotations;
@@ -180,6 +197,26 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
     results.push_back({{"kind", s.kind}, {"namespace", s.ns}, {"name", s.name}, {"action", action}});
     batch.push_back(std::move(s));
   }
+  if (!problems.empty()) return refuse();
+  // Conflicts with the stored resources (one VirtualService per host, subsets that exist).
+  auto stored = store_.list("", "");
+  if (!stored) return error(500, stored.error());
+  std::vector<config::Resource> existing;
+  existing.reserve(stored->size());
+  for (const auto& e : *stored) {
+    config::Resource r;
+    r.kind = config::find_kind(e.kind);
+    if (r.kind == nullptr) continue;
+    r.spec.reset(r.kind->prototype->New());
+    if (!r.spec->ParseFromString(e.spec)) continue;
+    r.api_version = e.api_version;
+    r.name = e.name;
+    r.ns = e.ns;
+    existing.push_back(std::move(r));
+  }
+  for (const auto& conflict : config::check_conflicts(incoming, existing))
+    problems.push_back(source + ": " + conflict.to_string());
+  if (!problems.empty()) return refuse();
   auto revision = store_.apply(batch);
   if (!revision) return error(500, revision.error());
   for (auto& result : results) {
@@ -219,6 +256,46 @@ ApiResponse ConfigApi::one(std::string_view method, std::string_view kind, std::
     return ok(json{{"revision", **removed}});
   }
   return error(405, "use GET or DELETE on a resource");
+}
+
+ApiResponse ConfigApi::tokens(std::string_view method, std::string_view id, std::string_view body) {
+  if (join_tokens_ == nullptr) return error(404, "join tokens are not enabled on this server");
+  if (method == "POST" && id.empty()) {
+    const json request = json::parse(body, nullptr, false);
+    if (request.is_discarded() || !request.is_object())
+      return error(400, "send a JSON object: {\"namespace\": ..., \"serviceAccount\": ..., \"ttl\": \"1h\"}");
+    const std::string ns = request.value("namespace", "");
+    const std::string account = request.value("serviceAccount", "");
+    const std::string ttl_text = request.value("ttl", "1h");
+    if (!valid_namespace(ns)) return error(400, "namespace: '" + ns + "' is not a valid namespace");
+    if (account.empty() || !valid_namespace(account))
+      return error(400, "serviceAccount: '" + account + "' is not a valid service account name");
+    auto ttl = parse_duration(ttl_text);
+    if (!ttl) return error(400, "ttl: " + ttl.error());
+    if (*ttl < std::chrono::minutes(1) || *ttl > std::chrono::hours(24 * 365))
+      return error(400, "ttl: must be from 1m to 8760h");
+    auto token = join_tokens_->create(ns, account, std::chrono::duration_cast<std::chrono::seconds>(*ttl));
+    if (!token) return error(500, token.error());
+    const std::string token_id = token->substr(std::string_view("strait-join.").size(), 16);
+    return ok(json{{"token", *token}, {"id", token_id}, {"namespace", ns}, {"serviceAccount", account}});
+  }
+  if (method == "GET" && id.empty()) {
+    auto items = join_tokens_->list();
+    if (!items) return error(500, items.error());
+    json out = json::array();
+    for (const auto& t : *items) {
+      out.push_back({{"id", t.id}, {"namespace", t.ns}, {"serviceAccount", t.service_account},
+                     {"expiresAt", t.expires_at}, {"createdAt", t.created_at}, {"uses", t.uses}});
+    }
+    return ok(json{{"items", out}});
+  }
+  if (method == "DELETE" && !id.empty()) {
+    auto revoked = join_tokens_->revoke(std::string(id));
+    if (!revoked) return error(500, revoked.error());
+    if (!*revoked) return error(404, "no join token " + std::string(id));
+    return ok(json{{"revoked", std::string(id)}});
+  }
+  return error(405, "use POST /api/v1/tokens, GET /api/v1/tokens or DELETE /api/v1/tokens/{id}");
 }
 
 ApiResponse ConfigApi::version() {

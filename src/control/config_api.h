@@ -4,6 +4,8 @@
 //   GET    /api/v1/resources/{Kind}/{namespace}/{name}    one
 //   DELETE /api/v1/resources/{Kind}/{namespace}/{name}
 //   GET    /api/v1/version
+//   POST   /api/v1/tokens {"namespace", "serviceAccount", "ttl"}   a join token (shown once)
+//   GET    /api/v1/tokens, DELETE /api/v1/tokens/{id}
 // plus /healthz and /metrics, which need no credential. Every /api/ call needs
 // "Authorization: Bearer <admin token>". Errors are JSON {"error": "<one line>"}.
 //
@@ -16,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/join_tokens.h"
 #include "store/resource_store.h"
 
 namespace strait::control {
@@ -35,7 +38,8 @@ struct ApiResponse {
 
 class ConfigApi {
  public:
-  ConfigApi(store::ResourceStore& store, std::string token) : store_(store), token_(std::move(token)) {}
+  ConfigApi(store::ResourceStore& store, std::string token, store::JoinTokenStore* join_tokens = nullptr)
+      : store_(store), token_(std::move(token)), join_tokens_(join_tokens) {}
 
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
 
@@ -44,10 +48,12 @@ class ConfigApi {
   ApiResponse list(const std::map<std::string, std::string>& query);
   ApiResponse one(std::string_view method, std::string_view kind, std::string_view ns, std::string_view name);
   ApiResponse version();
+  ApiResponse tokens(std::string_view method, std::string_view id, std::string_view body);
   ApiResponse metrics();
 
   store::ResourceStore& store_;
   std::string token_;
+  store::JoinTokenStore* join_tokens_;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;
   std::uint64_t rejected_applies_ = 0;

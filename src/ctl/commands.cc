@@ -1,5 +1,6 @@
 #include "ctl/commands.h"
 
+#include <ctime>
 #include <algorithm>
 #include <cstdio>
 #include <expected>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include "config/resource.h"
+#include "config/validation.h"
 #include "ctl/api_client.h"
 #include "ctl/kinds.h"
 #include "ctl/output.h"
@@ -97,6 +99,11 @@ load_manifests(const std::vector<std::string>& paths) {
   for (auto& m : *manifests) {
     auto resources = config::parse_resources(m.content, m.source);
     if (!resources) return std::unexpected(resources.error());
+    for (std::size_t i = 0; i < resources->size(); ++i) {  // Istio's semantic rules, as straitd checks them
+      const auto problems = config::validate((*resources)[i]);
+      if (!problems.empty())
+        return std::unexpected(m.source + ": document " + std::to_string(i + 1) + ": " + problems.front().to_string());
+    }
     total += resources->size();
     out.emplace_back(std::move(m), std::move(*resources));
   }
@@ -229,6 +236,47 @@ int run_delete(const GlobalOptions& global, const std::string& kind_name, const 
   auto answer = api->call("DELETE", resource_path((*kind)->kind, ns, name));
   if (!answer) return fail(answer.error());
   print(qualified_name((*kind)->kind, name) + " deleted\n");
+  return 0;
+}
+
+int run_token_create(const GlobalOptions& global, const std::string& ns, const std::string& service_account,
+                     const std::string& ttl) {
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  const json request{{"namespace", ns}, {"serviceAccount", service_account}, {"ttl", ttl}};
+  auto answer = api->call("POST", "/api/v1/tokens", request.dump(), "application/json");
+  if (!answer) return fail(answer.error());
+  print(text_of(*answer, "token") + "\n");
+  return 0;
+}
+
+int run_token_list(const GlobalOptions& global) {
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto answer = api->call("GET", "/api/v1/tokens");
+  if (!answer) return fail(answer.error());
+  print("ID                NAMESPACE  SERVICE-ACCOUNT  USES  EXPIRES\n");
+  for (const auto& t : answer->value("items", json::array())) {
+    const std::time_t expires = t.value("expiresAt", std::int64_t{0});
+    std::tm tm{};
+    gmtime_r(&expires, &tm);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char line[256];
+    std::snprintf(line, sizeof line, "%-16s  %-9s  %-15s  %4lld  %s\n", text_of(t, "id").c_str(),
+                  text_of(t, "namespace").c_str(), text_of(t, "serviceAccount").c_str(),
+                  static_cast<long long>(t.value("uses", std::int64_t{0})), when);
+    print(line);
+  }
+  return 0;
+}
+
+int run_token_revoke(const GlobalOptions& global, const std::string& id) {
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto answer = api->call("DELETE", "/api/v1/tokens/" + url_encode(id));
+  if (!answer) return fail(answer.error());
+  print("join token " + id + " revoked\n");
   return 0;
 }
 

@@ -24,6 +24,13 @@ int run_get(const GlobalOptions& global, const std::string& kind, const std::str
 int run_delete(const GlobalOptions& global, const std::string& kind, const std::string& name,
                const std::vector<std::string>& paths, const std::string& ns);
 
+// token create --namespace NS --service-account SA [--ttl D]: prints the join token alone, so that
+// scripts can capture it; token list; token revoke ID.
+int run_token_create(const GlobalOptions& global, const std::string& ns, const std::string& service_account,
+                     const std::string& ttl);
+int run_token_list(const GlobalOptions& global);
+int run_token_revoke(const GlobalOptions& global, const std::string& id);
+
 // version: the client's, then straitd's.
 int run_version(const GlobalOptions& global);
 

@@ -51,6 +51,21 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the client's and straitd's versions");
 
+  std::string token_ns;
+  std::string token_sa;
+  std::string token_ttl = "1h";
+  std::string token_id;
+  auto* token = app.add_subcommand("token", "Join tokens for new workloads");
+  token->require_subcommand(1);
+  auto* token_create = token->add_subcommand("create", "Create a join token (printed once)");
+  token_create->add_option("--namespace", token_ns, "The workload's namespace")->required();
+  token_create->add_option("--service-account", token_sa, "The workload's service account")->required();
+  token_create->add_option("--ttl", token_ttl, "How long the token may be used (1m to 8760h)")
+      ->capture_default_str();
+  auto* token_list = token->add_subcommand("list", "List join tokens (without their secrets)");
+  auto* token_revoke = token->add_subcommand("revoke", "Revoke a join token");
+  token_revoke->add_option("ID", token_id, "The token's id (the part after strait-join.)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -62,5 +77,8 @@ int main(int argc, char** argv) {
   if (get->parsed()) return run_get(global, get_kind, get_name, get_ns, get_all, get_output);
   if (del->parsed()) return run_delete(global, delete_kind, delete_name, delete_files, delete_ns);
   if (version->parsed()) return run_version(global);
+  if (token_create->parsed()) return run_token_create(global, token_ns, token_sa, token_ttl);
+  if (token_list->parsed()) return run_token_list(global);
+  if (token_revoke->parsed()) return run_token_revoke(global, token_id);
   return 2;
 }

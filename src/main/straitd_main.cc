@@ -16,6 +16,7 @@
 #include "control/api_server.h"
 #include "control/config_api.h"
 #include "proxy/bootstrap.h"
+#include "store/join_tokens.h"
 #include "store/resource_store.h"
 #include "tls/spiffe_id.h"
 
@@ -74,7 +75,9 @@ int main(int argc, char** argv) {
   if (!token) return fail(token.error());
 
   asio::io_context io(1);
-  strait::control::ConfigApi api(**store, *token);
+  auto join_tokens = strait::store::JoinTokenStore::open((std::filesystem::path(data_dir) / "store.db").string());
+  if (!join_tokens) return fail(join_tokens.error());
+  strait::control::ConfigApi api(**store, *token, join_tokens->get());
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);
   if (!bound) return fail(bound.error());

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "http/parser.h"
+#include "net/listener.h"
 #include "net/read_buffer.h"
 #include "net/stream.h"
 #include "net/watchdog.h"
@@ -34,18 +35,12 @@ AdminServer::~AdminServer() {
 }
 
 std::expected<HostPort, std::string> AdminServer::listen(const HostPort& address) {
-  std::error_code ec;
-  const auto ip = asio::ip::make_address(address.host, ec);
-  if (ec) return std::unexpected("'" + address.host + "' is not an IP address");
-  const asio::ip::tcp::endpoint endpoint(ip, address.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(64, ec);
-  if (ec) return std::unexpected("cannot listen on " + address.to_string() + ": " + ec.message());
-  if (!ip.is_loopback()) spdlog::warn("admin endpoint listens on non-loopback {}", address.host);
+  auto port = net::open_listener(acceptor_, address.host, address.port);
+  if (!port) return std::unexpected(port.error());
+  if (!acceptor_.local_endpoint().address().is_loopback())
+    spdlog::warn("admin endpoint listens on non-loopback {}", address.host);
   asio::co_spawn(io_, accept_loop(), asio::detached);
-  return HostPort{address.host, acceptor_.local_endpoint().port()};
+  return HostPort{address.host, *port};
 }
 
 asio::awaitable<void> AdminServer::accept_loop() {

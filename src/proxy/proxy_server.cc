@@ -9,13 +9,12 @@
 #include <sstream>
 #include <thread>
 
+#include "net/listener.h"
 #include "proxy/admin_server.h"
 #include "proxy/listeners.h"
 
 namespace strait::proxy {
 namespace {
-
-using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 std::expected<std::string, std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -25,21 +24,12 @@ std::expected<std::string, std::string> read_file(const std::string& path) {
   return text.str();
 }
 
-// Opens a listening socket on `address` with SO_REUSEPORT, so that every worker can have its own
-// acceptor on the same port and the kernel spreads connections across them.
+// One acceptor per worker on the same port (SO_REUSEPORT): the kernel spreads connections across them.
 std::expected<std::unique_ptr<asio::ip::tcp::acceptor>, std::string> open_acceptor(
     asio::io_context& io, const HostPort& address) {
-  std::error_code ec;
-  const auto ip = asio::ip::make_address(address.host, ec);
-  if (ec) return std::unexpected("'" + address.host + "' is not an IP address");
-  const asio::ip::tcp::endpoint endpoint(ip, address.port);
   auto acceptor = std::make_unique<asio::ip::tcp::acceptor>(io);
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor->set_option(ReusePort(true), ec);
-  if (!ec) acceptor->bind(endpoint, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return std::unexpected("cannot listen on " + address.to_string() + ": " + ec.message());
+  auto port = net::open_listener(*acceptor, address.host, address.port, net::ReusePort::kYes);
+  if (!port) return std::unexpected(port.error());
   return acceptor;
 }
 

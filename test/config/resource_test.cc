@@ -181,6 +181,16 @@ TEST(ResourceTest, InvalidUtf8IsRefused) {
   EXPECT_NE(first_error(raw).find("must be valid UTF-8"), std::string::npos) << first_error(raw);
 }
 
+TEST(ResourceTest, ControlCharactersInKeysAreRefused) {
+  const std::string bad = first_error("apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+                                      "metadata: {name: r}\nspec: {host: a, subsets: [{name: v1, labels: {\"a\\x0bb\": c}}]}\n");
+  EXPECT_NE(bad.find("spec.subsets[0].labels: a key contains a control character"), std::string::npos) << bad;
+  EXPECT_NE(first_error("apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+                        "metadata: {name: r, labels: {\"x\\ty\": z}}\nspec: {host: a}\n")
+                .find("metadata.labels"),
+            std::string::npos);
+}
+
 TEST(ResourceTest, MalformedTextThatLoopsYamlCppIsRefused) {
   // yaml-cpp 0.7 loops forever on these (issue 1040): they must come back as errors, at once.
   for (const char* text : {",", ", x", "apiVersion: v1\n,\n"}) {

@@ -22,7 +22,7 @@ kind: VirtualService
 metadata: {name: reviews}
 spec:
   hosts: [reviews]
-  http: [{route: [{destination: {host: reviews, subset: v1}}], timeout: 2s}]
+  http: [{route: [{destination: {host: reviews}}], timeout: 2s}]
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
@@ -118,6 +118,61 @@ TEST_F(ConfigApiTest, InvalidInputIsRefusedWholeWithItsPlace) {
   auto duplicate = call("POST", "/api/v1/apply", twice);
   EXPECT_EQ(duplicate.status, 400);
   EXPECT_NE(duplicate.body.find("appears twice"), std::string::npos) << duplicate.body;
+}
+
+TEST_F(ConfigApiTest, SemanticErrorsAreRefusedWithTheirPathAndNothingIsStored) {
+  const std::string bad_regex = std::string(kTwoResources) +
+                                "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+                                "metadata: {name: api}\nspec:\n  hosts: [api]\n"
+                                "  http: [{match: [{uri: {regex: \"(oops\"}}], route: [{destination: {host: api}}],"
+                                " retries: {perTryTimeout: 0s}}]\n";
+  auto refused = call("POST", "/api/v1/apply?source=bad.yaml", bad_regex);
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  const auto body = json::parse(refused.body);
+  EXPECT_TRUE(body["error"].get<std::string>().starts_with(
+      "bad.yaml: document 3: spec.http[0].match[0].uri.regex: invalid RE2 regex: missing ): (oops"))
+      << body["error"];
+  ASSERT_EQ(body["errors"].size(), 2u);
+  EXPECT_EQ(body["errors"][1], "bad.yaml: document 3: spec.http[0].retries.perTryTimeout: must be at least 1ms");
+  EXPECT_EQ(store_->revision(), 0);
+}
+
+TEST_F(ConfigApiTest, AnUndefinedSubsetIsRefused) {
+  const std::string rule = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: reviews}\n"
+                           "spec: {host: reviews, subsets: [{name: v1}]}\n";
+  const std::string service = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\n"
+                              "spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: SUBSET}}]}]}\n";
+  auto with_subset = [&](std::string subset) {
+    std::string out = service;
+    out.replace(out.find("SUBSET"), 6, subset);
+    return out;
+  };
+  auto refused = call("POST", "/api/v1/apply?source=vs.yaml", with_subset("v1"));
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"],
+            "vs.yaml: VirtualService default/reviews: spec.http[0].route[0].destination.subset: subset 'v1' is not "
+            "defined by any DestinationRule for reviews.default.svc.cluster.local in namespace default");
+  EXPECT_EQ(store_->revision(), 0);
+  // Together with its DestinationRule, or after it, it lands.
+  ASSERT_EQ(call("POST", "/api/v1/apply", rule + "---\n" + with_subset("v1")).status, 200);
+  EXPECT_EQ(call("POST", "/api/v1/apply", with_subset("v2")).status, 400);
+  EXPECT_EQ(store_->revision(), 1);
+}
+
+TEST_F(ConfigApiTest, TwoVirtualServicesForOneHostAreRefusedInOneNamespaceOnly) {
+  const std::string first = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: first}\n"
+                            "spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}}]}]}\n";
+  std::string second = first;
+  second.replace(second.find("first"), 5, "second");
+  ASSERT_EQ(call("POST", "/api/v1/apply?namespace=prod", first).status, 200);
+  auto refused = call("POST", "/api/v1/apply?namespace=prod&source=second.yaml", second);
+  ASSERT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"],
+            "second.yaml: VirtualService prod/second: spec.hosts[0]: host 'reviews' is also claimed by "
+            "VirtualService prod/first (one VirtualService per host and namespace)");
+  EXPECT_EQ(store_->revision(), 1);
+  EXPECT_EQ(call("POST", "/api/v1/apply?namespace=test", second).status, 200);
+  EXPECT_EQ(call("POST", "/api/v1/apply?namespace=prod", first).status, 200);  // re-applying is no conflict
 }
 
 TEST_F(ConfigApiTest, MetricsCountRevisionResourcesAndResponses) {

@@ -115,6 +115,21 @@ class StraitctlAgainstStraitd(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("unauthenticated", r.stderr)
 
+    def test_join_tokens_are_created_listed_and_revoked(self):
+        token = self.ctl("token", "create", "--namespace", "shop", "--service-account", "web",
+                         "--ttl", "30m").stdout.strip()
+        self.assertRegex(token, r"^strait-join\.[0-9a-f]{16}\.[0-9a-f]{64}$")
+        listing = self.ctl("token", "list").stdout
+        token_id = token.split(".")[1]
+        self.assertIn(token_id, listing)
+        self.assertIn("shop", listing)
+        self.assertNotIn(token.split(".")[2], listing)  # the secret is shown once only
+        self.assertIn("revoked", self.ctl("token", "revoke", token_id).stdout)
+        self.assertNotIn(token_id, self.ctl("token", "list").stdout)
+        r = self.ctl("token", "create", "--namespace", "Bad_NS", "--service-account", "web", check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not a valid namespace", r.stderr)
+
     def test_version_shows_both_sides(self):
         out = self.ctl("version").stdout
         self.assertIn("straitctl 0.1.0", out)

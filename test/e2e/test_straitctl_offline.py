@@ -230,6 +230,13 @@ class OfflineTest(StraitctlTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertTrue(r.stderr.startswith("straitctl: stdin: document 2: spec.http[0].timeout"), r.stderr)
 
+    def test_semantic_errors_fail_locally(self):
+        bad = self.write("regex.yaml", VALID.replace("- timeout: 5s", "- match: [{uri: {regex: \"(oops\"}}]\n    timeout: 5s"))
+        r = self.ctl("--server", self.closed_url, "apply", "-f", bad)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertTrue(r.stderr.startswith(f"straitctl: {bad}: document 1: spec.http[0].match[0].uri.regex: "
+                                            "invalid RE2 regex: missing )"), r.stderr)
+
     def test_missing_file(self):
         r = self.ctl("--server", self.closed_url, "apply", "-f", os.path.join(self.dir, "nope.yaml"))
         self.assertEqual(r.returncode, 1)

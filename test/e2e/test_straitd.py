@@ -26,11 +26,11 @@ spec:
   - match:
     - headers: {end-user: {exact: jason}}
     route:
-    - destination: {host: reviews, subset: v2}
+    - destination: {host: reviews-v2}
   - route:
-    - destination: {host: reviews, subset: v1}
+    - destination: {host: reviews-v1}
       weight: 90
-    - destination: {host: reviews, subset: v2}
+    - destination: {host: reviews-v2}
       weight: 10
     retries: {attempts: 3, perTryTimeout: 250ms}
 """
