@@ -305,9 +305,13 @@ class HttpSession {
     edits.request_id = request_id;
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;
-    if (destination->service == nullptr && !upgrade &&
-        (destination->protocol == Protocol::kHttp2 || destination->protocol == Protocol::kGrpc)) {
-      // The application speaks only h2c: translate this request.
+    // An h2c-only application (this sidecar's own app, or a mesh endpoint without a sidecar) gets
+    // this request translated to HTTP/2; a peer sidecar takes HTTP/1.1 as it is.
+    const bool h2_only = destination->protocol == Protocol::kHttp2 || destination->protocol == Protocol::kGrpc;
+    const bool to_plain_endpoint =
+        destination->service != nullptr &&
+        std::ranges::any_of(destination->service->service->endpoints, [](const Endpoint& e) { return !e.mtls; });
+    if (!upgrade && h2_only && (destination->service == nullptr || to_plain_endpoint)) {
       H1ToH2Request translated{.headers = build_h2_request(request, edits),
                                .framing = framing,
                                .content_length = content_length,

@@ -76,7 +76,10 @@ class GrpcThroughTheMesh(MeshTestCase):
             "caller", "default", "caller",
             services=[{"name": "echo", "ports": [{"port": 50051, "protocol": "grpc"}],
                        "endpoints": [{"address": server["listeners"]["inbound"],
-                                      "identity": spiffe("default", "echo")}]}],
+                                      "identity": spiffe("default", "echo")}]},
+                      # The same app reached directly, as a workload without a sidecar.
+                      {"name": "echo-direct", "ports": [{"port": 50051, "protocol": "grpc"}],
+                       "endpoints": [{"address": f"127.0.0.1:{app_port}", "mtls": False}]}],
             upstreams=[{"listen": f"127.0.0.1:{cls.binding}", "service": "echo:50051"}])
         cls.client = cls.start_proxy("caller", client)
         cls.outbound_port = int(client["listeners"]["outbound"].rsplit(":", 1)[1])
@@ -114,19 +117,21 @@ class GrpcThroughTheMesh(MeshTestCase):
         self.assertEqual(replies, [b"X", b"YY", b"ZZZ"] * 20)
 
     def test_http1_caller_of_an_h2c_only_app_is_translated(self):
-        # gRPC's wire format sent by hand over HTTP/1.1: the server sidecar must speak h2c to the app
-        # and turn the response's HTTP/2 trailers into chunked trailers.
+        # gRPC's wire format sent by hand over HTTP/1.1: the sidecar next to the app (or, for an
+        # endpoint without a sidecar, the caller's) must speak h2c to it and turn the response's
+        # HTTP/2 trailers into chunked trailers.
         message = b"over-http1"
         frame = b"\x00" + len(message).to_bytes(4, "big") + message
-        request = (b"POST http://echo:50051/strait.test.Echo/Unary HTTP/1.1\r\nHost: echo:50051\r\n"
-                   b"Content-Type: application/grpc\r\nTE: trailers\r\nConnection: close\r\n"
-                   b"Content-Length: %d\r\n\r\n" % len(frame)) + frame
-        response = raw_exchange(self.outbound_port, request)
-        head, _, body = response.partition(b"\r\n\r\n")
-        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
-        self.assertIn(b"transfer-encoding: chunked", head.lower())
-        self.assertIn(b"echo:over-http1", body)
-        self.assertIn(b"grpc-status: 0", body)
+        for host in (b"echo", b"echo-direct"):
+            request = (b"POST http://" + host + b":50051/strait.test.Echo/Unary HTTP/1.1\r\nHost: " + host +
+                       b":50051\r\nContent-Type: application/grpc\r\nTE: trailers\r\nConnection: close\r\n"
+                       b"Content-Length: %d\r\n\r\n" % len(frame)) + frame
+            response = raw_exchange(self.outbound_port, request)
+            head, _, body = response.partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), (host, head))
+            self.assertIn(b"transfer-encoding: chunked", head.lower())
+            self.assertIn(b"echo:over-http1", body)
+            self.assertIn(b"grpc-status: 0", body)
 
     def test_large_messages(self):
         big = os.urandom(3 * 1024 * 1024)
