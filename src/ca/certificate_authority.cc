@@ -18,6 +18,8 @@
 #include <sstream>
 #include <vector>
 
+#include "common/file.h"
+
 namespace strait::ca {
 namespace {
 
@@ -39,14 +41,6 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
 using ReqPtr = std::unique_ptr<X509_REQ, ReqFree>;
-
-std::expected<std::string, std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Writes a file that only its owner may read, atomically (temporary file, fsync, rename).
 std::expected<void, std::string> write_private(const std::string& path, const std::string& content, mode_t mode) {

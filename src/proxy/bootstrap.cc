@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/duration.h"
+#include "common/file.h"
 #include "tls/spiffe_id.h"
 
 namespace strait::proxy {
@@ -452,11 +453,9 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
 }
 
 std::expected<ProxyConfig, std::string> load_bootstrap_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::unexpected(path + ": cannot read the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  auto config = parse_bootstrap(text.str(), std::filesystem::path(path).parent_path().string());
+  auto text = read_file(path);
+  if (!text) return std::unexpected(path + ": cannot read the file");
+  auto config = parse_bootstrap(*text, std::filesystem::path(path).parent_path().string());
   if (!config) return std::unexpected(path + ": " + config.error());
   return config;
 }

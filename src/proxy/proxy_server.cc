@@ -9,20 +9,13 @@
 #include <sstream>
 #include <thread>
 
+#include "common/file.h"
 #include "net/listener.h"
 #include "proxy/admin_server.h"
 #include "proxy/listeners.h"
 
 namespace strait::proxy {
 namespace {
-
-std::expected<std::string, std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected("cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // One acceptor per worker on the same port (SO_REUSEPORT): the kernel spreads connections across them.
 std::expected<std::unique_ptr<asio::ip::tcp::acceptor>, std::string> open_acceptor(
