@@ -183,6 +183,30 @@ TEST_F(ConfigApiTest, MetricsCountRevisionResourcesAndResponses) {
   EXPECT_NE(text.find("strait_api_responses_total{code=\"200\"} 1\n"), std::string::npos);
 }
 
+TEST_F(ConfigApiTest, JoinTokensNeedTheirStoreAndTheAdminToken) {
+  EXPECT_EQ(call("POST", "/api/v1/tokens", R"({"namespace": "shop", "serviceAccount": "web"})").status, 404);
+  auto tokens = std::move(*store::JoinTokenStore::open((dir_ / "store.db").string()));
+  api_ = std::make_unique<ConfigApi>(*store_, std::string(kToken), tokens.get());
+  EXPECT_EQ(call("POST", "/api/v1/tokens", R"({"namespace": "shop", "serviceAccount": "web"})", "").status, 401);
+  auto created = call("POST", "/api/v1/tokens", R"({"namespace": "shop", "serviceAccount": "web", "ttl": "10m"})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const auto token = json::parse(created.body)["token"].get<std::string>();
+  auto redeemed = tokens->redeem(token);
+  ASSERT_TRUE(redeemed) << redeemed.error();
+  EXPECT_EQ(redeemed->service_account, "web");
+  const auto listed = json::parse(call("GET", "/api/v1/tokens").body);
+  ASSERT_EQ(listed["items"].size(), 1u);
+  EXPECT_EQ(listed.dump().find(token.substr(token.rfind('.') + 1)), std::string::npos);  // no secret
+  const std::string id = listed["items"][0]["id"];
+  EXPECT_EQ(call("DELETE", "/api/v1/tokens/" + id).status, 200);
+  EXPECT_EQ(call("DELETE", "/api/v1/tokens/" + id).status, 404);
+  EXPECT_FALSE(tokens->redeem(token));
+  EXPECT_EQ(call("POST", "/api/v1/tokens", R"({"namespace": "shop", "serviceAccount": "web", "ttl": "10s"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", R"({"namespace": "Shop", "serviceAccount": "web"})").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/tokens", "not json").status, 400);
+  api_ = std::make_unique<ConfigApi>(*store_, std::string(kToken));
+}
+
 TEST(AdminTokenTest, CreatedOnceWithMode0600AndReadBack) {
   const auto path = std::filesystem::temp_directory_path() / ("strait-token-" + std::to_string(::getpid()));
   std::filesystem::remove(path);
