@@ -573,9 +573,10 @@ bool ChunkedDecoder::advance(char c) {
       if (!advance_trailer(c)) {
         return false;
       }
+      if (state_ == State::kFinalLf || state_ == State::kDone) return true;
       // The field lines count against the limit, the CRLF closing the section does not.
-      return state_ == State::kFinalLf || state_ == State::kDone ||
-             ++trailer_bytes_ <= max_trailer_;
+      if (trailer_capture_ != nullptr) trailer_capture_->push_back(c);
+      return ++trailer_bytes_ <= max_trailer_;
     case State::kDone:
     case State::kError:
       return false;

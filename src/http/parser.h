@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "http/message.h"
@@ -91,6 +92,10 @@ class ChunkedDecoder {
 
   [[nodiscard]] bool done() const { return state_ == State::kDone; }
 
+  // When set, the trailer field lines (each "name: value\r\n", validated) are appended to `out` as
+  // they are decoded, for a recipient that needs them as fields (HTTP/2 trailers).
+  void capture_trailers(std::string* out) { trailer_capture_ = out; }
+
  private:
   // One state per position in the grammar; the decoder advances one framing byte at a time.
   enum class State : std::uint8_t {
@@ -125,6 +130,7 @@ class ChunkedDecoder {
   std::size_t extension_bytes_ = 0;  // of the current chunk line, bounded
   std::size_t trailer_bytes_ = 0;
   std::size_t max_trailer_;
+  std::string* trailer_capture_ = nullptr;
 };
 
 }  // namespace strait::http

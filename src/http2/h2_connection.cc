@@ -32,6 +32,26 @@ bool is_interim_response(const HeaderList& headers) {
 
 }  // namespace
 
+HeaderList trailers_from_http1(std::string_view lines) {
+  HeaderList out;
+  while (!lines.empty()) {
+    const auto end = lines.find("\r\n");
+    const std::string_view line = lines.substr(0, end);
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      std::string name(line.substr(0, colon));
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      out.emplace_back(std::move(name), std::string(value));
+    }
+    if (end == std::string_view::npos) break;
+    lines.remove_prefix(end + 2);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // H2Stream
 

@@ -30,6 +30,10 @@ namespace strait::http2 {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// HTTP/1.1 trailer field lines ("Name: value\r\n"..., already validated by the chunked decoder) as
+// HTTP/2 trailers: names lower-cased, values trimmed.
+[[nodiscard]] HeaderList trailers_from_http1(std::string_view lines);
+
 // The HTTP/2 connection preface a client sends first (RFC 9113 3.4).
 inline constexpr std::string_view kClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 

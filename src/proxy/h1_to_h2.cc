@@ -42,6 +42,8 @@ asio::awaitable<bool> send_body(net::Stream& downstream, net::ReadBuffer& in, H2
     co_return true;
   }
   http::ChunkedDecoder decoder;
+  std::string trailer_lines;
+  decoder.capture_trailers(&trailer_lines);
   while (true) {
     const std::string_view available = in.data();
     std::size_t used = 0;
@@ -54,7 +56,10 @@ asio::awaitable<bool> send_body(net::Stream& downstream, net::ReadBuffer& in, H2
       if (step.status == http::ChunkedDecoder::Status::kNeedMore) break;
     }
     in.consume(used);
-    if (decoder.done()) co_return co_await up.send_data({}, true);
+    if (decoder.done()) {
+      if (!trailer_lines.empty()) co_return up.send_trailers(http2::trailers_from_http1(trailer_lines));
+      co_return co_await up.send_data({}, true);
+    }
     auto [ec, n] = co_await downstream.read_some(in.prepare(kReadChunk));
     if (ec) co_return false;
     in.commit(n);

@@ -323,6 +323,8 @@ class H2StreamProxy {
   asio::awaitable<bool> forward_h1_body(UpstreamConnection& up, const http::ResponseHead& response) {
     std::uint64_t remaining = response.content_length;
     http::ChunkedDecoder decoder;
+    std::string trailer_lines;
+    decoder.capture_trailers(&trailer_lines);
     while (true) {
       const std::string_view available = up.buffer.data();
       std::size_t used = 0;
@@ -342,7 +344,11 @@ class H2StreamProxy {
           if (step.status == http::ChunkedDecoder::Status::kNeedMore) break;
         }
         up.buffer.consume(used);
-        if (decoder.done()) co_return co_await down_->send_data({}, true);
+        if (decoder.done()) {
+          // The chunked body's trailers (grpc-status over HTTP/1.1, for one) become HTTP/2 trailers.
+          if (!trailer_lines.empty()) co_return down_->send_trailers(http2::trailers_from_http1(trailer_lines));
+          co_return co_await down_->send_data({}, true);
+        }
       } else {
         if (!available.empty() && !co_await down_->send_data(available, false)) co_return false;
         up.buffer.consume(available.size());

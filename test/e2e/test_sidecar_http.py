@@ -213,6 +213,10 @@ class SidecarPair(MeshTestCase):
         r = curl("--http2-prior-knowledge", "-H", "Host: reviews:9080", "-o", "/dev/null",
                  "-w", "%{size_download}", f"http://{self.outbound}/chunked")
         self.assertEqual(r.stdout, str(len("hello chunked world")))
+        # The app's chunked trailers reach the HTTP/2 caller as HTTP/2 trailers (curl prints them
+        # after the body).
+        r = curl("--http2-prior-knowledge", "-i", "-H", "Host: reviews:9080", f"http://{self.outbound}/chunked")
+        self.assertIn("hello chunked worldx-checksum: abc123", r.stdout)
 
     def test_h2c_errors_say_why(self):
         r = curl("--http2-prior-knowledge", "-i", "-H", "Host: nosuch:9080", f"http://{self.outbound}/")

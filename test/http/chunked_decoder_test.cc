@@ -292,4 +292,17 @@ TEST(ChunkedDecoderTest, ForwardedBytesReproduceTheBody) {
 }
 
 }  // namespace
+TEST(ChunkedDecoderCaptureTest, TrailerLinesAreCapturedWithoutTheClosingLine) {
+  ChunkedDecoder decoder;
+  std::string trailers;
+  decoder.capture_trailers(&trailers);
+  std::string_view input = "3\r\nabc\r\n0\r\nGrpc-Status: 0\r\nX-A:  b \r\n\r\n";
+  while (!decoder.done()) {
+    const auto step = decoder.next(input);
+    ASSERT_NE(step.status, ChunkedDecoder::Status::kError);
+    input.remove_prefix(step.consumed);
+  }
+  EXPECT_EQ(trailers, "Grpc-Status: 0\r\nX-A:  b \r\n");
+}
+
 }  // namespace strait::http
