@@ -2,15 +2,15 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "common/random.h"
 
 namespace strait::control {
 
@@ -26,15 +26,9 @@ std::expected<std::string, std::string> load_or_create_token(const std::string& 
       return std::unexpected(path + ": the admin token must not be readable by group or others (chmod 600)");
     return token;
   }
-  std::array<unsigned char, 32> random{};
-  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1)
-    return std::unexpected("cannot generate the admin token: no randomness");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string token;
-  for (unsigned char byte : random) {
-    token.push_back(kHex[byte >> 4]);
-    token.push_back(kHex[byte & 0xf]);
-  }
+  auto random = random_hex(32);
+  if (!random) return std::unexpected("cannot generate the admin token: " + random.error());
+  const std::string token = std::move(*random);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return std::unexpected("cannot create " + path + ": " + std::strerror(errno));
   const std::string line = token + "\n";

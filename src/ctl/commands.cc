@@ -1,6 +1,5 @@
 #include "ctl/commands.h"
 
-#include <ctime>
 #include <algorithm>
 #include <cstdio>
 #include <expected>
@@ -9,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/time_text.h"
 #include "config/resource.h"
 #include "config/validation.h"
 #include "ctl/api_client.h"
@@ -257,15 +257,11 @@ int run_token_list(const GlobalOptions& global) {
   if (!answer) return fail(answer.error());
   print("ID                NAMESPACE  SERVICE-ACCOUNT  USES  EXPIRES\n");
   for (const auto& t : answer->value("items", json::array())) {
-    const std::time_t expires = t.value("expiresAt", std::int64_t{0});
-    std::tm tm{};
-    gmtime_r(&expires, &tm);
-    char when[32];
-    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const std::string when = utc_iso8601_from_unix(t.value("expiresAt", std::int64_t{0}));
     char line[256];
     std::snprintf(line, sizeof line, "%-16s  %-9s  %-15s  %4lld  %s\n", text_of(t, "id").c_str(),
                   text_of(t, "namespace").c_str(), text_of(t, "serviceAccount").c_str(),
-                  static_cast<long long>(t.value("uses", std::int64_t{0})), when);
+                  static_cast<long long>(t.value("uses", std::int64_t{0})), when.c_str());
     print(line);
   }
   return 0;

@@ -4,19 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
+#include "common/time_text.h"
 #include "proxy/admin_server.h"
 #include "proxy/proxy_server.h"
 
 namespace strait::proxy {
 namespace {
 
-std::string iso8601(std::chrono::system_clock::time_point t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 }  // namespace
 
@@ -26,7 +20,7 @@ std::string render_config_dump(const ProxyServer& server) {
   const ProxyConfig& config = *snapshot.config;
   json out;
   out["version"] = snapshot.version;
-  out["applied_at"] = iso8601(server.snapshot_time());
+  out["applied_at"] = utc_iso8601(server.snapshot_time());
   out["proxy_version"] = STRAIT_VERSION;
   out["workload"] = {{"name", config.workload.name},
                      {"namespace", config.workload.ns},
@@ -73,7 +67,7 @@ std::string render_config_dump(const ProxyServer& server) {
   const auto& cert = snapshot.tls.certificate;
   out["certificate"] = {{"spiffe_id", cert.spiffe_id},
                         {"serial", cert.serial_hex},
-                        {"not_after", iso8601(cert.not_after)}};
+                        {"not_after", utc_iso8601(cert.not_after)}};
   const auto& l = config.limits;
   out["limits"] = {{"max_request_line", l.max_request_line},
                    {"max_head_size", l.max_head_size},

@@ -1,48 +1,14 @@
 #include "store/resource_store.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/time_text.h"
+#include "store/sqlite.h"
+
 namespace strait::store {
 namespace {
-
-// A prepared statement that finalizes itself.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  [[nodiscard]] bool ok() const { return stmt_ != nullptr; }
-  void bind(int index, const std::string& text) {
-    sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind_blob(int index, const std::string& bytes) {
-    sqlite3_bind_blob(stmt_, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int index, std::int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
-  int step() { return sqlite3_step(stmt_); }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  [[nodiscard]] std::string text(int column) const {
-    const auto* p = sqlite3_column_text(stmt_, column);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
-             : std::string();
-  }
-  [[nodiscard]] std::string blob(int column) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, column));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
-  }
-  [[nodiscard]] std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 std::string to_json(const std::map<std::string, std::string>& m) { return nlohmann::json(m).dump(); }
 
@@ -51,15 +17,6 @@ std::map<std::string, std::string> from_json(const std::string& text) {
   auto parsed = nlohmann::json::parse(text, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) return {};
   return parsed.get<std::map<std::string, std::string>>();
-}
-
-std::string now_iso8601() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 constexpr const char* kSelectColumns =
@@ -84,31 +41,23 @@ StoredResource read_row(const Statement& s) {
 }  // namespace
 
 std::expected<std::unique_ptr<ResourceStore>, std::string> ResourceStore::open(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return std::unexpected("cannot open the store " + path + ": " + message);
+  auto db = open_database(path, {
+      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+      "INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)",
+      "CREATE TABLE IF NOT EXISTS resources ("
+      " kind TEXT NOT NULL CHECK (kind <> ''),"
+      " namespace TEXT NOT NULL CHECK (namespace <> ''),"
+      " name TEXT NOT NULL CHECK (name <> ''),"
+      " api_version TEXT NOT NULL, labels TEXT NOT NULL, annotations TEXT NOT NULL,"
+      " spec BLOB NOT NULL, resource_version INTEGER NOT NULL, generation INTEGER NOT NULL,"
+      " created_at TEXT NOT NULL, PRIMARY KEY (kind, namespace, name))",
+  });
+  if (!db) {
+    const std::string& e = db.error();
+    return std::unexpected(e.starts_with("cannot open ") ? "cannot open the store " + e.substr(12) : "store " + e);
   }
-  std::unique_ptr<ResourceStore> store(new ResourceStore(db));
-  sqlite3_busy_timeout(db, 5000);
-  for (const char* sql : {
-           "PRAGMA journal_mode=WAL",
-           "PRAGMA synchronous=FULL",
-           "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-           "INSERT OR IGNORE INTO meta (key, value) VALUES ('revision', 0)",
-           "CREATE TABLE IF NOT EXISTS resources ("
-           " kind TEXT NOT NULL CHECK (kind <> ''),"
-           " namespace TEXT NOT NULL CHECK (namespace <> ''),"
-           " name TEXT NOT NULL CHECK (name <> ''),"
-           " api_version TEXT NOT NULL, labels TEXT NOT NULL, annotations TEXT NOT NULL,"
-           " spec BLOB NOT NULL, resource_version INTEGER NOT NULL, generation INTEGER NOT NULL,"
-           " created_at TEXT NOT NULL, PRIMARY KEY (kind, namespace, name))",
-       }) {
-    if (auto ok = store->exec(sql); !ok) return std::unexpected("store " + path + ": " + ok.error());
-  }
-  Statement revision(db, "SELECT value FROM meta WHERE key = 'revision'");
+  std::unique_ptr<ResourceStore> store(new ResourceStore(*db));
+  Statement revision(*db, "SELECT value FROM meta WHERE key = 'revision'");
   if (!revision.ok() || revision.step() != SQLITE_ROW) return std::unexpected(store->error("reading the revision"));
   store->revision_ = revision.integer(0);
   return store;
@@ -120,26 +69,16 @@ std::string ResourceStore::error(const std::string& what) const {
   return what + ": " + sqlite3_errmsg(db_);
 }
 
-std::expected<void, std::string> ResourceStore::exec(const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
-    return std::unexpected(text);
-  }
-  return {};
-}
-
 std::string ResourceStore::journal_mode() {
   Statement s(db_, "PRAGMA journal_mode");
   return s.ok() && s.step() == SQLITE_ROW ? s.text(0) : std::string();
 }
 
 std::expected<std::int64_t, std::string> ResourceStore::apply(std::span<const StoredResource> resources) {
-  if (auto ok = exec("BEGIN IMMEDIATE"); !ok) return std::unexpected("apply: " + ok.error());
+  if (auto ok = store::exec(db_, "BEGIN IMMEDIATE"); !ok) return std::unexpected("apply: " + ok.error());
   const std::int64_t next = revision_ + 1;
   auto rollback = [&](const std::string& reason) -> std::expected<std::int64_t, std::string> {
-    static_cast<void>(exec("ROLLBACK"));
+    static_cast<void>(store::exec(db_, "ROLLBACK"));
     return std::unexpected("apply: nothing was changed: " + reason);
   };
   {
@@ -153,7 +92,7 @@ std::expected<std::int64_t, std::string> ResourceStore::apply(std::span<const St
                      " generation = generation + (spec IS NOT excluded.spec),"
                      " spec = excluded.spec, resource_version = excluded.resource_version");
     if (!upsert.ok()) return rollback(error("preparing"));
-    const std::string created = now_iso8601();
+    const std::string created = utc_iso8601(std::chrono::system_clock::now());
     for (const auto& r : resources) {
       Statement& one = upsert;
       one.reset();
@@ -172,7 +111,7 @@ std::expected<std::int64_t, std::string> ResourceStore::apply(std::span<const St
     bump.bind(1, next);
     if (bump.step() != SQLITE_DONE) return rollback(error("revision"));
   }
-  if (auto ok = exec("COMMIT"); !ok) return rollback(ok.error());
+  if (auto ok = store::exec(db_, "COMMIT"); !ok) return rollback(ok.error());
   revision_ = next;
   return next;
 }
@@ -180,24 +119,24 @@ std::expected<std::int64_t, std::string> ResourceStore::apply(std::span<const St
 std::expected<std::optional<std::int64_t>, std::string> ResourceStore::remove(const std::string& kind,
                                                                               const std::string& ns,
                                                                               const std::string& name) {
-  if (auto ok = exec("BEGIN IMMEDIATE"); !ok) return std::unexpected("delete: " + ok.error());
+  if (auto ok = store::exec(db_, "BEGIN IMMEDIATE"); !ok) return std::unexpected("delete: " + ok.error());
   Statement del(db_, "DELETE FROM resources WHERE kind = ?1 AND namespace = ?2 AND name = ?3");
   del.bind(1, kind);
   del.bind(2, ns);
   del.bind(3, name);
   if (del.step() != SQLITE_DONE) {
-    static_cast<void>(exec("ROLLBACK"));
+    static_cast<void>(store::exec(db_, "ROLLBACK"));
     return std::unexpected(error("delete"));
   }
   if (sqlite3_changes(db_) == 0) {
-    static_cast<void>(exec("ROLLBACK"));
+    static_cast<void>(store::exec(db_, "ROLLBACK"));
     return std::optional<std::int64_t>{};
   }
   const std::int64_t next = revision_ + 1;
   Statement bump(db_, "UPDATE meta SET value = ?1 WHERE key = 'revision'");
   bump.bind(1, next);
-  if (bump.step() != SQLITE_DONE || !exec("COMMIT")) {
-    static_cast<void>(exec("ROLLBACK"));
+  if (bump.step() != SQLITE_DONE || !store::exec(db_, "COMMIT")) {
+    static_cast<void>(store::exec(db_, "ROLLBACK"));
     return std::unexpected(error("delete"));
   }
   revision_ = next;

@@ -59,7 +59,6 @@ class ResourceStore {
 
  private:
   explicit ResourceStore(sqlite3* db) : db_(db) {}
-  std::expected<void, std::string> exec(const char* sql);
   std::string error(const std::string& what) const;
 
   sqlite3* db_;
