@@ -65,9 +65,11 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
   for (int attempt = 0; attempt < attempts; ++attempt) {
     const std::size_t index = (start + attempt) % count;
     const bool mtls = service.service->endpoints[index].mtls;
-    const std::string key = fmt::format("{}|{}|{}", service.addresses[index].address().to_string(),
-                                        service.addresses[index].port(),
-                                        mesh_sni(destination.port, service.service->fqdn));
+    const PortRoute* route = service.route(destination.port);
+    std::string computed;
+    if (route == nullptr)
+      computed = pool_key(service.addresses[index], mesh_sni(destination.port, service.service->fqdn), tls::kAlpnH2);
+    const std::string& key = route != nullptr ? route->h2_keys[index] : computed;
     if (auto it = connections.find(key); it != connections.end() && it->second->usable())
       co_return H2Upstream{it->second, {}, {}};
     if (attempt > 0) worker.stats().upstream_retries.add();

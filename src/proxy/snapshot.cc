@@ -1,6 +1,7 @@
 #include "proxy/snapshot.h"
 
 #include <algorithm>
+#include <asio/ip/address_v4.hpp>
 #include <charconv>
 
 namespace strait::proxy {
@@ -36,13 +37,45 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
                                endpoint.address.host + "' is not an IP address");
       resolved.addresses.emplace_back(ip, endpoint.address.port);
     }
+    for (const auto& port : service.ports) {
+      PortRoute route{port.port, mesh_sni(port.port, service.fqdn), {}, {}, {}};
+      for (std::size_t i = 0; i < service.endpoints.size(); ++i) {
+        const std::string_view sni = service.endpoints[i].mtls ? std::string_view(route.sni) : std::string_view{};
+        route.http1_keys.push_back(pool_key(resolved.addresses[i], sni, tls::kAlpnHttp11));
+        route.tcp_keys.push_back(pool_key(resolved.addresses[i], sni, tls::kAlpnTcp));
+        route.h2_keys.push_back(pool_key(resolved.addresses[i], sni, tls::kAlpnH2));
+      }
+      resolved.routes.push_back(std::move(route));
+    }
     snapshot->services_by_fqdn.emplace(service.fqdn, std::move(resolved));
   }
   for (const auto& inbound : config->inbound_services) {
     snapshot->inbound_by_port.emplace(inbound.port, &inbound);
+    snapshot->app_pool_keys.emplace(
+        inbound.target_port,
+        pool_key(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), inbound.target_port), "", "app"));
   }
   snapshot->config = std::move(config);
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
+}
+
+const std::vector<std::string>& PortRoute::keys_for(std::string_view alpn) const {
+  if (alpn == tls::kAlpnTcp) return tcp_keys;
+  if (alpn == tls::kAlpnH2) return h2_keys;
+  return http1_keys;
+}
+
+const PortRoute* ResolvedService::route(std::uint16_t port) const {
+  for (const auto& r : routes) {
+    if (r.port == port) return &r;
+  }
+  return nullptr;
+}
+
+std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni, std::string_view alpn) {
+  std::string key = address.address().to_string();
+  key.append(":").append(std::to_string(address.port())).append("|").append(sni).append("|").append(alpn);
+  return key;
 }
 
 std::string mesh_sni(std::uint16_t port, std::string_view fqdn) {

@@ -18,9 +18,23 @@
 
 namespace strait::proxy {
 
+// What a client sidecar needs for one port of a service, computed once per snapshot so that
+// choosing an endpoint and its pooled connection builds no string on the request path: the SNI it
+// sends, and for each endpoint the pool key of each protocol it may speak there.
+struct PortRoute {
+  std::uint16_t port = 0;
+  std::string sni;
+  std::vector<std::string> http1_keys;  // parallel to service->endpoints
+  std::vector<std::string> tcp_keys;
+  std::vector<std::string> h2_keys;
+  [[nodiscard]] const std::vector<std::string>& keys_for(std::string_view alpn) const;
+};
+
 struct ResolvedService {
   const Service* service = nullptr;
   std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
+  std::vector<PortRoute> routes;                   // one per service port
+  [[nodiscard]] const PortRoute* route(std::uint16_t port) const;
 };
 
 struct Snapshot {
@@ -29,6 +43,7 @@ struct Snapshot {
   tls::TlsContexts tls;
   std::unordered_map<std::string, ResolvedService> services_by_fqdn;
   std::unordered_map<std::uint16_t, const InboundService*> inbound_by_port;
+  std::unordered_map<std::uint16_t, std::string> app_pool_keys;  // by application port
 
   // Resolves a host as an application writes it ("reviews", "reviews.prod",
   // "reviews.prod.svc.cluster.local"; any case, optional trailing dot), with short names taken in
@@ -39,6 +54,11 @@ struct Snapshot {
 // Builds a snapshot; fails when an address is not an IP literal.
 [[nodiscard]] std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version);
+
+// The key of the per-worker pool for connections to `address` with this SNI ("" without mTLS) and
+// protocol.
+[[nodiscard]] std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni,
+                                   std::string_view alpn);
 
 // The SNI a client sidecar sends for <port> of <fqdn>, and its inverse on the server side.
 [[nodiscard]] std::string mesh_sni(std::uint16_t port, std::string_view fqdn);

@@ -13,13 +13,6 @@ namespace {
 constexpr int kMaxConnectAttempts = 3;
 constexpr std::size_t kUpstreamBufferMax = 64 * 1024;
 
-std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni,
-                     std::string_view alpn) {
-  std::string key = address.address().to_string();
-  key.append(":").append(std::to_string(address.port())).append("|").append(sni).append("|").append(alpn);
-  return key;
-}
-
 // One attempt at one address. For mTLS: TCP connect, handshake, then the identity check.
 asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& snapshot,
                                              const asio::ip::tcp::endpoint& address,
@@ -94,22 +87,27 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     last.detail = service.service->fqdn + " has no endpoints";
     co_return last;
   }
-  const std::string sni = mesh_sni(port, service.service->fqdn);
+  const PortRoute* route = service.route(port);
+  if (route == nullptr) {
+    last.detail = service.service->fqdn + " has no port " + std::to_string(port);
+    co_return last;
+  }
+  const std::vector<std::string>& keys = route->keys_for(alpn);
   const std::size_t start = worker.next_round_robin(service.service->fqdn);
   const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(endpoints.size()));
   for (int attempt = 0; attempt < attempts; ++attempt) {
     const std::size_t i = (start + attempt) % endpoints.size();
     const Endpoint& endpoint = endpoints[i];
     const auto& address = service.addresses[i];
-    std::string key = pool_key(address, endpoint.mtls ? sni : "", alpn);
     if (pooled) {
-      if (auto idle = worker.pool().take(key, snapshot.config->limits.idle_timeout)) {
+      if (auto idle = worker.pool().take(keys[i], snapshot.config->limits.idle_timeout)) {
         worker.stats().upstream_connections_reused.add();
         co_return ConnectOutcome{std::move(idle), {}, {}};
       }
     }
     if (attempt > 0) worker.stats().upstream_retries.add();
-    last = co_await connect_once(worker, snapshot, address, sni, alpn,
+    std::string key = keys[i];
+    last = co_await connect_once(worker, snapshot, address, route->sni, alpn,
                                  endpoint.mtls ? &service.service->allowed_identities : nullptr,
                                  std::move(key));
     if (last.connection) co_return last;
@@ -126,7 +124,7 @@ asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapsh
   const Endpoint& endpoint = service.service->endpoints[index];
   const auto& address = service.addresses[index];
   const std::string sni = mesh_sni(port, service.service->fqdn);
-  std::string key = pool_key(address, endpoint.mtls ? sni : "", alpn);
+  std::string key = pool_key(address, endpoint.mtls ? std::string_view(sni) : std::string_view{}, alpn);
   co_return co_await connect_once(worker, snapshot, address, sni, alpn,
                                   endpoint.mtls ? &service.service->allowed_identities : nullptr,
                                   std::move(key));
@@ -135,14 +133,18 @@ asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapsh
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,
                                                std::uint16_t app_port, bool pooled) {
   const asio::ip::tcp::endpoint address(asio::ip::address_v4::loopback(), app_port);
-  std::string key = pool_key(address, "", "app");
+  const auto known = snapshot.app_pool_keys.find(app_port);
+  std::string computed;
+  if (known == snapshot.app_pool_keys.end()) computed = pool_key(address, "", "app");
+  const std::string& key = known != snapshot.app_pool_keys.end() ? known->second : computed;
   if (pooled) {
     if (auto idle = worker.pool().take(key, snapshot.config->limits.idle_timeout)) {
       worker.stats().upstream_connections_reused.add();
       co_return ConnectOutcome{std::move(idle), {}, {}};
     }
   }
-  co_return co_await connect_once(worker, snapshot, address, "", "", nullptr, std::move(key));
+  std::string owned_key = key;
+  co_return co_await connect_once(worker, snapshot, address, "", "", nullptr, std::move(owned_key));
 }
 
 }  // namespace strait::proxy
