@@ -187,7 +187,8 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
 
 std::expected<IssuedCertificate, std::string> CertificateAuthority::sign(const std::string& csr_pem,
                                                                          const tls::SpiffeId& identity,
-                                                                         std::chrono::seconds ttl) const {
+                                                                         std::chrono::seconds ttl,
+                                                                         const std::vector<std::string>& dns_names) const {
   if (identity.trust_domain != trust_domain_)
     return std::unexpected("identity " + identity.uri() + " is outside trust domain " + trust_domain_);
   BioPtr bio(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
@@ -215,7 +216,8 @@ std::expected<IssuedCertificate, std::string> CertificateAuthority::sign(const s
   X509_NAME* subject = X509_get_subject_name(leaf.get());
   X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("strait"), -1, -1, 0);
   X509_set_pubkey(leaf.get(), public_key);
-  const std::string san = "critical,URI:" + identity.uri();  // the subject is empty: SAN is critical
+  std::string san = "critical,URI:" + identity.uri();  // the subject is empty: SAN is critical
+  for (const auto& dns : dns_names) san += ",DNS:" + dns;
   if (!add_extension(leaf.get(), certificate_, NID_basic_constraints, "critical,CA:FALSE") ||
       !add_extension(leaf.get(), certificate_, NID_key_usage, "critical,digitalSignature") ||
       !add_extension(leaf.get(), certificate_, NID_ext_key_usage, "serverAuth,clientAuth") ||
@@ -231,6 +233,35 @@ std::expected<IssuedCertificate, std::string> CertificateAuthority::sign(const s
     issued.not_after = std::chrono::system_clock::from_time_t(timegm(&tm_after));
   }
   return issued;
+}
+
+std::optional<std::string> CertificateAuthority::requested_spiffe_id(const std::string& csr_pem) {
+  BioPtr bio(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
+  ReqPtr request(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
+  if (!request) return std::nullopt;
+  STACK_OF(X509_EXTENSION)* extensions = X509_REQ_get_extensions(request.get());
+  if (extensions == nullptr) return std::nullopt;
+  std::optional<std::string> found;
+  for (int i = 0; i < sk_X509_EXTENSION_num(extensions) && !found; ++i) {
+    X509_EXTENSION* extension = sk_X509_EXTENSION_value(extensions, i);
+    if (OBJ_obj2nid(X509_EXTENSION_get_object(extension)) != NID_subject_alt_name) continue;
+    auto* names = static_cast<GENERAL_NAMES*>(X509V3_EXT_d2i(extension));
+    if (names == nullptr) continue;
+    for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
+      if (name->type != GEN_URI) continue;
+      const auto* uri = name->d.uniformResourceIdentifier;
+      std::string text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                       static_cast<std::size_t>(ASN1_STRING_length(uri)));
+      if (text.starts_with("spiffe://")) {
+        found = std::move(text);
+        break;
+      }
+    }
+    GENERAL_NAMES_free(names);
+  }
+  sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
+  return found;
 }
 
 }  // namespace strait::ca

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tls/spiffe_id.h"
 
@@ -40,10 +41,15 @@ class CertificateAuthority {
   CertificateAuthority& operator=(const CertificateAuthority&) = delete;
 
   // Signs `csr_pem` for `identity`, valid for `ttl`. Refuses a CSR whose signature does not verify,
-  // whose key is not ECDSA P-256, or an identity outside this CA's trust domain.
-  [[nodiscard]] std::expected<IssuedCertificate, std::string> sign(const std::string& csr_pem,
-                                                                   const tls::SpiffeId& identity,
-                                                                   std::chrono::seconds ttl) const;
+  // whose key is not ECDSA P-256, or an identity outside this CA's trust domain. `dns_names` are
+  // added as DNS SANs (straitd's own serving certificate only).
+  [[nodiscard]] std::expected<IssuedCertificate, std::string> sign(
+      const std::string& csr_pem, const tls::SpiffeId& identity, std::chrono::seconds ttl,
+      const std::vector<std::string>& dns_names = {}) const;
+
+  // The spiffe:// URI SAN a CSR asks for, if it asks for one (callers refuse a CSR that asks for an
+  // identity other than the one they grant, and log it).
+  [[nodiscard]] static std::optional<std::string> requested_spiffe_id(const std::string& csr_pem);
 
   // The trust bundle proxies are given (the root certificate, PEM); also written to ca.crt.
   [[nodiscard]] const std::string& trust_bundle() const { return bundle_pem_; }

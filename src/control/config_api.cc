@@ -1,5 +1,10 @@
 #include "control/config_api.h"
 
+#include <spdlog/spdlog.h>
+
+#include "control/mesh_hub.h"
+#include "control/view_compiler.h"
+
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
@@ -114,6 +119,19 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
     constexpr std::string_view kTokens = "/api/v1/tokens/";
     const std::string_view id = path.starts_with(kTokens) ? path.substr(kTokens.size()) : std::string_view{};
     response = tokens(request.method, id, request.body);
+  } else if (path == "/api/v1/proxies" || path.starts_with("/api/v1/proxies/")) {
+    response = request.method == "GET" ? proxies(path.substr(std::string_view("/api/v1/proxies").size()))
+                                       : error(405, "use GET on proxies");
+  } else if (path.starts_with("/api/v1/services/")) {
+    std::string_view rest = path.substr(std::string_view("/api/v1/services/").size());
+    const auto slash = rest.find('/');
+    if (request.method != "GET") {
+      response = error(405, "use GET on services");
+    } else if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos) {
+      response = error(404, "use /api/v1/services/{namespace}/{name}");
+    } else {
+      response = service(percent_decode(rest.substr(0, slash)), percent_decode(rest.substr(slash + 1)));
+    }
   } else if (path == "/api/v1/resources") {
     response = request.method == "GET" ? list(query) : error(405, "use GET to list resources");
   } else if (path.starts_with("/api/v1/resources/")) {
@@ -219,6 +237,7 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
   if (!problems.empty()) return refuse();
   auto revision = store_.apply(batch);
   if (!revision) return error(500, revision.error());
+  config_changed();
   for (auto& result : results) {
     auto stored = store_.get(result["kind"], result["namespace"], result["name"]);
     if (stored && *stored) {
@@ -253,6 +272,7 @@ ApiResponse ConfigApi::one(std::string_view method, std::string_view kind, std::
     auto removed = store_.remove(std::string(kind), std::string(ns), std::string(name));
     if (!removed) return error(500, removed.error());
     if (!*removed) return error(404, what + " not found");
+    config_changed();
     return ok(json{{"revision", **removed}});
   }
   return error(405, "use GET or DELETE on a resource");
@@ -320,7 +340,76 @@ ApiResponse ConfigApi::metrics() {
   for (const auto& [status, count] : responses_by_status_) {
     out += "strait_api_responses_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
   }
+  if (hub_ != nullptr) out += hub_->metrics_text();
   return ApiResponse{200, "text/plain; version=0.0.4", out};
+}
+
+void ConfigApi::set_mesh(MeshHub* hub) {
+  hub_ = hub;
+  config_changed();
+}
+
+void ConfigApi::config_changed() {
+  if (hub_ == nullptr) return;
+  auto all = store_.list("", "");
+  if (!all) {
+    spdlog::error("cannot read the store to push the change: {}", all.error());
+    return;
+  }
+  hub_->set_resources(std::move(*all));
+}
+
+ApiResponse ConfigApi::proxies(std::string_view rest) {
+  if (hub_ == nullptr) return error(404, "this server has no discovery service");
+  if (rest.empty() || rest == "/") return ok(hub_->proxies_json());
+  rest.remove_prefix(1);
+  const bool config = rest.ends_with("/config");
+  if (config) rest.remove_suffix(std::string_view("/config").size());
+  const std::string id = percent_decode(rest);
+  json found = config ? hub_->proxy_config_json(id) : hub_->proxy_json(id);
+  if (found.is_null()) return error(404, "no proxy '" + id + "' (proxy ids are <workload>.<namespace>; see proxy-status)");
+  return ok(found);
+}
+
+ApiResponse ConfigApi::service(std::string_view ns, std::string_view name) {
+  if (hub_ == nullptr) return error(404, "this server has no discovery service");
+  json out = hub_->service_json(std::string(ns), std::string(name));
+  if (out.is_null()) return error(404, "no service " + std::string(name) + " in namespace " + std::string(ns));
+  const std::string host = service_hostname(std::string(name), std::string(ns));
+  auto names_service = [&](const std::string& written, const std::string& resource_ns) {
+    if (written == host || written == "*") return true;
+    if (written == name && resource_ns == ns) return true;
+    return written == std::string(name) + "." + std::string(ns) || written == std::string(name) + "." + std::string(ns) + ".svc";
+  };
+  json routes = json::array();
+  json rules = json::array();
+  json policies = json::array();
+  auto all = store_.list("", "");
+  if (!all) return error(500, all.error());
+  for (const auto& r : *all) {
+    const auto* kind = config::find_kind(r.kind);
+    if (kind == nullptr) continue;
+    std::unique_ptr<google::protobuf::Message> spec(kind->prototype->New());
+    if (!spec->ParseFromString(r.spec)) continue;
+    json rendered = render(r);
+    if (r.kind == "VirtualService") {
+      for (const auto& h : rendered["spec"].value("hosts", json::array())) {
+        if (h.is_string() && names_service(h.get<std::string>(), r.ns)) {
+          routes.push_back(rendered);
+          break;
+        }
+      }
+    } else if (r.kind == "DestinationRule") {
+      const std::string h = rendered["spec"].value("host", "");
+      if (names_service(h, r.ns)) rules.push_back(rendered);
+    } else if (r.kind == "PeerAuthentication" || r.kind == "AuthorizationPolicy" || r.kind == "RequestAuthentication") {
+      if (r.ns == ns || r.ns == "strait-system") policies.push_back(rendered);
+    }
+  }
+  out["virtualServices"] = routes;
+  out["destinationRules"] = rules;
+  out["policies"] = policies;
+  return ok(out);
 }
 
 }  // namespace strait::control

@@ -6,6 +6,9 @@
 //   GET    /api/v1/version
 //   POST   /api/v1/tokens {"namespace", "serviceAccount", "ttl"}   a join token (shown once)
 //   GET    /api/v1/tokens, DELETE /api/v1/tokens/{id}
+//   GET    /api/v1/proxies                                every proxy's sync status
+//   GET    /api/v1/proxies/{id}, /api/v1/proxies/{id}/config   one proxy; the config it acknowledged
+//   GET    /api/v1/services/{namespace}/{name}            describe: endpoints, routes, subsets, policies
 // plus /healthz and /metrics, which need no credential. Every /api/ call needs
 // "Authorization: Bearer <admin token>". Errors are JSON {"error": "<one line>"}.
 //
@@ -22,6 +25,8 @@
 #include "store/resource_store.h"
 
 namespace strait::control {
+
+class MeshHub;
 
 struct ApiRequest {
   std::string_view method;
@@ -41,6 +46,10 @@ class ConfigApi {
   ConfigApi(store::ResourceStore& store, std::string token, store::JoinTokenStore* join_tokens = nullptr)
       : store_(store), token_(std::move(token)), join_tokens_(join_tokens) {}
 
+  // Connects the API to the push: every committed change is handed to `hub` (and the proxies'
+  // status is served from it). Also hands it the current config at once.
+  void set_mesh(MeshHub* hub);
+
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
 
  private:
@@ -50,10 +59,14 @@ class ConfigApi {
   ApiResponse version();
   ApiResponse tokens(std::string_view method, std::string_view id, std::string_view body);
   ApiResponse metrics();
+  ApiResponse proxies(std::string_view rest);
+  ApiResponse service(std::string_view ns, std::string_view name);
+  void config_changed();
 
   store::ResourceStore& store_;
   std::string token_;
   store::JoinTokenStore* join_tokens_;
+  MeshHub* hub_ = nullptr;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;
   std::uint64_t rejected_applies_ = 0;

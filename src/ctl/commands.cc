@@ -287,4 +287,186 @@ int run_version(const GlobalOptions& global) {
   return 0;
 }
 
+namespace {
+
+// "23h left" / "expired" from the seconds a certificate has left.
+std::string expiry_text(const json& proxy) {
+  if (!proxy.contains("certificateExpiresInSeconds") || !proxy["certificateExpiresInSeconds"].is_number()) return "-";
+  const auto left = proxy["certificateExpiresInSeconds"].get<std::int64_t>();
+  if (left <= 0) return "EXPIRED";
+  if (left < 120) return std::to_string(left) + "s left";
+  if (left < 7200) return std::to_string(left / 60) + "m left";
+  if (left < 172800) return std::to_string(left / 3600) + "h left";
+  return std::to_string(left / 86400) + "d left";
+}
+
+std::string labels_of(const json& labels) {
+  std::string out;
+  if (!labels.is_object()) return out;
+  for (const auto& [k, v] : labels.items()) {
+    if (!out.empty()) out += ",";
+    out += k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out;
+}
+
+std::string match_text(const json& match) {
+  std::string out;
+  for (const auto& [field, value] : match.items()) {
+    if (!out.empty()) out += " ";
+    if ((field == "headers" || field == "queryParams" || field == "withoutHeaders") && value.is_object()) {
+      for (const auto& [name, sm] : value.items()) out += field + "." + name + " " + sm.dump() + " ";
+      if (!out.empty()) out.pop_back();
+    } else {
+      out += field + " " + value.dump();
+    }
+  }
+  return out.empty() ? "any request" : out;
+}
+
+}  // namespace
+
+int run_proxy_status(const GlobalOptions& global, const std::string& output) {
+  auto format = parse_output_format(output);
+  if (!format) return fail(format.error());
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto answer = api->call("GET", "/api/v1/proxies");
+  if (!answer) return fail(answer.error());
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return 0;
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return 0;
+  }
+  const json items = answer->value("items", json::array());
+  if (items.empty()) {
+    std::fprintf(stderr, "No proxies are connected to straitd (its view is %s).\n", text_of(*answer, "version").c_str());
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"NAME", "STATUS", "VERSION", "LATEST", "CERTIFICATE", "PROXY", "ADDRESS"}};
+  if (*format == OutputFormat::kWide) rows[0].push_back("IDENTITY");
+  std::vector<std::string> errors;
+  for (const auto& p : items) {
+    std::vector<std::string> row{text_of(p, "id"),
+                                 text_of(p, "status"),
+                                 text_of(p, "ackedVersion").empty() ? "-" : text_of(p, "ackedVersion"),
+                                 text_of(p, "sentVersion").empty() ? "-" : text_of(p, "sentVersion"),
+                                 expiry_text(p),
+                                 text_of(p, "proxyVersion"),
+                                 text_of(p, "address")};
+    if (*format == OutputFormat::kWide) row.push_back(text_of(p, "identity"));
+    rows.push_back(std::move(row));
+    if (p.contains("error")) errors.push_back(text_of(p, "id") + " refused " + text_of(p, "sentVersion") + ": " + text_of(p, "error"));
+  }
+  print(render_rows(rows, stdout_wants_color()));
+  for (const auto& e : errors) print(e + "\n");
+  return 0;
+}
+
+int run_proxy_config(const GlobalOptions& global, const std::string& proxy, const std::string& output) {
+  auto format = parse_output_format(output);
+  if (!format) return fail(format.error());
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto answer = api->call("GET", "/api/v1/proxies/" + url_encode(proxy) + "/config");
+  if (!answer) return fail(answer.error());
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return 0;
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return 0;
+  }
+  print("Proxy " + text_of(*answer, "id") + " holds version " +
+        (text_of(*answer, "version").empty() ? "(none yet)" : text_of(*answer, "version")) + " (" +
+        text_of(*answer, "status") + ")\n\n");
+  std::vector<std::vector<std::string>> rows{{"TYPE", "NAMESPACE", "NAME", "DETAIL"}};
+  for (const auto& r : answer->value("resources", json::array())) {
+    std::string type = text_of(r, "type");
+    type = type.substr(type.rfind('.') + 1);
+    std::string detail;
+    const json spec = r.value("spec", json::object());
+    if (type == "MeshService") {
+      detail = text_of(spec, "hostname") + ", " + std::to_string(spec.value("endpoints", json::array()).size()) + " endpoints";
+    } else if (type == "VirtualService") {
+      detail = std::to_string(spec.value("http", json::array()).size()) + " http routes";
+    } else if (type == "DestinationRule") {
+      detail = std::to_string(spec.value("subsets", json::array()).size()) + " subsets";
+    }
+    rows.push_back({type, text_of(r, "namespace"), text_of(r, "name"), detail});
+  }
+  print(render_rows(rows, stdout_wants_color()));
+  print("\nUse -o yaml or -o json for the full config.\n");
+  return 0;
+}
+
+int run_describe_service(const GlobalOptions& global, const std::string& name, const std::string& ns,
+                         const std::string& output) {
+  auto format = parse_output_format(output);
+  if (!format) return fail(format.error());
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto answer = api->call("GET", "/api/v1/services/" + url_encode(ns) + "/" + url_encode(name));
+  if (!answer) return fail(answer.error());
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return 0;
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return 0;
+  }
+  std::string out = "Service:    " + text_of(*answer, "hostname") + "\n";
+  std::string ports;
+  for (const auto& p : answer->value("ports", json::array()))
+    ports += (ports.empty() ? "" : ", ") + text_of(p, "port") + "/" + text_of(p, "protocol");
+  out += "Ports:      " + ports + "\n\nEndpoints:\n";
+  std::vector<std::vector<std::string>> rows{{"  ADDRESS", "WORKLOAD", "HEALTH", "LABELS"}};
+  for (const auto& e : answer->value("endpoints", json::array()))
+    rows.push_back({"  " + text_of(e, "address"), text_of(e, "workload"), text_of(e, "health"), labels_of(e["labels"])});
+  out += rows.size() == 1 ? "  (none)\n" : render_rows(rows, false);
+  out += "\nRoutes (VirtualServices):\n";
+  const json routes = answer->value("virtualServices", json::array());
+  if (routes.empty()) out += "  (none: every request goes to every endpoint)\n";
+  for (const auto& vs : routes) {
+    out += "  " + text_of(vs["metadata"], "namespace") + "/" + text_of(vs["metadata"], "name") + "\n";
+    int index = 0;
+    for (const auto& http : vs["spec"].value("http", json::array())) {
+      std::string matches;
+      for (const auto& m : http.value("match", json::array()))
+        matches += (matches.empty() ? "" : " OR ") + match_text(m);
+      std::string targets;
+      for (const auto& d : http.value("route", json::array())) {
+        const json dest = d.value("destination", json::object());
+        targets += (targets.empty() ? "" : ", ") + text_of(dest, "host") +
+                   (dest.contains("subset") ? " subset " + text_of(dest, "subset") : "") +
+                   (d.contains("weight") ? " " + text_of(d, "weight") + "%" : "");
+      }
+      out += "    http[" + std::to_string(index++) + "] " + (matches.empty() ? "any request" : matches) + " -> " +
+             (targets.empty() ? "(no destination)" : targets) + "\n";
+    }
+  }
+  out += "\nSubsets (DestinationRules):\n";
+  const json rules = answer->value("destinationRules", json::array());
+  if (rules.empty()) out += "  (none)\n";
+  for (const auto& dr : rules) {
+    out += "  " + text_of(dr["metadata"], "namespace") + "/" + text_of(dr["metadata"], "name") + ":";
+    for (const auto& subset : dr["spec"].value("subsets", json::array()))
+      out += " " + text_of(subset, "name") + " {" + labels_of(subset.value("labels", json::object())) + "}";
+    out += "\n";
+  }
+  out += "\nPolicies:\n";
+  const json policies = answer->value("policies", json::array());
+  if (policies.empty()) out += "  (none)\n";
+  for (const auto& p : policies)
+    out += "  " + text_of(p, "kind") + " " + text_of(p["metadata"], "namespace") + "/" + text_of(p["metadata"], "name") + "\n";
+  print(out);
+  return 0;
+}
+
 }  // namespace strait::ctl

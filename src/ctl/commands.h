@@ -31,6 +31,15 @@ int run_token_create(const GlobalOptions& global, const std::string& ns, const s
 int run_token_list(const GlobalOptions& global);
 int run_token_revoke(const GlobalOptions& global, const std::string& id);
 
+// proxy-status [-o json|yaml|wide]: every proxy's sync status (SYNCED, STALE, NACKED with the
+// error, DISCONNECTED), config version, certificate expiry and proxy version.
+int run_proxy_status(const GlobalOptions& global, const std::string& output);
+// proxy-config PROXY [-o json|yaml]: the config the proxy acknowledged.
+int run_proxy_config(const GlobalOptions& global, const std::string& proxy, const std::string& output);
+// describe service NAME [-n NS]: endpoints and their health, routes, subsets and policies.
+int run_describe_service(const GlobalOptions& global, const std::string& name, const std::string& ns,
+                         const std::string& output);
+
 // version: the client's, then straitd's.
 int run_version(const GlobalOptions& global);
 

@@ -170,9 +170,15 @@ std::string render_table(const std::vector<json>& resources, const TableOptions&
     if (options.wide) row.push_back(labels_text(r));
     rows.push_back(std::move(row));
   }
-  std::vector<std::size_t> widths(header.size(), 0);
-  for (const auto& row : rows)
+  return render_rows(rows, options.color);
+}
+
+std::string render_rows(const std::vector<std::vector<std::string>>& rows, bool color) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
     for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
   std::string out;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     std::string line;
@@ -180,7 +186,7 @@ std::string render_table(const std::vector<json>& resources, const TableOptions&
       line += rows[r][i];
       if (i + 1 < rows[r].size()) line += std::string(widths[i] - rows[r][i].size() + 2, ' ');
     }
-    if (r == 0 && options.color) line = "\x1b[1m" + line + "\x1b[0m";
+    if (r == 0 && color) line = "\x1b[1m" + line + "\x1b[0m";
     out += line + "\n";
   }
   return out;

@@ -31,6 +31,9 @@ struct TableOptions {
 [[nodiscard]] std::string render_table(const std::vector<nlohmann::json>& resources,
                                        const TableOptions& options);
 
+// Rows as aligned columns (two spaces apart); the first row is the header (bold with `color`).
+[[nodiscard]] std::string render_rows(const std::vector<std::vector<std::string>>& rows, bool color);
+
 // Pretty JSON (two-space indent) with a final newline.
 [[nodiscard]] std::string render_json(const nlohmann::json& value);
 

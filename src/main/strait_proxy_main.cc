@@ -2,9 +2,13 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
+#include <memory>
 
 #include "common/duration.h"
+#include "agent/control_plane_client.h"
+#include "common/file.h"
 #include "proxy/bootstrap.h"
 #include "proxy/proxy_server.h"
 
@@ -28,6 +32,7 @@ struct Flags {
   int concurrency = 0;
   std::string drain_timeout;
   std::string log_level = "info";
+  std::string trust_domain;
 };
 
 int fail(const std::string& message) {
@@ -47,6 +52,7 @@ int main(int argc, char** argv) {
   app.add_option("--ca-bundle", f.ca_bundle, "Trust bundle used to verify straitd");
   app.add_option("--token-file", f.token_file, "Join token file");
   app.add_option("--namespace", f.ns, "Workload namespace");
+  app.add_option("--trust-domain", f.trust_domain, "The mesh's trust domain (default cluster.local)");
   app.add_option("--service-account", f.service_account, "Workload service account");
   app.add_option("--workload", f.workload, "Workload name");
   app.add_option("--labels", f.labels, "Workload labels k=v,k=v");
@@ -65,18 +71,37 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(f.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ strait-proxy %v", spdlog::pattern_time_type::utc);
 
-  if (f.bootstrap.empty()) {
-    return fail(f.control_plane.empty()
-                    ? "--bootstrap FILE is required (see docs/proxy.md)"
-                    : "--control-plane: the control plane (straitd) is not part of this build yet; "
-                      "run with --bootstrap FILE (see docs/proxy.md)");
+  const bool control_plane = !f.control_plane.empty();
+  if (control_plane == !f.bootstrap.empty()) {
+    return fail(control_plane ? "--bootstrap and --control-plane exclude each other: choose one"
+                              : "--control-plane HOST:PORT (with --ca-bundle, --token-file, --namespace, "
+                                "--service-account, --workload) or --bootstrap FILE is required (see docs/proxy.md)");
   }
-  auto config = load_bootstrap_file(f.bootstrap);
+  ProxyConfig base;
+  std::string ca_bundle;
+  std::string join_token;
+  if (control_plane) {
+    if (f.ca_bundle.empty()) return fail("--ca-bundle FILE is required with --control-plane (straitd's ca.crt)");
+    if (f.token_file.empty()) return fail("--token-file FILE is required with --control-plane (straitctl token create)");
+    if (f.ns.empty() || f.service_account.empty() || f.workload.empty())
+      return fail("--namespace, --service-account and --workload are required with --control-plane");
+    auto bundle = strait::read_file(f.ca_bundle);
+    if (!bundle) return fail("--ca-bundle: " + bundle.error());
+    ca_bundle = std::move(*bundle);
+    auto token = strait::read_file(f.token_file);
+    if (!token) return fail("--token-file: " + token.error());
+    join_token = std::move(*token);
+    while (!join_token.empty() && std::isspace(static_cast<unsigned char>(join_token.back()))) join_token.pop_back();
+    if (join_token.empty()) return fail("--token-file " + f.token_file + " is empty");
+    base.control_plane = true;
+  }
+  auto config = control_plane ? std::expected<ProxyConfig, std::string>(std::move(base)) : load_bootstrap_file(f.bootstrap);
   if (!config) return fail(config.error());
 
   // Flags override the bootstrap file.
   if (!f.ns.empty()) config->workload.ns = f.ns;
   if (!f.service_account.empty()) config->workload.service_account = f.service_account;
+  if (!f.trust_domain.empty()) config->workload.trust_domain = f.trust_domain;
   if (!f.workload.empty()) config->workload.name = f.workload;
   if (!f.labels.empty()) {
     auto labels = parse_labels(f.labels);
@@ -120,9 +145,22 @@ int main(int argc, char** argv) {
   }
   if (auto ok = finalize_config(*config); !ok) return fail(ok.error());
 
-  ProxyServer server(std::move(*config));
+  std::unique_ptr<strait::agent::ControlPlaneClient> agent;
+  ProxyServer server(*config);
+  if (control_plane) {
+    agent = std::make_unique<strait::agent::ControlPlaneClient>(
+        strait::agent::ControlPlaneOptions{f.control_plane, ca_bundle, join_token, *config});
+    auto credentials = agent->first_certificate(std::chrono::seconds(60));
+    if (!credentials) return fail(credentials.error());
+    server.set_initial_credentials(std::move(*credentials));
+  }
   if (auto started = server.start(); !started) return fail(started.error());
+  if (agent) {
+    agent->start(server);
+    server.on_drain([&agent] { agent->request_stop(); });
+  }
   const int code = server.run();
+  agent.reset();
   spdlog::info("exiting with status {}", code);
   spdlog::shutdown();
   return code;

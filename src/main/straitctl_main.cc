@@ -51,6 +51,26 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the client's and straitd's versions");
 
+  std::string status_output;
+  auto* proxy_status = app.add_subcommand("proxy-status", "Every proxy's config sync status and certificate");
+  proxy_status->add_option("-o,--output", status_output, "Output format: json, yaml or wide");
+
+  std::string config_proxy;
+  std::string config_output;
+  auto* proxy_config = app.add_subcommand("proxy-config", "The config a proxy holds (as it acknowledged it)");
+  proxy_config->add_option("PROXY", config_proxy, "Proxy id <workload>.<namespace> (see proxy-status)")->required();
+  proxy_config->add_option("-o,--output", config_output, "Output format: json or yaml");
+
+  std::string describe_what;
+  std::string describe_name;
+  std::string describe_ns = "default";
+  std::string describe_output;
+  auto* describe = app.add_subcommand("describe", "Describe a service: endpoints, routes, subsets, policies");
+  describe->add_option("WHAT", describe_what, "service (svc) followed by its name, or just the name")->required();
+  describe->add_option("NAME", describe_name, "Service name");
+  describe->add_option("-n,--namespace", describe_ns, "Namespace")->capture_default_str();
+  describe->add_option("-o,--output", describe_output, "Output format: json or yaml");
+
   std::string token_ns;
   std::string token_sa;
   std::string token_ttl = "1h";
@@ -77,6 +97,16 @@ int main(int argc, char** argv) {
   if (get->parsed()) return run_get(global, get_kind, get_name, get_ns, get_all, get_output);
   if (del->parsed()) return run_delete(global, delete_kind, delete_name, delete_files, delete_ns);
   if (version->parsed()) return run_version(global);
+  if (proxy_status->parsed()) return run_proxy_status(global, status_output);
+  if (proxy_config->parsed()) return run_proxy_config(global, config_proxy, config_output);
+  if (describe->parsed()) {
+    if (describe_name.empty()) return run_describe_service(global, describe_what, describe_ns, describe_output);
+    if (describe_what != "service" && describe_what != "svc" && describe_what != "services") {
+      std::fprintf(stderr, "straitctl: describe supports services: straitctl describe service NAME [-n NS]\n");
+      return 1;
+    }
+    return run_describe_service(global, describe_name, describe_ns, describe_output);
+  }
   if (token_create->parsed()) return run_token_create(global, token_ns, token_sa, token_ttl);
   if (token_list->parsed()) return run_token_list(global);
   if (token_revoke->parsed()) return run_token_revoke(global, token_id);

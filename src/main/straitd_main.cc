@@ -1,6 +1,5 @@
-// straitd: the control plane. Today: the config store and its API, the admin token and the
-// certificate authority's root (see docs/control-plane.md); the workload registry, certificate
-// signing for proxies and the push of config come next.
+// straitd: the control plane (see docs/control-plane.md and ARCHITECTURE.md): the config store and
+// its REST API on the main thread; certificate signing and the discovery streams on gRPC's threads.
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -8,13 +7,17 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdio>
+#include <asio/post.hpp>
 #include <filesystem>
+#include <thread>
 
 #include "ca/certificate_authority.h"
 #include "common/duration.h"
 #include "control/admin_token.h"
 #include "control/api_server.h"
 #include "control/config_api.h"
+#include "control/mesh_hub.h"
+#include "control/mesh_server.h"
 #include "proxy/bootstrap.h"
 #include "store/join_tokens.h"
 #include "store/resource_store.h"
@@ -32,6 +35,9 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
   std::string data_dir;
   std::string http_addr = "127.0.0.1:15014";
+  std::string grpc_addr = "127.0.0.1:15012";
+  std::string registry_grace = "15s";
+  std::string registry_warmup = "5s";
   std::string log_level = "info";
   std::string trust_domain = "cluster.local";
   std::string cert_ttl = "24h";
@@ -41,6 +47,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("straitd ") + STRAIT_VERSION);
   app.add_option("--data-dir", data_dir, "Directory for the store and the admin token")->required();
   app.add_option("--http-addr", http_addr, "REST API, /metrics and /healthz ADDR:PORT");
+  app.add_option("--grpc-addr", grpc_addr, "gRPC for proxies (certificates, discovery) ADDR:PORT");
+  app.add_option("--registry-grace", registry_grace,
+                 "How long a proxy whose stream ended stays an endpoint (e.g. 15s)");
+  app.add_option("--registry-warmup", registry_warmup,
+                 "After a restart, how long proxies get to reconnect before the first push (e.g. 5s)");
   app.add_option("--trust-domain", trust_domain, "Trust domain of the mesh's SPIFFE identities");
   app.add_option("--cert-ttl", cert_ttl, "Lifetime of workload certificates (e.g. 24h)");
   auto* ca_cert_option = app.add_option("--ca-cert", ca_cert, "Plugged-in CA: certificate chain up to the root (PEM)");
@@ -59,6 +70,15 @@ int main(int argc, char** argv) {
   ::chmod(data_dir.c_str(), 0700);
   auto address = strait::proxy::parse_host_port(http_addr);
   if (!address) return fail("--http-addr: " + address.error());
+  auto grpc_address = strait::proxy::parse_host_port(grpc_addr);
+  if (!grpc_address) return fail("--grpc-addr: " + grpc_address.error());
+  auto grace = strait::parse_duration(registry_grace);
+  if (!grace) return fail("--registry-grace: " + grace.error());
+  auto warmup = strait::parse_duration(registry_warmup);
+  if (!warmup) return fail("--registry-warmup: " + warmup.error());
+  // A restart (the store exists) waits for the proxies to re-register before pushing, so that no
+  // proxy is sent a mesh whose other workloads have not reconnected yet.
+  const bool restarted = std::filesystem::exists(std::filesystem::path(data_dir) / "store.db");
 
   if (!strait::tls::parse_spiffe_id("spiffe://" + trust_domain + "/ns/a/sa/b"))
     return fail("--trust-domain '" + trust_domain + "' is not a valid trust domain (lower-case DNS name)");
@@ -78,6 +98,15 @@ int main(int argc, char** argv) {
   auto join_tokens = strait::store::JoinTokenStore::open((std::filesystem::path(data_dir) / "store.db").string());
   if (!join_tokens) return fail(join_tokens.error());
   strait::control::ConfigApi api(**store, *token, join_tokens->get());
+  strait::control::MeshHubOptions hub_options;
+  hub_options.grace = *grace;
+  hub_options.warmup = restarted ? *warmup : std::chrono::milliseconds(0);
+  strait::control::MeshHub hub(io, (*ca)->trust_bundle(), trust_domain, hub_options);
+  api.set_mesh(&hub);
+  strait::control::MeshServer mesh(io, hub, **ca, **join_tokens,
+                                   std::chrono::duration_cast<std::chrono::seconds>(*ttl));
+  auto mesh_bound = mesh.start(*grpc_address);
+  if (!mesh_bound) return fail("--grpc-addr: " + mesh_bound.error());
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);
   if (!bound) return fail(bound.error());
@@ -85,17 +114,23 @@ int main(int argc, char** argv) {
     spdlog::warn("the API listens on non-loopback {}; every /api/ call still needs the admin token",
                  bound->host);
   }
+  std::thread stopper;
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](std::error_code error, int signal) {
     if (error) return;
     spdlog::info("received signal {}: stopping", signal);
     server.close();
-    io.stop();
+    // gRPC's shutdown waits for calls that finish on this thread: run it beside the loop.
+    stopper = std::thread([&] {
+      mesh.shutdown();
+      asio::post(io, [&] { io.stop(); });
+    });
   });
-  spdlog::info("straitd {} up: API on http://{}, data in {} (store revision {}), trust domain {}, {} CA",
-               STRAIT_VERSION, bound->to_string(), data_dir, (*store)->revision(), trust_domain,
+  spdlog::info("straitd {} up: API on http://{}, gRPC on {}, data in {} (store revision {}), trust domain {}, {} CA",
+               STRAIT_VERSION, bound->to_string(), mesh_bound->to_string(), data_dir, (*store)->revision(), trust_domain,
                plugged ? "plugged-in" : "self-signed root");
   io.run();
+  if (stopper.joinable()) stopper.join();
   spdlog::info("stopped");
   spdlog::shutdown();
   return 0;

@@ -81,9 +81,12 @@ asio::awaitable<void> AdminServer::serve(asio::ip::tcp::socket socket) {
   if (request.method != "GET" && request.method != "HEAD") {
     out = response(405, "text/plain", "admin endpoints are read-only: use GET\n");
   } else if (path == "/ready") {
-    out = server_.draining() ? response(503, "text/plain", "DRAINING\n") : response(200, "text/plain", "LIVE\n");
+    out = server_.draining()  ? response(503, "text/plain", "DRAINING\n")
+          : !server_.ready() ? response(503, "text/plain", "PRE_INITIALIZING\n")
+                             : response(200, "text/plain", "LIVE\n");
   } else if (path == "/healthz/ready") {
-    out = server_.draining() ? response(503, "text/plain", "draining\n")
+    out = server_.draining()  ? response(503, "text/plain", "draining\n")
+          : !server_.ready() ? response(503, "text/plain", "waiting for the first config from the control plane\n")
                              : response(200, "text/plain", "ready\n");
   } else if (path == "/config_dump") {
     out = response(200, "application/json", render_config_dump(server_));

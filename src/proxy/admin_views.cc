@@ -22,6 +22,8 @@ std::string render_config_dump(const ProxyServer& server) {
   out["version"] = snapshot.version;
   out["applied_at"] = utc_iso8601(server.snapshot_time());
   out["proxy_version"] = STRAIT_VERSION;
+  out["config_source"] = config.control_plane ? "control-plane" : "bootstrap";
+  if (!config.config_version.empty()) out["control_plane_version"] = config.config_version;
   out["workload"] = {{"name", config.workload.name},
                      {"namespace", config.workload.ns},
                      {"service_account", config.workload.service_account},
@@ -58,10 +60,22 @@ std::string render_config_dump(const ProxyServer& server) {
                            {"identity", e.identity},
                            {"labels", e.labels}});
     }
+    json subsets = json::array();
+    for (const auto& subset : s.subsets) subsets.push_back({{"name", subset.name}, {"labels", subset.labels}});
+    json routes = json::array();
+    for (const auto& route : s.http_routes) {
+      json targets = json::array();
+      for (const auto& t : route.targets)
+        targets.push_back({{"host", t.host}, {"port", t.port}, {"subset", t.subset}, {"weight", t.weight}});
+      routes.push_back({{"name", route.name}, {"virtual_service", route.virtual_service},
+                        {"match_blocks", route.matches.size()}, {"destinations", targets}});
+    }
     services.push_back({{"host", s.fqdn},
                         {"ports", ports},
                         {"endpoints", endpoints},
-                        {"allowed_identities", s.allowed_identities}});
+                        {"allowed_identities", s.allowed_identities},
+                        {"subsets", subsets},
+                        {"http_routes", routes}});
   }
   out["services"] = services;
   const auto& cert = snapshot.tls.certificate;

@@ -393,7 +393,7 @@ std::expected<void, std::string> finalize_config(ProxyConfig& config) {
   std::set<std::string> hosts;
   for (auto& service : config.services) {
     if (service.ns.empty()) service.ns = config.workload.ns;
-    service.fqdn = service.name + "." + service.ns + ".svc.cluster.local";
+    if (service.fqdn.empty()) service.fqdn = service.name + "." + service.ns + ".svc.cluster.local";
     if (!hosts.insert(service.fqdn).second)
       return std::unexpected("service " + service.fqdn + " is listed twice");
     std::set<std::string> ids(service.allowed_identities.begin(), service.allowed_identities.end());
@@ -410,8 +410,8 @@ std::expected<void, std::string> finalize_config(ProxyConfig& config) {
       return std::unexpected("inbound service " + s.name + ":" + std::to_string(s.port) +
                              " has no application port (--app-port or targetPort)");
   }
-  if (config.tls.certificate_chain.empty() || config.tls.private_key.empty() ||
-      config.tls.trust_bundle.empty())
+  if (!config.control_plane && (config.tls.certificate_chain.empty() || config.tls.private_key.empty() ||
+                                 config.tls.trust_bundle.empty()))
     return std::unexpected("TLS files are required (tls.certificateChain, privateKey, trustBundle)");
   if (config.concurrency < 0 || config.concurrency > 256)
     return std::unexpected("concurrency must be from 1 to 256");

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "proxy/http_route.h"
+
 namespace strait::proxy {
 
 using Duration = std::chrono::milliseconds;
@@ -71,6 +73,10 @@ struct Service {
   // Identities allowed to serve this service: the endpoints' identities plus any listed
   // (Istio's subjectAltNames). The outbound side refuses a server with any other identity.
   std::vector<std::string> allowed_identities;
+  // From the control plane: the routes of the VirtualService for this host (empty: every request
+  // goes to every endpoint) and the DestinationRule's subsets.
+  std::vector<HttpRoute> http_routes;
+  std::vector<Subset> subsets;
 };
 
 struct TlsFiles {
@@ -94,13 +100,15 @@ struct Limits {
 
 struct ProxyConfig {
   WorkloadIdentity workload;
+  std::string config_version;  // the control plane's version of the view in use ("" : bootstrap)
   HostPort outbound_addr{"127.0.0.1", 15001};
   HostPort inbound_addr{"127.0.0.1", 15006};
   HostPort admin_addr{"127.0.0.1", 15000};
   std::vector<InboundService> inbound_services;
   std::vector<UpstreamBinding> upstreams;
   std::vector<Service> services;
-  TlsFiles tls;
+  TlsFiles tls;                // bootstrap mode
+  bool control_plane = false;  // certificates and services come from straitd, not from files
   Limits limits;
   int concurrency = 0;  // 0: one worker per core
 };

@@ -33,6 +33,13 @@ struct RequestView {
   bool has_forwarded_proto = false;
 };
 
+std::optional<std::string_view> find_h2_header(const void* context, std::string_view name) {
+  for (const auto& [n, value] : *static_cast<const HeaderList*>(context)) {
+    if (n == name) return std::string_view(value);
+  }
+  return std::nullopt;
+}
+
 RequestView read_pseudo_headers(const HeaderList& headers) {
   RequestView r;
   for (const auto& [name, value] : headers) {
@@ -94,6 +101,12 @@ class H2StreamProxy {
       co_return;
     }
     auto destination = route_request(*snapshot_, info_, request_.authority);
+    if (destination && destination->service != nullptr) {
+      RequestAttributes attributes{request_.method, request_.path, request_.authority, destination->port,
+                                   &first.headers, &find_h2_header};
+      if (auto routed = select_http_route(*destination, attributes, worker_.random()); !routed)
+        destination = std::unexpected(routed.error());
+    }
     if (!destination) {
       co_await send_local_reply(*down_, destination.error().status,
                        destination.error().reason, destination.error().detail, worker_);
@@ -230,7 +243,7 @@ class H2StreamProxy {
       outcome = co_await connect_to_app(worker_, *snapshot_, destination_.app_port, true);
     } else {
       outcome = co_await connect_to_service(worker_, *snapshot_, *destination_.service,
-                                            destination_.port, tls::kAlpnHttp11, true);
+                                            destination_.port, tls::kAlpnHttp11, true, destination_.subset);
     }
     if (!outcome.connection) {
       co_await send_local_reply(*down_, outcome.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503,

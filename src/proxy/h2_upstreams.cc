@@ -54,16 +54,20 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
     co_return adopt(worker, snapshot, key, std::move(outcome), false);
   }
   const auto& service = *destination.service;
-  const std::size_t count = service.service->endpoints.size();
+  const EndpointSubset* subset = destination.subset;
+  const std::size_t count = subset != nullptr ? subset->members.size() : service.service->endpoints.size();
   if (count == 0) {
     co_return H2Upstream{nullptr, LocalReason::kNoHealthyUpstream,
-                         service.service->fqdn + " has no endpoints"};
+                         service.service->fqdn + (subset != nullptr ? " subset " + subset->name : std::string()) +
+                             " has no endpoints"};
   }
   H2Upstream last;
-  const std::size_t start = worker.next_round_robin(service.service->fqdn);
+  const std::size_t start =
+      worker.next_round_robin(subset != nullptr ? subset->round_robin_key : service.service->fqdn);
   const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    const std::size_t index = (start + attempt) % count;
+    const std::size_t slot = (start + attempt) % count;
+    const std::size_t index = subset != nullptr ? subset->members[slot] : slot;
     const bool mtls = service.service->endpoints[index].mtls;
     const PortRoute* route = service.route(destination.port);
     std::string computed;

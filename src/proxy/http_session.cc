@@ -174,13 +174,25 @@ class HttpSession {
     } else if (const auto* host = request.find("host")) {
       authority = host->value;
     }
-    return route_request(snapshot, info_, authority);
+    auto destination = route_request(snapshot, info_, authority);
+    if (destination && destination->service != nullptr) {
+      RequestAttributes attributes{request.method, target.path, authority, destination->port, &request,
+                                   &find_h1_header};
+      if (auto routed = select_http_route(*destination, attributes, worker_.random()); !routed)
+        return std::unexpected(routed.error());
+    }
+    return destination;
+  }
+
+  static std::optional<std::string_view> find_h1_header(const void* context, std::string_view name) {
+    const auto* field = static_cast<const http::RequestHead*>(context)->find(name);
+    return field != nullptr ? std::optional<std::string_view>(field->value) : std::nullopt;
   }
 
   asio::awaitable<ConnectOutcome> connect(const Destination& d, const Snapshot& snapshot,
                                           std::string_view alpn, bool pooled) {
     if (d.service == nullptr) co_return co_await connect_to_app(worker_, snapshot, d.app_port, pooled);
-    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled);
+    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled, d.subset);
   }
 
   static int status_for_connect_failure(LocalReason reason) {

@@ -36,6 +36,15 @@ ProxyServer::~ProxyServer() {
 }
 
 std::expected<tls::TlsContexts, std::string> ProxyServer::load_credentials() {
+  if (config_->control_plane) {
+    if (!memory_credentials_) return std::unexpected("no certificate yet");
+    auto contexts = tls::build_contexts(*memory_credentials_);
+    if (!contexts) return std::unexpected("certificate from the control plane: " + contexts.error());
+    if (contexts->certificate.spiffe_id != config_->workload.spiffe_id())
+      return std::unexpected("the control plane issued " + contexts->certificate.spiffe_id +
+                             ", not this workload's identity " + config_->workload.spiffe_id());
+    return contexts;
+  }
   tls::Credentials creds;
   auto chain = read_file(config_->tls.certificate_chain);
   if (!chain) return std::unexpected(chain.error());
@@ -56,8 +65,49 @@ std::expected<tls::TlsContexts, std::string> ProxyServer::load_credentials() {
   return contexts;
 }
 
+void ProxyServer::post_credentials(tls::Credentials credentials) {
+  asio::post(main_io_, [this, credentials = std::move(credentials)]() mutable {
+    auto previous = std::move(memory_credentials_);
+    memory_credentials_ = std::move(credentials);
+    auto contexts = load_credentials();
+    if (!contexts) {
+      spdlog::error("new certificate refused, keeping the current one: {}", contexts.error());
+      memory_credentials_ = std::move(previous);
+      return;
+    }
+    auto snapshot = build_snapshot(config_, std::move(*contexts), snapshot_->version + 1);
+    if (!snapshot) return;
+    spdlog::info("certificate renewed: {} (serial {})", (*snapshot)->tls.certificate.spiffe_id,
+                 (*snapshot)->tls.certificate.serial_hex);
+    publish(*snapshot);
+  });
+}
+
+std::future<std::expected<void, std::string>> ProxyServer::post_config(ProxyConfig config) {
+  auto promise = std::make_shared<std::promise<std::expected<void, std::string>>>();
+  auto future = promise->get_future();
+  asio::post(main_io_, [this, promise, config = std::move(config)]() mutable {
+    if (draining_) {
+      promise->set_value(std::unexpected("the proxy is draining"));
+      return;
+    }
+    auto shared = std::make_shared<const ProxyConfig>(std::move(config));
+    auto snapshot = build_snapshot(shared, snapshot_->tls, snapshot_->version + 1);
+    if (!snapshot) {
+      promise->set_value(std::unexpected(snapshot.error()));
+      return;
+    }
+    config_ = std::move(shared);
+    publish(*snapshot);
+    ready_ = true;
+    promise->set_value({});
+  });
+  return future;
+}
+
 std::vector<ProxyServer::FileStamp> ProxyServer::credential_stamps() const {
   std::vector<FileStamp> out;
+  if (config_->control_plane) return out;
   for (const auto* path : {&config_->tls.certificate_chain, &config_->tls.private_key,
                            &config_->tls.trust_bundle}) {
     std::error_code ec;
@@ -111,6 +161,7 @@ std::expected<void, std::string> ProxyServer::start() {
   auto snapshot = build_snapshot(config_, std::move(*contexts), 1);
   if (!snapshot) return std::unexpected(snapshot.error());
   stamps_ = credential_stamps();
+  ready_ = !config_->control_plane;  // with a control plane: once the first view is applied
 
   const int count = config_->concurrency > 0
                         ? config_->concurrency
@@ -121,6 +172,7 @@ std::expected<void, std::string> ProxyServer::start() {
   }
   snapshot_ = *snapshot;
   snapshot_time_ = std::chrono::system_clock::now();
+  listener_config_ = config_;
   if (auto bound = bind_listeners(); !bound) return bound;
 
   admin_ = std::make_unique<AdminServer>(main_io_, *this);
@@ -134,7 +186,7 @@ std::expected<void, std::string> ProxyServer::start() {
     spdlog::info("received signal {}: draining", signal);
     begin_drain();
   });
-  watch_credentials();
+  if (!config_->control_plane) watch_credentials();
   spdlog::info("strait-proxy {} up: workload {} ({}), outbound {}, inbound {}, admin {}, {} workers",
                STRAIT_VERSION, config_->workload.name, snapshot_->tls.certificate.spiffe_id,
                bound_.outbound.to_string(), bound_.inbound.to_string(), bound_.admin.to_string(),
@@ -170,6 +222,7 @@ void ProxyServer::begin_drain() {
   if (draining_) return;
   draining_ = true;
   credential_timer_.cancel();
+  if (on_drain_) on_drain_();
   for (auto& worker : workers_) {
     asio::post(worker->io(), [w = worker.get()] { w->begin_drain(); });
   }

@@ -7,6 +7,9 @@
 #include <asio/steady_timer.hpp>
 #include <expected>
 #include <filesystem>
+#include <functional>
+#include <future>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +34,16 @@ class ProxyServer {
   explicit ProxyServer(ProxyConfig config);
   ~ProxyServer();
 
+  // Control-plane mode: the credentials to start with (before start()).
+  void set_initial_credentials(tls::Credentials credentials) { memory_credentials_ = std::move(credentials); }
+  // Control-plane mode, any thread: new credentials (a renewal) or a new config (a pushed view),
+  // applied on the main thread. The config's result says whether it was applied (an ACK) or why
+  // not (a NACK: the proxy keeps its current config).
+  void post_credentials(tls::Credentials credentials);
+  [[nodiscard]] std::future<std::expected<void, std::string>> post_config(ProxyConfig config);
+  // Called on the main thread when SIGTERM starts the drain (the control-plane client stops).
+  void on_drain(std::function<void()> callback) { on_drain_ = std::move(callback); }
+
   // Loads the certificates, starts the workers and binds every listener. A failure (unreadable
   // certificate, port in use) is reported in one line; nothing keeps running.
   [[nodiscard]] std::expected<void, std::string> start();
@@ -41,6 +54,9 @@ class ProxyServer {
   [[nodiscard]] const Snapshot& snapshot() const { return *snapshot_; }
   [[nodiscard]] const BoundAddresses& bound() const { return bound_; }
   [[nodiscard]] bool draining() const { return draining_; }
+  // False in control-plane mode until the first view is applied.
+  [[nodiscard]] bool ready() const { return ready_ && !draining_; }
+  [[nodiscard]] const ProxyConfig& config() const { return *config_; }
   [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   [[nodiscard]] std::chrono::system_clock::time_point snapshot_time() const { return snapshot_time_; }
 
@@ -59,6 +75,12 @@ class ProxyServer {
   [[nodiscard]] std::expected<void, std::string> bind_listeners();
 
   std::shared_ptr<const ProxyConfig> config_;
+  // The config the listeners were bound from: they keep pointers into it, so it lives as long as
+  // the server even when pushed views replace config_.
+  std::shared_ptr<const ProxyConfig> listener_config_;
+  std::optional<tls::Credentials> memory_credentials_;
+  std::function<void()> on_drain_;
+  bool ready_ = true;
   std::shared_ptr<const Snapshot> snapshot_;
   std::chrono::system_clock::time_point snapshot_time_;
   std::vector<FileStamp> stamps_;

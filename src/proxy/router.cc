@@ -77,4 +77,46 @@ std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
   return d;
 }
 
+std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
+                                                  std::uint64_t random) {
+  if (d.service == nullptr || d.service->http_routes.empty()) return {};
+  for (const auto& route : d.service->http_routes) {
+    if (!route_matches(*route.route, request)) continue;
+    if (route.targets.empty() || route.total_weight == 0)
+      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
+                                        "route " + route.route->virtual_service + " has no destination"});
+    std::uint64_t pick = random % route.total_weight;
+    const ResolvedTarget* chosen = &route.targets.back();
+    for (const auto& target : route.targets) {
+      if (pick < target.target->weight) {
+        chosen = &target;
+        break;
+      }
+      pick -= target.target->weight;
+    }
+    if (chosen->service == nullptr)
+      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
+                                        "route destination " + chosen->target->host + " is not a service of the mesh"});
+    if (chosen->subset == nullptr && !chosen->target->subset.empty())
+      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
+                                        "subset '" + chosen->target->subset + "' of " + chosen->target->host +
+                                            " is not defined by any DestinationRule"});
+    const std::uint16_t port = chosen->target->port != 0 ? chosen->target->port : d.port;
+    const auto& ports = chosen->service->service->ports;
+    const auto match = std::ranges::find_if(ports, [&](const ServicePort& p) { return p.port == port; });
+    if (match == ports.end() && ports.size() != 1)
+      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
+                                        chosen->target->host + " has no port " + std::to_string(port)});
+    const ServicePort& chosen_port = match != ports.end() ? *match : ports.front();
+    d.service = chosen->service;
+    d.subset = chosen->subset;
+    d.port = chosen_port.port;
+    d.protocol = chosen_port.protocol;
+    return {};
+  }
+  return std::unexpected(RouteError{404, LocalReason::kNoRoute,
+                                    "no route of the VirtualService for " + d.service->service->fqdn +
+                                        " matches this request"});
+}
+
 }  // namespace strait::proxy

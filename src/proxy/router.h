@@ -31,6 +31,7 @@ struct Authority {
 
 struct Destination {
   const ResolvedService* service = nullptr;  // outbound: a mesh service
+  const EndpointSubset* subset = nullptr;    // null: any endpoint of the service
   std::uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;       // how the destination port speaks
   std::uint16_t app_port = 0;                // inbound: the local application
@@ -47,5 +48,12 @@ struct RouteError {
 [[nodiscard]] std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
                                                                    const DownstreamInfo& info,
                                                                    std::string_view authority);
+
+// Applies the VirtualService routes of an outbound destination: the first route that matches the
+// request picks a target by weight (`random` is a uniformly random number), which may change the
+// service, port and subset. No routes: `d` is left as it is. Errors: 404 when the service has
+// routes but none matches (Istio's NR), 503 when the chosen target does not exist.
+[[nodiscard]] std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
+                                                                std::uint64_t random);
 
 }  // namespace strait::proxy

@@ -47,7 +47,38 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
       }
       resolved.routes.push_back(std::move(route));
     }
+    for (const auto& subset : service.subsets) {
+      EndpointSubset members{subset.name, {}, service.fqdn + "|" + subset.name};
+      for (std::uint32_t i = 0; i < service.endpoints.size(); ++i) {
+        const auto& labels = service.endpoints[i].labels;
+        const bool selected = std::ranges::all_of(subset.labels, [&](const auto& wanted) {
+          auto it = labels.find(wanted.first);
+          return it != labels.end() && it->second == wanted.second;
+        });
+        if (selected) members.members.push_back(i);
+      }
+      resolved.subsets.push_back(std::move(members));
+    }
     snapshot->services_by_fqdn.emplace(service.fqdn, std::move(resolved));
+  }
+  // Routes point at other services and their subsets: resolved once every service is in place
+  // (unordered_map keeps element addresses stable).
+  for (auto& [fqdn, resolved] : snapshot->services_by_fqdn) {
+    for (const auto& route : resolved.service->http_routes) {
+      ResolvedRoute out{&route, {}, 0};
+      for (const auto& target : route.targets) {
+        ResolvedTarget t{&target, nullptr, nullptr};
+        if (auto it = snapshot->services_by_fqdn.find(target.host); it != snapshot->services_by_fqdn.end()) {
+          t.service = &it->second;
+          for (const auto& subset : it->second.subsets) {
+            if (subset.name == target.subset) t.subset = &subset;
+          }
+        }
+        out.total_weight += target.weight;
+        out.targets.push_back(t);
+      }
+      resolved.http_routes.push_back(std::move(out));
+    }
   }
   for (const auto& inbound : config->inbound_services) {
     snapshot->inbound_by_port.emplace(inbound.port, &inbound);

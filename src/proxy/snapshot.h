@@ -30,10 +30,34 @@ struct PortRoute {
   [[nodiscard]] const std::vector<std::string>& keys_for(std::string_view alpn) const;
 };
 
+// A DestinationRule subset: the endpoints whose labels it selects.
+struct EndpointSubset {
+  std::string name;
+  std::vector<std::uint32_t> members;  // indices into service->endpoints
+  std::string round_robin_key;
+};
+
+struct ResolvedService;
+
+// A route's destination with its service and subset looked up once per snapshot.
+struct ResolvedTarget {
+  const RouteTarget* target = nullptr;
+  const ResolvedService* service = nullptr;  // null: the host is not a service of the mesh
+  const EndpointSubset* subset = nullptr;    // null: every endpoint (or, if target->subset is set, undefined)
+};
+
+struct ResolvedRoute {
+  const HttpRoute* route = nullptr;
+  std::vector<ResolvedTarget> targets;
+  std::uint32_t total_weight = 0;
+};
+
 struct ResolvedService {
   const Service* service = nullptr;
   std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
   std::vector<PortRoute> routes;                   // one per service port
+  std::vector<EndpointSubset> subsets;
+  std::vector<ResolvedRoute> http_routes;          // the VirtualService's, in order
   [[nodiscard]] const PortRoute* route(std::uint16_t port) const;
 };
 

@@ -79,12 +79,14 @@ asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& sna
 asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
                                                    const ResolvedService& service,
                                                    std::uint16_t port, std::string_view alpn,
-                                                   bool pooled) {
+                                                   bool pooled, const EndpointSubset* subset) {
   const auto& endpoints = service.service->endpoints;
+  const std::size_t count = subset != nullptr ? subset->members.size() : endpoints.size();
   ConnectOutcome last;
-  if (endpoints.empty()) {
+  if (count == 0) {
     last.failure = LocalReason::kNoHealthyUpstream;
-    last.detail = service.service->fqdn + " has no endpoints";
+    last.detail = service.service->fqdn + (subset != nullptr ? " subset " + subset->name : std::string()) +
+                  " has no endpoints";
     co_return last;
   }
   const PortRoute* route = service.route(port);
@@ -93,10 +95,12 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     co_return last;
   }
   const std::vector<std::string>& keys = route->keys_for(alpn);
-  const std::size_t start = worker.next_round_robin(service.service->fqdn);
-  const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(endpoints.size()));
+  const std::size_t start =
+      worker.next_round_robin(subset != nullptr ? subset->round_robin_key : service.service->fqdn);
+  const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    const std::size_t i = (start + attempt) % endpoints.size();
+    const std::size_t slot = (start + attempt) % count;
+    const std::size_t i = subset != nullptr ? subset->members[slot] : slot;
     const Endpoint& endpoint = endpoints[i];
     const auto& address = service.addresses[i];
     if (pooled) {

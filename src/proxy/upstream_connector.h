@@ -20,12 +20,13 @@ struct ConnectOutcome {
   std::string detail;
 };
 
-// A connection to some endpoint of `service` for `port`, speaking `alpn` (kAlpnHttp11 or kAlpnTcp)
-// with mesh endpoints. `pooled` takes an idle pooled connection first (HTTP only).
+// A connection to some endpoint of `service` (of `subset` when given) for `port`, speaking `alpn`
+// (kAlpnHttp11 or kAlpnTcp) with mesh endpoints. `pooled` takes an idle pooled connection first
+// (HTTP only).
 asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
                                                    const ResolvedService& service,
                                                    std::uint16_t port, std::string_view alpn,
-                                                   bool pooled);
+                                                   bool pooled, const EndpointSubset* subset = nullptr);
 
 // A new connection to endpoint `index` of `service` (no pool, no retry).
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,

@@ -37,11 +37,16 @@ spec:
 
 
 class Straitd:
-    def __init__(self, data_dir):
+    """straitd on free ports. Pass the ports of a previous instance to restart it in place."""
+
+    def __init__(self, data_dir, port=None, grpc_port=None, extra_args=()):
         self.data_dir = data_dir
-        self.port = free_port()
-        self.log = open(os.path.join(data_dir + ".log"), "a")
-        self.proc = subprocess.Popen([STRAITD, "--data-dir", data_dir, "--http-addr", f"127.0.0.1:{self.port}"],
+        self.port = port or free_port()
+        self.grpc_port = grpc_port or free_port()
+        self.log_path = data_dir + ".log"
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([STRAITD, "--data-dir", data_dir, "--http-addr", f"127.0.0.1:{self.port}",
+                                      "--grpc-addr", f"127.0.0.1:{self.grpc_port}", *extra_args],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -51,7 +56,8 @@ class Straitd:
             except OSError:
                 time.sleep(0.05)
         else:
-            raise RuntimeError("straitd did not start")
+            self.proc.kill()
+            raise RuntimeError("straitd did not start: " + open(self.log_path).read()[-2000:])
         with open(os.path.join(data_dir, "admin.token")) as f:
             self.token = f.read().strip()
 

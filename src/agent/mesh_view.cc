@@ -1,0 +1,228 @@
+#include "agent/mesh_view.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <map>
+
+#include "proxy/bootstrap.h"
+#include "strait/networking/v1/destination_rule.pb.h"
+#include "strait/networking/v1/virtual_service.pb.h"
+
+namespace strait::agent {
+namespace {
+
+using proxy::HttpRoute;
+using proxy::StringMatcher;
+
+std::expected<StringMatcher, std::string> matcher_from(const networking::v1::StringMatch& m, const std::string& path) {
+  StringMatcher out;
+  switch (m.match_type_case()) {
+    case networking::v1::StringMatch::kExact:
+      out.kind = StringMatcher::Kind::kExact;
+      out.value = m.exact();
+      break;
+    case networking::v1::StringMatch::kPrefix:
+      out.kind = StringMatcher::Kind::kPrefix;
+      out.value = m.prefix();
+      break;
+    case networking::v1::StringMatch::kRegex: {
+      out.kind = StringMatcher::Kind::kRegex;
+      out.value = m.regex();
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto regex = std::make_shared<const re2::RE2>(m.regex(), options);
+      if (!regex->ok()) return std::unexpected(path + ".regex: " + regex->error());
+      out.regex = std::move(regex);
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+std::string lower(std::string text) {
+  std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking::v1::VirtualService& vs,
+                                                               const std::string& ns, const std::string& name) {
+  std::vector<HttpRoute> routes;
+  const std::string where = "VirtualService " + ns + "/" + name;
+  for (int i = 0; i < vs.http_size(); ++i) {
+    const auto& http = vs.http(i);
+    const std::string path = where + ": http[" + std::to_string(i) + "]";
+    HttpRoute route;
+    route.name = http.name();
+    route.virtual_service = ns + "/" + name;
+    for (int j = 0; j < http.match_size(); ++j) {
+      const auto& m = http.match(j);
+      const std::string mp = path + ".match[" + std::to_string(j) + "]";
+      proxy::RouteMatch match;
+      match.ignore_uri_case = m.ignore_uri_case();
+      match.port = static_cast<std::uint16_t>(m.port());
+      auto uri = matcher_from(m.uri(), mp + ".uri");
+      auto method = matcher_from(m.method(), mp + ".method");
+      auto authority = matcher_from(m.authority(), mp + ".authority");
+      if (!uri) return std::unexpected(uri.error());
+      if (!method) return std::unexpected(method.error());
+      if (!authority) return std::unexpected(authority.error());
+      match.uri = std::move(*uri);
+      match.method = std::move(*method);
+      match.authority = std::move(*authority);
+      // Maps are sorted so that equal views build equal routes.
+      std::map<std::string, networking::v1::StringMatch> headers(m.headers().begin(), m.headers().end());
+      for (const auto& [header, sm] : headers) {
+        auto matcher = matcher_from(sm, mp + ".headers." + header);
+        if (!matcher) return std::unexpected(matcher.error());
+        match.headers.push_back({lower(header), std::move(*matcher), false});
+      }
+      std::map<std::string, networking::v1::StringMatch> without(m.without_headers().begin(), m.without_headers().end());
+      for (const auto& [header, sm] : without) {
+        auto matcher = matcher_from(sm, mp + ".withoutHeaders." + header);
+        if (!matcher) return std::unexpected(matcher.error());
+        match.headers.push_back({lower(header), std::move(*matcher), true});
+      }
+      std::map<std::string, networking::v1::StringMatch> query(m.query_params().begin(), m.query_params().end());
+      for (const auto& [param, sm] : query) {
+        auto matcher = matcher_from(sm, mp + ".queryParams." + param);
+        if (!matcher) return std::unexpected(matcher.error());
+        match.query_params.emplace_back(param, std::move(*matcher));
+      }
+      route.matches.push_back(std::move(match));
+    }
+    for (const auto& d : http.route()) {
+      proxy::RouteTarget target;
+      target.host = qualify_host(d.destination().host(), ns);
+      target.port = static_cast<std::uint16_t>(d.destination().port().number());
+      target.subset = d.destination().subset();
+      // A single destination without a weight takes all the traffic, as in Istio.
+      target.weight = d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (http.route_size() == 1 ? 100 : 0);
+      route.targets.push_back(std::move(target));
+    }
+    routes.push_back(std::move(route));
+  }
+  return routes;
+}
+
+// When several resources claim one host, the one in the proxy's own namespace wins, then the one
+// in the service's namespace, then the first by namespace and name (Istio's precedence for
+// VirtualServices and DestinationRules visible to a workload).
+int precedence(const std::string& resource_ns, const std::string& proxy_ns, const std::string& service_ns) {
+  if (resource_ns == proxy_ns) return 0;
+  if (resource_ns == service_ns) return 1;
+  return 2;
+}
+
+}  // namespace
+
+std::string qualify_host(const std::string& host, const std::string& ns) {
+  std::string h = lower(host);
+  if (!h.empty() && h.back() == '.') h.pop_back();
+  const auto dots = std::ranges::count(h, '.');
+  if (dots == 0) return h + "." + ns + ".svc.cluster.local";
+  if (dots == 1) return h + ".svc.cluster.local";
+  if (h.ends_with(".svc")) return h + ".cluster.local";
+  return h;
+}
+
+std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfig& base,
+                                                         const mesh::v1::DiscoveryResponse& view) {
+  AppliedView out;
+  out.config = base;
+  out.config.services.clear();
+  out.config.config_version = view.version_info();
+  struct Claim {
+    int rank;
+    std::string key;  // namespace/name
+    std::vector<HttpRoute> routes;
+  };
+  std::map<std::string, Claim> routes_by_host;
+  struct SubsetClaim {
+    int rank;
+    std::string key;
+    std::vector<proxy::Subset> subsets;
+  };
+  std::map<std::string, SubsetClaim> subsets_by_host;
+  std::map<std::string, std::string> service_ns;  // fqdn -> namespace
+
+  for (const auto& resource : view.resources()) {
+    mesh::v1::MeshService ms;
+    if (!resource.body().Is<mesh::v1::MeshService>()) continue;
+    if (!resource.body().UnpackTo(&ms)) return std::unexpected("MeshService " + resource.name() + ": cannot decode");
+    proxy::Service service;
+    service.name = ms.name();
+    service.ns = ms.namespace_();
+    service.fqdn = lower(ms.hostname());
+    const std::string where = "MeshService " + service.fqdn;
+    for (const auto& p : ms.ports()) {
+      auto protocol = proxy::parse_protocol(p.protocol());
+      if (!protocol) return std::unexpected(where + ": port " + std::to_string(p.port()) + ": " + protocol.error());
+      service.ports.push_back({static_cast<std::uint16_t>(p.port()), *protocol});
+    }
+    for (const auto& e : ms.endpoints()) {
+      proxy::Endpoint endpoint;
+      endpoint.mtls = e.mtls();
+      endpoint.identity = e.identity();
+      endpoint.labels = std::map<std::string, std::string>(e.labels().begin(), e.labels().end());
+      std::string address = e.address();
+      if (address.find(':') == std::string::npos) {
+        // A workload without a sidecar: its port for the service's (first) port.
+        std::uint32_t port = service.ports.empty() ? 0 : service.ports.front().port;
+        if (auto it = e.target_ports().find(port); it != e.target_ports().end()) port = it->second;
+        address += ":" + std::to_string(port);
+      }
+      auto host_port = proxy::parse_host_port(address);
+      if (!host_port) return std::unexpected(where + ": endpoint " + e.address() + ": " + host_port.error());
+      endpoint.address = *host_port;
+      service.endpoints.push_back(std::move(endpoint));
+    }
+    service.allowed_identities.assign(ms.subject_alt_names().begin(), ms.subject_alt_names().end());
+    service_ns[service.fqdn] = service.ns;
+    out.config.services.push_back(std::move(service));
+  }
+  for (const auto& resource : view.resources()) {
+    const std::string key = resource.namespace_() + "/" + resource.name();
+    if (resource.body().Is<networking::v1::VirtualService>()) {
+      networking::v1::VirtualService vs;
+      if (!resource.body().UnpackTo(&vs)) return std::unexpected("VirtualService " + key + ": cannot decode");
+      if (vs.gateways_size() > 0 &&
+          std::ranges::none_of(vs.gateways(), [](const std::string& g) { return g == "mesh"; }))
+        continue;  // for gateways only
+      auto routes = routes_from(vs, resource.namespace_(), resource.name());
+      if (!routes) return std::unexpected(routes.error());
+      for (const auto& host : vs.hosts()) {
+        const std::string fqdn = qualify_host(host, resource.namespace_());
+        const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
+        auto it = routes_by_host.find(fqdn);
+        if (it == routes_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
+          routes_by_host[fqdn] = Claim{rank, key, *routes};
+      }
+    } else if (resource.body().Is<networking::v1::DestinationRule>()) {
+      networking::v1::DestinationRule dr;
+      if (!resource.body().UnpackTo(&dr)) return std::unexpected("DestinationRule " + key + ": cannot decode");
+      const std::string fqdn = qualify_host(dr.host(), resource.namespace_());
+      std::vector<proxy::Subset> subsets;
+      for (const auto& s : dr.subsets())
+        subsets.push_back({s.name(), std::map<std::string, std::string>(s.labels().begin(), s.labels().end())});
+      const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
+      auto it = subsets_by_host.find(fqdn);
+      if (it == subsets_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
+        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets)};
+    } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
+      mesh::v1::TrustBundle bundle;
+      if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();
+    }
+  }
+  for (auto& service : out.config.services) {
+    if (auto it = routes_by_host.find(service.fqdn); it != routes_by_host.end()) service.http_routes = it->second.routes;
+    if (auto it = subsets_by_host.find(service.fqdn); it != subsets_by_host.end())
+      service.subsets = it->second.subsets;
+  }
+  if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());
+  return out;
+}
+
+}  // namespace strait::agent

@@ -1,0 +1,28 @@
+// Turns a view pushed by straitd (api/strait/mesh/v1: MeshServices, VirtualServices,
+// DestinationRules, the trust bundle) into the proxy's config. A view that cannot be used (an
+// address that is not an IP, a regex RE2 refuses) is an error that names the resource: the proxy
+// NACKs it and keeps serving its current config.
+#pragma once
+
+#include <expected>
+#include <string>
+
+#include "proxy/config.h"
+#include "strait/mesh/v1/mesh.pb.h"
+
+namespace strait::agent {
+
+struct AppliedView {
+  proxy::ProxyConfig config;
+  std::string trust_bundle_pem;  // "" when the view carries none
+};
+
+// `base` is what the flags say (workload, listeners, inbound services, upstream bindings).
+[[nodiscard]] std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfig& base,
+                                                                       const mesh::v1::DiscoveryResponse& view);
+
+// A host as written in a resource of namespace `ns` ("reviews", "reviews.prod",
+// "reviews.prod.svc.cluster.local") as an FQDN; other hosts (ServiceEntry names) unchanged.
+[[nodiscard]] std::string qualify_host(const std::string& host, const std::string& ns);
+
+}  // namespace strait::agent

@@ -1,0 +1,108 @@
+// The heart of straitd's push: the registry of connected proxies, the compiled view, and what each
+// proxy has been sent, acknowledged or refused.
+//
+// Threads: the discovery streams call attach/answer/detach from gRPC's threads; the store changes
+// arrive on straitd's main thread (set_resources); pushes are compiled on the main thread, after a
+// short debounce so that a burst of changes becomes one push. One mutex guards the state (this is
+// the control plane, not the request path); nothing calls into gRPC while holding it.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "control/view_compiler.h"
+#include "store/resource_store.h"
+#include "strait/mesh/v1/mesh.pb.h"
+
+namespace strait::control {
+
+// One proxy's discovery stream, as the hub sees it. Implementations are thread-safe; send() after
+// the stream ended does nothing.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Queues a push; a push still queued (not yet written) is replaced: proxies only need the latest.
+  virtual void send(mesh::v1::DiscoveryResponse response) = 0;
+  // Ends the stream with an error status (a newer stream of the same proxy replaced it).
+  virtual void close(const std::string& reason) = 0;
+};
+
+struct MeshHubOptions {
+  std::chrono::milliseconds debounce{20};    // changes within this window become one push
+  std::chrono::milliseconds grace{15'000};   // a proxy whose stream ended stays an endpoint this long
+  std::chrono::milliseconds warmup{0};       // after a restart: let proxies reconnect before pushing
+};
+
+class MeshHub {
+ public:
+  MeshHub(asio::io_context& main_io, std::string trust_bundle_pem, std::string trust_domain,
+          MeshHubOptions options);
+  ~MeshHub();
+  MeshHub(const MeshHub&) = delete;
+  MeshHub& operator=(const MeshHub&) = delete;
+
+  // Main thread: the stored config changed; `resources` is all of it.
+  void set_resources(std::vector<store::StoredResource> resources);
+
+  // gRPC threads. attach registers the proxy of a new stream (its first message), returning its
+  // proxy id; it refuses a node whose namespace or service account differs from its certificate's.
+  [[nodiscard]] std::expected<std::string, std::string> attach(const std::shared_ptr<StreamSink>& sink,
+                                                               const mesh::v1::Node& node,
+                                                               const std::string& identity);
+  // An ACK, a NACK, or a status update (certificate expiry) on an attached stream.
+  void answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& request);
+  void detach(const StreamSink* sink);
+
+  // For the REST API (any thread).
+  [[nodiscard]] nlohmann::json proxies_json() const;
+  // nullopt-like: a null json when no such proxy.
+  [[nodiscard]] nlohmann::json proxy_json(const std::string& proxy_id) const;
+  // The view the proxy last acknowledged: the config it holds.
+  [[nodiscard]] nlohmann::json proxy_config_json(const std::string& proxy_id) const;
+  // A service's ports and endpoints with their health, from the current view; null when unknown.
+  [[nodiscard]] nlohmann::json service_json(const std::string& ns, const std::string& name) const;
+  [[nodiscard]] std::string metrics_text() const;
+  void count_certificate(bool issued);
+
+ private:
+  struct ProxyState;
+  void schedule_push();             // any thread
+  void push();                      // main thread
+  void expire_disconnected();       // main thread, every second
+  [[nodiscard]] nlohmann::json status_of(const ProxyState& proxy) const;
+
+  asio::io_context& io_;
+  asio::steady_timer debounce_timer_;
+  asio::steady_timer grace_timer_;
+  const std::string trust_bundle_pem_;
+  const std::string trust_domain_;
+  const MeshHubOptions options_;
+  const std::chrono::steady_clock::time_point started_;
+
+  mutable std::mutex mutex_;
+  std::vector<store::StoredResource> resources_;
+  std::map<std::string, std::unique_ptr<ProxyState>> proxies_;  // by proxy id
+  bool push_scheduled_ = false;
+  std::uint64_t generation_ = 0;      // bumped when the compiled view changes
+  std::shared_ptr<const std::string> view_bytes_;  // the current view, serialized (for comparison)
+  std::shared_ptr<const std::vector<mesh::v1::Resource>> view_;
+  std::uint64_t nonce_counter_ = 0;
+  std::uint64_t pushes_ = 0;
+  std::uint64_t acks_ = 0;
+  std::uint64_t nacks_ = 0;
+  std::uint64_t certificates_issued_ = 0;
+  std::uint64_t certificates_refused_ = 0;
+  std::uint64_t streams_replaced_ = 0;
+  std::vector<double> ack_latency_ms_;  // recent push-to-ACK latencies (bounded)
+};
+
+}  // namespace strait::control

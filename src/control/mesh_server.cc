@@ -1,0 +1,247 @@
+#include "control/mesh_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/security/server_credentials.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/post.hpp>
+#include <optional>
+
+#include "strait/mesh/v1/mesh.grpc.pb.h"
+#include "tls/control_plane_name.h"
+#include "tls/key_and_csr.h"
+#include "tls/spiffe_id.h"
+
+namespace strait::control {
+namespace {
+
+// The caller's SPIFFE ID when it presented a certificate that verified against our CA; "" when it
+// presented none.
+std::string peer_identity(const grpc::ServerContextBase& context) {
+  auto auth = context.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return {};
+  for (const char* property : {GRPC_PEER_SPIFFE_ID_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
+    for (const auto& value : auth->FindPropertyValues(property)) {
+      std::string text(value.data(), value.size());
+      if (text.starts_with("spiffe://")) return text;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+class MeshServer::CertificateService final : public mesh::v1::Certificates::CallbackService {
+ public:
+  explicit CertificateService(MeshServer& owner) : owner_(owner) {}
+
+  grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context, const mesh::v1::SignRequest* request,
+                                 mesh::v1::SignResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    std::string peer = peer_identity(*context);
+    std::string address = context->peer();
+    // Join tokens and the CA belong to the main thread; the reactor is finished from there.
+    asio::post(owner_.io_, [this, reactor, request, response, peer = std::move(peer), address = std::move(address)] {
+      reactor->Finish(sign(*request, peer, address, *response));
+    });
+    return reactor;
+  }
+
+ private:
+  grpc::Status sign(const mesh::v1::SignRequest& request, const std::string& peer, const std::string& address,
+                    mesh::v1::SignResponse& response) {
+    auto refuse = [&](grpc::StatusCode code, const std::string& why) {
+      spdlog::warn("certificate refused for {}{}: {}", address, peer.empty() ? "" : " (" + peer + ")", why);
+      owner_.hub_.count_certificate(false);
+      return grpc::Status(code, why);
+    };
+    std::optional<tls::SpiffeId> identity;
+    if (!request.join_token().empty()) {
+      auto token = owner_.join_tokens_.redeem(request.join_token());
+      if (!token) return refuse(grpc::StatusCode::UNAUTHENTICATED, "join token refused: " + token.error());
+      identity = tls::SpiffeId{owner_.ca_.trust_domain(), token->ns, token->service_account};
+    } else if (!peer.empty()) {
+      identity = tls::parse_spiffe_id(peer);
+      if (!identity || identity->trust_domain != owner_.ca_.trust_domain())
+        return refuse(grpc::StatusCode::PERMISSION_DENIED, "certificate " + peer + " is not of this mesh");
+      if (identity->ns == tls::kControlPlaneNamespace && identity->service_account == tls::kControlPlaneServiceAccount)
+        return refuse(grpc::StatusCode::PERMISSION_DENIED, "the control plane's identity is not issued to proxies");
+    } else {
+      return refuse(grpc::StatusCode::UNAUTHENTICATED,
+                    "send a join token (first certificate) or present your current certificate (renewal)");
+    }
+    if (auto asked = ca::CertificateAuthority::requested_spiffe_id(request.csr_pem()); asked && *asked != identity->uri()) {
+      return refuse(grpc::StatusCode::PERMISSION_DENIED,
+                    "the CSR asks for " + *asked + " but the caller may only have " + identity->uri());
+    }
+    auto issued = owner_.ca_.sign(request.csr_pem(), *identity, owner_.cert_ttl_);
+    if (!issued) return refuse(grpc::StatusCode::INVALID_ARGUMENT, issued.error());
+    response.set_certificate_chain_pem(issued->chain_pem);
+    response.set_trust_bundle_pem(owner_.ca_.trust_bundle());
+    response.set_spiffe_id(identity->uri());
+    response.set_not_after_unix(std::chrono::duration_cast<std::chrono::seconds>(
+                                    issued->not_after.time_since_epoch()).count());
+    owner_.hub_.count_certificate(true);
+    spdlog::info("certificate issued to {} for {} (serial {}, {})", address, identity->uri(), issued->serial_hex,
+                 request.join_token().empty() ? "renewal" : "join token");
+    return grpc::Status::OK;
+  }
+
+  MeshServer& owner_;
+};
+
+namespace {
+
+// One proxy's discovery stream. Reads run one at a time (the next is started after the previous is
+// handled); writes are queued by the hub through send(), at most one in flight and one waiting.
+class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::DiscoveryRequest, mesh::v1::DiscoveryResponse> {
+ public:
+  DiscoveryStream(grpc::CallbackServerContext* context, MeshHub& hub)
+      : hub_(hub), identity_(peer_identity(*context)), sink_(std::make_shared<Sink>(this)) {
+    if (identity_.empty()) {
+      spdlog::warn("discovery stream from {} refused: no client certificate", context->peer());
+      sink_->finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                 "the discovery stream needs the proxy's certificate (mTLS)"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      sink_->finish(grpc::Status::OK);
+      return;
+    }
+    if (!attached_) {
+      auto id = hub_.attach(sink_, request_.node(), identity_);
+      if (!id) {
+        spdlog::warn("discovery stream refused: {}", id.error());
+        sink_->finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, id.error()));
+        return;
+      }
+      attached_ = true;
+    }
+    hub_.answer(sink_.get(), request_);
+    StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override { sink_->write_done(ok); }
+
+  void OnDone() override {
+    hub_.detach(sink_.get());
+    sink_->ended();
+    delete this;
+  }
+
+ private:
+  class Sink final : public StreamSink {
+   public:
+    explicit Sink(DiscoveryStream* stream) : stream_(stream) {}
+    void send(mesh::v1::DiscoveryResponse response) override {
+      std::unique_lock lock(mutex_);
+      if (stream_ == nullptr || finished_) return;
+      if (writing_) {
+        waiting_ = std::move(response);
+        return;
+      }
+      writing_ = true;
+      in_flight_ = std::move(response);
+      stream_->StartWrite(&in_flight_);
+    }
+    void close(const std::string& reason) override {
+      finish(grpc::Status(grpc::StatusCode::ABORTED, reason));
+    }
+    void finish(grpc::Status status) {
+      std::lock_guard lock(mutex_);
+      if (stream_ == nullptr || finished_) return;
+      finished_ = true;
+      stream_->Finish(std::move(status));
+    }
+    void write_done(bool ok) {
+      std::lock_guard lock(mutex_);
+      writing_ = false;
+      if (!ok || finished_ || stream_ == nullptr || !waiting_) return;
+      writing_ = true;
+      in_flight_ = std::move(*waiting_);
+      waiting_.reset();
+      stream_->StartWrite(&in_flight_);
+    }
+    void ended() {
+      std::lock_guard lock(mutex_);
+      stream_ = nullptr;
+    }
+
+   private:
+    std::mutex mutex_;
+    DiscoveryStream* stream_;
+    bool finished_ = false;
+    bool writing_ = false;
+    mesh::v1::DiscoveryResponse in_flight_;
+    std::optional<mesh::v1::DiscoveryResponse> waiting_;
+  };
+
+  MeshHub& hub_;
+  std::string identity_;
+  std::shared_ptr<Sink> sink_;
+  mesh::v1::DiscoveryRequest request_;
+  bool attached_ = false;
+};
+
+}  // namespace
+
+class MeshServer::DiscoveryService final : public mesh::v1::Discovery::CallbackService {
+ public:
+  explicit DiscoveryService(MeshHub& hub) : hub_(hub) {}
+  grpc::ServerBidiReactor<mesh::v1::DiscoveryRequest, mesh::v1::DiscoveryResponse>* StreamConfig(
+      grpc::CallbackServerContext* context) override {
+    return new DiscoveryStream(context, hub_);
+  }
+
+ private:
+  MeshHub& hub_;
+};
+
+MeshServer::MeshServer(asio::io_context& io, MeshHub& hub, const ca::CertificateAuthority& ca,
+                       store::JoinTokenStore& join_tokens, std::chrono::seconds cert_ttl)
+    : io_(io), hub_(hub), ca_(ca), join_tokens_(join_tokens), cert_ttl_(cert_ttl) {}
+
+MeshServer::~MeshServer() { shutdown(); }
+
+std::expected<proxy::HostPort, std::string> MeshServer::start(const proxy::HostPort& address) {
+  // straitd's own key never leaves this process; its certificate is reissued at every start.
+  const tls::SpiffeId self{ca_.trust_domain(), std::string(tls::kControlPlaneNamespace),
+                           std::string(tls::kControlPlaneServiceAccount)};
+  auto key = tls::make_key_and_csr(self.uri());
+  if (!key) return std::unexpected(key.error());
+  auto issued = ca_.sign(key->csr_pem, self, std::chrono::hours(24 * 365),
+                         {std::string(tls::kControlPlaneServerName)});
+  if (!issued) return std::unexpected("serving certificate: " + issued.error());
+
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.pem_root_certs = ca_.trust_bundle();
+  options.pem_key_cert_pairs.push_back({key->private_key_pem, issued->chain_pem});
+  certificates_ = std::make_unique<CertificateService>(*this);
+  discovery_ = std::make_unique<DiscoveryService>(hub_);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address.to_string(), grpc::SslServerCredentials(options), &port);
+  builder.RegisterService(certificates_.get());
+  builder.RegisterService(discovery_.get());
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  // Detect dead proxies even when idle: their endpoints must leave the mesh.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port == 0) return std::unexpected("cannot listen on " + address.to_string());
+  return proxy::HostPort{address.host, static_cast<std::uint16_t>(port)};
+}
+
+void MeshServer::shutdown() {
+  if (!server_) return;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  server_.reset();
+}
+
+}  // namespace strait::control

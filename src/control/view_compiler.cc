@@ -1,0 +1,158 @@
+#include "control/view_compiler.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <cctype>
+#include <tuple>
+
+#include "strait/networking/v1/destination_rule.pb.h"
+#include "strait/networking/v1/service_entry.pb.h"
+#include "strait/networking/v1/virtual_service.pb.h"
+#include "strait/networking/v1/workload_entry.pb.h"
+
+namespace strait::control {
+namespace {
+
+std::string lower(std::string text) {
+  std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+bool selects(const google::protobuf::Map<std::string, std::string>& selector,
+             const google::protobuf::Map<std::string, std::string>& labels) {
+  return std::ranges::all_of(selector, [&](const auto& entry) {
+    auto it = labels.find(entry.first);
+    return it != labels.end() && it->second == entry.second;
+  });
+}
+
+void add_port(mesh::v1::MeshService& service, std::uint32_t port, const std::string& protocol) {
+  for (const auto& p : service.ports()) {
+    if (p.port() == port) return;
+  }
+  auto* added = service.add_ports();
+  added->set_port(port);
+  added->set_protocol(protocol);
+}
+
+// A ServiceEntry's endpoint (inline or a selected WorkloadEntry): a workload without a sidecar,
+// called in plaintext on the port its entry maps the service port to.
+void add_entry_endpoint(mesh::v1::MeshService& service, const networking::v1::ServiceEntry& entry,
+                        const networking::v1::WorkloadEntry& workload, const std::string& name) {
+  if (workload.address().empty()) return;
+  auto* endpoint = service.add_endpoints();
+  endpoint->set_address(workload.address());
+  endpoint->set_mtls(false);
+  endpoint->set_workload(name);
+  endpoint->mutable_labels()->insert(workload.labels().begin(), workload.labels().end());
+  for (const auto& port : entry.ports()) {
+    std::uint32_t target = port.target_port() != 0 ? port.target_port() : port.number();
+    if (auto it = workload.ports().find(port.name()); it != workload.ports().end()) target = it->second;
+    (*endpoint->mutable_target_ports())[port.number()] = target;
+  }
+}
+
+template <typename Message>
+void add_resource(std::vector<mesh::v1::Resource>& out, const std::string& name, const std::string& ns,
+                  const Message& body) {
+  mesh::v1::Resource resource;
+  resource.set_name(name);
+  resource.set_namespace_(ns);
+  // Packed deterministically (map fields in key order): straitd compares views by their bytes.
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    body.SerializeToCodedStream(&coded);
+  }
+  resource.mutable_body()->set_type_url("type.googleapis.com/" + body.GetDescriptor()->full_name());
+  resource.mutable_body()->set_value(std::move(bytes));
+  out.push_back(std::move(resource));
+}
+
+}  // namespace
+
+std::string service_hostname(const std::string& name, const std::string& ns) {
+  return name + "." + ns + ".svc.cluster.local";
+}
+
+std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
+  // Services by (namespace, name), from the sidecars' registrations.
+  std::map<std::pair<std::string, std::string>, mesh::v1::MeshService> services;
+  for (const auto& workload : *inputs.workloads) {
+    const auto& node = workload.node;
+    for (const auto& port : node.ports()) {
+      auto& service = services[{node.namespace_(), port.service()}];
+      if (service.name().empty()) {
+        service.set_name(port.service());
+        service.set_namespace_(node.namespace_());
+        service.set_hostname(service_hostname(port.service(), node.namespace_()));
+      }
+      add_port(service, port.port(), lower(port.protocol().empty() ? "http" : port.protocol()));
+      const bool listed = std::ranges::any_of(service.endpoints(), [&](const auto& e) {
+        return e.workload() == node.workload() && e.address() == node.inbound_address();
+      });
+      if (listed) continue;
+      auto* endpoint = service.add_endpoints();
+      endpoint->set_address(node.inbound_address());
+      endpoint->set_mtls(true);
+      endpoint->set_identity(workload.identity);
+      endpoint->mutable_labels()->insert(node.labels().begin(), node.labels().end());
+      endpoint->set_workload(node.workload());
+    }
+  }
+
+  std::vector<mesh::v1::Resource> out;
+  std::vector<const store::StoredResource*> workload_entries;
+  for (const auto& r : *inputs.resources) {
+    if (r.kind == "WorkloadEntry") workload_entries.push_back(&r);
+  }
+  for (const auto& r : *inputs.resources) {
+    if (r.kind != "ServiceEntry") continue;
+    networking::v1::ServiceEntry entry;
+    if (!entry.ParseFromString(r.spec)) continue;
+    for (const auto& host : entry.hosts()) {
+      auto& service = services[{r.ns, host}];
+      service.set_name(host);
+      service.set_namespace_(r.ns);
+      service.set_hostname(host);
+      for (const auto& port : entry.ports()) add_port(service, port.number(), lower(port.protocol()));
+      for (const auto& san : entry.subject_alt_names()) service.add_subject_alt_names(san);
+      int index = 0;
+      for (const auto& endpoint : entry.endpoints())
+        add_entry_endpoint(service, entry, endpoint, r.name + "-" + std::to_string(index++));
+      if (entry.has_workload_selector()) {
+        for (const auto* stored : workload_entries) {
+          networking::v1::WorkloadEntry workload;
+          if (stored->ns != r.ns || !workload.ParseFromString(stored->spec)) continue;
+          if (selects(entry.workload_selector().labels(), workload.labels()))
+            add_entry_endpoint(service, entry, workload, stored->name);
+        }
+      }
+    }
+  }
+  for (auto& [key, service] : services) {
+    std::ranges::sort(*service.mutable_endpoints(), [](const auto& a, const auto& b) {
+      return std::tie(a.address(), a.workload()) < std::tie(b.address(), b.workload());
+    });
+    add_resource(out, service.name(), service.namespace_(), service);
+  }
+  for (const auto& r : *inputs.resources) {
+    if (r.kind == "VirtualService") {
+      networking::v1::VirtualService spec;
+      if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    } else if (r.kind == "DestinationRule") {
+      networking::v1::DestinationRule spec;
+      if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    }
+  }
+  mesh::v1::TrustBundle bundle;
+  bundle.set_pem(inputs.trust_bundle_pem);
+  add_resource(out, "trust-bundle", "strait-system", bundle);
+  return out;
+}
+
+}  // namespace strait::control

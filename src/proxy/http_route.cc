@@ -1,0 +1,71 @@
+#include "proxy/http_route.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace strait::proxy {
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+bool block_matches(const RouteMatch& m, const RequestAttributes& r) {
+  const auto question = r.path.find('?');
+  const std::string_view path = r.path.substr(0, question);
+  const std::string_view query = question == std::string_view::npos ? std::string_view{} : r.path.substr(question + 1);
+  if (m.port != 0 && m.port != r.port) return false;
+  if (!m.uri.matches(path, m.ignore_uri_case)) return false;
+  if (!m.method.matches(r.method)) return false;
+  if (!m.authority.matches(r.authority)) return false;
+  for (const auto& h : m.headers) {
+    const auto value = r.header != nullptr ? r.header(r.context, h.name) : std::nullopt;
+    const bool hit = value.has_value() && h.match.matches(*value);
+    if (h.must_be_absent ? hit : !hit) return false;
+  }
+  for (const auto& [name, matcher] : m.query_params) {
+    const auto value = query_param(query, name);
+    if (!value || !matcher.matches(*value)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool StringMatcher::matches(std::string_view text, bool ignore_case) const {
+  switch (kind) {
+    case Kind::kAny:
+      return true;
+    case Kind::kExact:
+      return ignore_case ? iequal(text, value) : text == value;
+    case Kind::kPrefix:
+      return text.size() >= value.size() &&
+             (ignore_case ? iequal(text.substr(0, value.size()), value) : text.starts_with(value));
+    case Kind::kRegex:
+      return regex != nullptr && re2::RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *regex);
+  }
+  return false;
+}
+
+bool route_matches(const HttpRoute& route, const RequestAttributes& request) {
+  if (route.matches.empty()) return true;
+  return std::ranges::any_of(route.matches, [&](const RouteMatch& m) { return block_matches(m, request); });
+}
+
+}  // namespace strait::proxy

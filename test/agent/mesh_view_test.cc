@@ -1,0 +1,214 @@
+// The push pipeline without sockets: stored resources and registered workloads compiled by
+// straitd (view_compiler) into a view, turned by the proxy into its config (mesh_view), then into a
+// snapshot whose routes pick destinations (router).
+#include "agent/mesh_view.h"
+
+#include <gtest/gtest.h>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <map>
+
+#include "config/resource.h"
+#include "control/view_compiler.h"
+#include "proxy/router.h"
+#include "proxy/snapshot.h"
+#include "strait/networking/v1/virtual_service.pb.h"
+
+namespace strait {
+namespace {
+
+std::vector<store::StoredResource> stored(std::string_view yaml) {
+  auto parsed = config::parse_resources(yaml, "test.yaml");
+  EXPECT_TRUE(parsed) << parsed.error();
+  std::vector<store::StoredResource> out;
+  if (!parsed) return out;
+  for (const auto& r : *parsed) {
+    store::StoredResource s;
+    s.kind = std::string(r.kind->kind);
+    s.ns = r.ns.empty() ? "shop" : r.ns;
+    s.name = r.name;
+    r.spec->SerializeToString(&s.spec);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+control::RegisteredWorkload workload(const std::string& name, const std::string& version, const std::string& address) {
+  control::RegisteredWorkload w;
+  w.proxy_id = name + ".shop";
+  w.node.set_workload(name);
+  w.node.set_namespace_("shop");
+  w.node.set_service_account("reviews");
+  (*w.node.mutable_labels())["app"] = "reviews";
+  (*w.node.mutable_labels())["version"] = version;
+  auto* port = w.node.add_ports();
+  port->set_service("reviews");
+  port->set_port(9080);
+  port->set_protocol("http");
+  w.node.set_inbound_address(address);
+  w.identity = "spiffe://cluster.local/ns/shop/sa/reviews";
+  return w;
+}
+
+constexpr std::string_view kRouting = R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{headers: {x-canary: {exact: "yes"}}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{uri: {regex: "/api/v[0-9]+/.*"}}]
+    route: [{destination: {host: reviews, subset: v1}}]
+  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 90}
+    - {destination: {host: reviews, subset: v2}, weight: 10}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews.shop.svc.cluster.local
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: billing, namespace: shop}
+spec:
+  hosts: [billing.example.com]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: STATIC
+  endpoints: [{address: 192.0.2.10, ports: {tls: 8443}}]
+)";
+
+// Protobuf maps serialize in no fixed order unless asked (straitd compares views this way).
+std::string deterministic_bytes(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return out;
+}
+
+class MeshViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    resources_ = stored(kRouting);
+    workloads_ = {workload("reviews-v1", "v1", "127.0.0.1:16001"), workload("reviews-v2", "v2", "127.0.0.1:16002")};
+    base_.workload.name = "web";
+    base_.workload.ns = "shop";
+    base_.workload.service_account = "web";
+    base_.control_plane = true;
+  }
+  mesh::v1::DiscoveryResponse view() {
+    mesh::v1::DiscoveryResponse response;
+    response.set_version_info("v7");
+    for (auto& r : control::compile_view({&resources_, &workloads_, "BUNDLE", "cluster.local"}))
+      *response.add_resources() = std::move(r);
+    return response;
+  }
+  std::vector<store::StoredResource> resources_;
+  std::vector<control::RegisteredWorkload> workloads_;
+  proxy::ProxyConfig base_;
+};
+
+TEST_F(MeshViewTest, CompiledViewIsStableAndComplete) {
+  auto a = view();
+  auto b = view();
+  EXPECT_EQ(deterministic_bytes(a), deterministic_bytes(b));
+  std::map<std::string, int> types;
+  for (const auto& r : a.resources()) types[r.body().type_url().substr(r.body().type_url().rfind('/') + 1)]++;
+  EXPECT_EQ(types["strait.mesh.v1.MeshService"], 2);  // reviews (registry) and billing (ServiceEntry)
+  EXPECT_EQ(types["strait.networking.v1.VirtualService"], 1);
+  EXPECT_EQ(types["strait.networking.v1.DestinationRule"], 1);
+  EXPECT_EQ(types["strait.mesh.v1.TrustBundle"], 1);
+}
+
+TEST_F(MeshViewTest, ProxyConfigCarriesServicesSubsetsAndRoutes) {
+  auto applied = agent::config_from_view(base_, view());
+  ASSERT_TRUE(applied) << applied.error();
+  EXPECT_EQ(applied->trust_bundle_pem, "BUNDLE");
+  EXPECT_EQ(applied->config.config_version, "v7");
+  const proxy::Service* reviews = nullptr;
+  const proxy::Service* billing = nullptr;
+  for (const auto& s : applied->config.services) {
+    if (s.fqdn == "reviews.shop.svc.cluster.local") reviews = &s;
+    if (s.fqdn == "billing.example.com") billing = &s;
+  }
+  ASSERT_NE(reviews, nullptr);
+  ASSERT_NE(billing, nullptr);
+  ASSERT_EQ(reviews->endpoints.size(), 2u);
+  EXPECT_TRUE(reviews->endpoints[0].mtls);
+  EXPECT_EQ(reviews->endpoints[0].address.to_string(), "127.0.0.1:16001");
+  EXPECT_EQ(reviews->allowed_identities, std::vector<std::string>{"spiffe://cluster.local/ns/shop/sa/reviews"});
+  ASSERT_EQ(reviews->subsets.size(), 2u);
+  ASSERT_EQ(reviews->http_routes.size(), 3u);
+  EXPECT_EQ(reviews->http_routes[0].targets[0].weight, 100u);  // a single destination takes everything
+  EXPECT_EQ(reviews->http_routes[2].targets[1].subset, "v2");
+  ASSERT_EQ(billing->endpoints.size(), 1u);
+  EXPECT_FALSE(billing->endpoints[0].mtls);
+  EXPECT_EQ(billing->endpoints[0].address.to_string(), "192.0.2.10:8443");
+  EXPECT_EQ(billing->ports[0].protocol, proxy::Protocol::kTls);
+}
+
+TEST_F(MeshViewTest, RoutesPickSubsetsByHeaderPathAndWeight) {
+  auto applied = agent::config_from_view(base_, view());
+  ASSERT_TRUE(applied) << applied.error();
+  auto snapshot = proxy::build_snapshot(std::make_shared<const proxy::ProxyConfig>(applied->config), {}, 1);
+  ASSERT_TRUE(snapshot) << snapshot.error();
+  proxy::DownstreamInfo outbound;
+  std::map<std::string, std::string> headers;
+  auto lookup = [](const void* context, std::string_view name) -> std::optional<std::string_view> {
+    const auto& h = *static_cast<const std::map<std::string, std::string>*>(context);
+    auto it = h.find(std::string(name));
+    return it == h.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  };
+  auto subset_for = [&](std::string_view path, std::uint64_t random) -> std::string {
+    auto d = proxy::route_request(**snapshot, outbound, "reviews:9080");
+    EXPECT_TRUE(d);
+    proxy::RequestAttributes request{"GET", path, "reviews:9080", 9080, &headers, lookup};
+    auto routed = proxy::select_http_route(*d, request, random);
+    EXPECT_TRUE(routed);
+    if (!routed || d->subset == nullptr) return "";
+    EXPECT_EQ(d->subset->members.size(), 1u);
+    return d->subset->name;
+  };
+  EXPECT_EQ(subset_for("/api/v2/x", 95), "v1");  // regex route beats the split
+  int v2 = 0;
+  for (std::uint64_t r = 0; r < 100; ++r) v2 += subset_for("/", r) == "v2" ? 1 : 0;
+  EXPECT_EQ(v2, 10);  // 90/10 by weight
+  headers["x-canary"] = "yes";
+  EXPECT_EQ(subset_for("/", 0), "v2");
+}
+
+TEST_F(MeshViewTest, UnusableViewIsRefusedWithTheResourceNamed) {
+  auto response = view();
+  networking::v1::VirtualService bad;
+  bad.add_hosts("reviews");
+  bad.add_http()->add_match()->mutable_uri()->set_regex("(unclosed");
+  auto* r = response.add_resources();
+  r->set_name("broken");
+  r->set_namespace_("shop");
+  r->mutable_body()->PackFrom(bad);
+  auto applied = agent::config_from_view(base_, response);
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().find("VirtualService shop/broken: http[0].match[0].uri.regex"), std::string::npos)
+      << applied.error();
+}
+
+TEST(QualifyHost, ResolvesShortNamesInTheResourceNamespace) {
+  EXPECT_EQ(agent::qualify_host("reviews", "shop"), "reviews.shop.svc.cluster.local");
+  EXPECT_EQ(agent::qualify_host("reviews.prod", "shop"), "reviews.prod.svc.cluster.local");
+  EXPECT_EQ(agent::qualify_host("Reviews.prod.svc", "shop"), "reviews.prod.svc.cluster.local");
+  EXPECT_EQ(agent::qualify_host("api.example.com", "shop"), "api.example.com");
+}
+
+}  // namespace
+}  // namespace strait

@@ -1,0 +1,142 @@
+#include "control/mesh_hub.h"
+
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+namespace strait::control {
+namespace {
+
+class RecordingSink final : public StreamSink {
+ public:
+  void send(mesh::v1::DiscoveryResponse response) override { sent.push_back(std::move(response)); }
+  void close(const std::string& reason) override { closed = reason; }
+  std::vector<mesh::v1::DiscoveryResponse> sent;
+  std::string closed;
+};
+
+mesh::v1::Node node(const std::string& workload, const std::string& sa = "reviews") {
+  mesh::v1::Node n;
+  n.set_workload(workload);
+  n.set_namespace_("shop");
+  n.set_service_account(sa);
+  auto* port = n.add_ports();
+  port->set_service("reviews");
+  port->set_port(9080);
+  port->set_protocol("http");
+  n.set_inbound_address("127.0.0.1:16001");
+  return n;
+}
+
+const std::string kReviews = "spiffe://cluster.local/ns/shop/sa/reviews";
+
+class MeshHubTest : public ::testing::Test {
+ protected:
+  MeshHubOptions options() {
+    MeshHubOptions o;
+    o.debounce = std::chrono::milliseconds(1);
+    o.grace = std::chrono::milliseconds(0);
+    return o;
+  }
+  // Runs the hub's main-thread work (debounced pushes) for a moment.
+  void settle(std::chrono::milliseconds how_long = std::chrono::milliseconds(30)) {
+    io_.restart();
+    io_.run_for(how_long);
+  }
+  nlohmann::json status(const std::string& id) { return hub_.proxy_json(id); }
+  asio::io_context io_;
+  MeshHub hub_{io_, "BUNDLE", "cluster.local", options()};
+};
+
+TEST_F(MeshHubTest, PushesTheViewAndTracksAcks) {
+  auto sink = std::make_shared<RecordingSink>();
+  auto id = hub_.attach(sink, node("reviews-v1"), kReviews);
+  ASSERT_TRUE(id) << id.error();
+  EXPECT_EQ(*id, "reviews-v1.shop");
+  settle();
+  ASSERT_EQ(sink->sent.size(), 1u);
+  const auto push = sink->sent.back();
+  EXPECT_FALSE(push.nonce().empty());
+  EXPECT_EQ(status(*id)["status"], "STALE");  // sent, not yet acknowledged
+
+  mesh::v1::DiscoveryRequest ack;
+  ack.set_response_nonce(push.nonce());
+  ack.set_version_info(push.version_info());
+  ack.set_certificate_not_after_unix(4'000'000'000);
+  hub_.answer(sink.get(), ack);
+  EXPECT_EQ(status(*id)["status"], "SYNCED");
+  EXPECT_EQ(status(*id)["ackedVersion"], push.version_info());
+  EXPECT_TRUE(status(*id).contains("certificateExpiry"));
+  EXPECT_FALSE(hub_.proxy_config_json(*id)["resources"].empty());
+
+  // A config change becomes one more push; an unchanged view is not pushed again.
+  hub_.set_resources({});
+  settle();
+  EXPECT_EQ(sink->sent.size(), 1u);
+  store::StoredResource vs;
+  vs.kind = "VirtualService";
+  vs.ns = "shop";
+  vs.name = "reviews";
+  hub_.set_resources({vs});
+  hub_.set_resources({vs});
+  settle();
+  ASSERT_EQ(sink->sent.size(), 2u);
+  EXPECT_NE(sink->sent[1].version_info(), push.version_info());
+}
+
+TEST_F(MeshHubTest, NackIsReportedWithItsError) {
+  auto sink = std::make_shared<RecordingSink>();
+  auto id = hub_.attach(sink, node("reviews-v1"), kReviews);
+  ASSERT_TRUE(id);
+  settle();
+  ASSERT_EQ(sink->sent.size(), 1u);
+  mesh::v1::DiscoveryRequest nack;
+  nack.set_response_nonce(sink->sent[0].nonce());
+  nack.set_error_detail("bad regex");
+  hub_.answer(sink.get(), nack);
+  auto s = status(*id);
+  EXPECT_EQ(s["status"], "NACKED");
+  EXPECT_EQ(s["error"], "bad regex");
+  // An answer to an older nonce changes nothing.
+  mesh::v1::DiscoveryRequest stale;
+  stale.set_response_nonce("n-old");
+  hub_.answer(sink.get(), stale);
+  EXPECT_EQ(status(*id)["status"], "NACKED");
+}
+
+TEST_F(MeshHubTest, RefusesANodeThatClaimsAnotherIdentity) {
+  auto sink = std::make_shared<RecordingSink>();
+  auto id = hub_.attach(sink, node("web-1", "web"), kReviews);
+  ASSERT_FALSE(id);
+  EXPECT_NE(id.error().find("differ from the certificate"), std::string::npos);
+}
+
+TEST_F(MeshHubTest, NewStreamReplacesTheOldAndDisconnectedProxiesExpire) {
+  auto first = std::make_shared<RecordingSink>();
+  auto second = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub_.attach(first, node("reviews-v1"), kReviews));
+  ASSERT_TRUE(hub_.attach(second, node("reviews-v1"), kReviews));
+  EXPECT_FALSE(first->closed.empty());
+  settle();
+  EXPECT_EQ(hub_.proxies_json()["items"].size(), 1u);
+  hub_.detach(second.get());
+  EXPECT_EQ(status("reviews-v1.shop")["status"], "DISCONNECTED");
+  settle(std::chrono::milliseconds(1100));  // the grace timer runs every second
+  EXPECT_TRUE(status("reviews-v1.shop").is_null());
+}
+
+TEST_F(MeshHubTest, DescribesServicesFromTheView) {
+  auto sink = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub_.attach(sink, node("reviews-v1"), kReviews));
+  settle();
+  auto service = hub_.service_json("shop", "reviews");
+  ASSERT_FALSE(service.is_null());
+  EXPECT_EQ(service["hostname"], "reviews.shop.svc.cluster.local");
+  ASSERT_EQ(service["endpoints"].size(), 1u);
+  EXPECT_EQ(service["endpoints"][0]["health"], "healthy");
+  EXPECT_TRUE(hub_.service_json("shop", "nope").is_null());
+}
+
+}  // namespace
+}  // namespace strait::control
