@@ -146,6 +146,15 @@ ControlPlaneClient::~ControlPlaneClient() {
 }
 
 void ControlPlaneClient::request_stop() {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping) return;
+  }
+  // Tell straitd first, so that other proxies stop sending here without waiting for the grace
+  // period. A stream that is gone makes this a no-op; a live one takes a small message at once.
+  mesh::v1::DiscoveryRequest leaving;
+  leaving.set_leaving(true);
+  state_->write(leaving);
   std::lock_guard lock(state_->mutex);
   state_->stopping = true;
   if (state_->stream_context != nullptr) state_->stream_context->TryCancel();

@@ -183,6 +183,17 @@ std::expected<std::string, std::string> MeshHub::attach(const std::shared_ptr<St
 }
 
 void MeshHub::answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& request) {
+  if (request.leaving()) {
+    {
+      std::lock_guard lock(mutex_);
+      auto it = std::ranges::find_if(proxies_, [&](const auto& entry) { return entry.second->sink.get() == sink; });
+      if (it == proxies_.end()) return;
+      spdlog::info("proxy {} is draining: removed from the registry", it->first);
+      proxies_.erase(it);
+    }
+    schedule_push();
+    return;
+  }
   std::lock_guard lock(mutex_);
   auto it = std::ranges::find_if(proxies_, [&](const auto& entry) { return entry.second->sink.get() == sink; });
   if (it == proxies_.end()) return;

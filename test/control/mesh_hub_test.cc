@@ -126,6 +126,25 @@ TEST_F(MeshHubTest, NewStreamReplacesTheOldAndDisconnectedProxiesExpire) {
   EXPECT_TRUE(status("reviews-v1.shop").is_null());
 }
 
+TEST_F(MeshHubTest, ADrainingProxyLeavesAtOnce) {
+  auto leaving = std::make_shared<RecordingSink>();
+  auto staying = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub_.attach(leaving, node("reviews-v1"), kReviews));
+  auto other = node("reviews-v2");
+  other.set_inbound_address("127.0.0.1:16002");
+  ASSERT_TRUE(hub_.attach(staying, other, kReviews));
+  settle();
+  ASSERT_EQ(hub_.service_json("shop", "reviews")["endpoints"].size(), 2u);
+  const auto pushes = staying->sent.size();
+  mesh::v1::DiscoveryRequest bye;
+  bye.set_leaving(true);
+  hub_.answer(leaving.get(), bye);
+  EXPECT_TRUE(status("reviews-v1.shop").is_null());
+  settle();
+  EXPECT_EQ(staying->sent.size(), pushes + 1);  // the others learn at once
+  EXPECT_EQ(hub_.service_json("shop", "reviews")["endpoints"].size(), 1u);
+}
+
 TEST_F(MeshHubTest, DescribesServicesFromTheView) {
   auto sink = std::make_shared<RecordingSink>();
   ASSERT_TRUE(hub_.attach(sink, node("reviews-v1"), kReviews));

@@ -197,6 +197,18 @@ spec:
         log = self.shop.web.read_log()
         self.assertIn("reconnecting in", log)
 
+    def test_a_draining_proxy_leaves_the_mesh_without_waiting_for_the_grace_period(self):
+        v2 = next(p for p in self.mesh.proxies if p.name == "reviews-v2")
+        v2.stop()
+        deadline = time.time() + 5  # the grace period is 15 s
+        while time.time() < deadline and len(self.mesh.status()["items"]) != 2:
+            time.sleep(0.02)
+        self.assertEqual(sorted(p["id"] for p in self.mesh.status()["items"]), ["reviews-v1.shop", "web-1.shop"])
+        self.mesh.wait_synced(2)
+        self.assertEqual({self.shop.call() for _ in range(20)}, {"reviews-v1"})
+        with open(self.mesh.straitd.log_path) as f:
+            self.assertIn("proxy reviews-v2.shop is draining", f.read())
+
     def test_config_changes_under_load_fail_no_request(self):
         self.mesh.apply(ROUTING % (50, 50))
         self.mesh.wait_synced(3)
