@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/host_name.h"
 #include "proxy/bootstrap.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
@@ -117,16 +118,6 @@ int precedence(const std::string& resource_ns, const std::string& proxy_ns, cons
 }
 
 }  // namespace
-
-std::string qualify_host(const std::string& host, const std::string& ns) {
-  std::string h = lower(host);
-  if (!h.empty() && h.back() == '.') h.pop_back();
-  const auto dots = std::ranges::count(h, '.');
-  if (dots == 0) return h + "." + ns + ".svc.cluster.local";
-  if (dots == 1) return h + ".svc.cluster.local";
-  if (h.ends_with(".svc")) return h + ".cluster.local";
-  return h;
-}
 
 std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfig& base,
                                                          const mesh::v1::DiscoveryResponse& view) {

@@ -21,8 +21,4 @@ struct AppliedView {
 [[nodiscard]] std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfig& base,
                                                                        const mesh::v1::DiscoveryResponse& view);
 
-// A host as written in a resource of namespace `ns` ("reviews", "reviews.prod",
-// "reviews.prod.svc.cluster.local") as an FQDN; other hosts (ServiceEntry names) unchanged.
-[[nodiscard]] std::string qualify_host(const std::string& host, const std::string& ns);
-
 }  // namespace strait::agent

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/mesh_hub.h"
+#include "common/host_name.h"
 #include "control/view_compiler.h"
 
 #include <google/protobuf/io/coded_stream.h>

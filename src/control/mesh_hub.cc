@@ -20,17 +20,16 @@ namespace {
 using json = nlohmann::json;
 constexpr std::size_t kLatencySamples = 1024;
 
-// Deterministic bytes of a view (map fields in key order), so that equal views compare equal.
-std::string view_bytes(const std::vector<mesh::v1::Resource>& resources) {
+// Deterministic bytes of one resource (map fields in key order, length-prefixed), so that equal
+// views compare equal as concatenations.
+std::string resource_bytes(const mesh::v1::Resource& resource) {
   std::string out;
   {
     google::protobuf::io::StringOutputStream stream(&out);
     google::protobuf::io::CodedOutputStream coded(&stream);
     coded.SetSerializationDeterministic(true);
-    for (const auto& r : resources) {
-      coded.WriteVarint64(r.ByteSizeLong());
-      r.SerializeWithCachedSizes(&coded);
-    }
+    coded.WriteVarint64(resource.ByteSizeLong());
+    resource.SerializeWithCachedSizes(&coded);
   }
   return out;
 }
@@ -61,6 +60,7 @@ struct MeshHub::ProxyState {
   std::chrono::steady_clock::time_point sent_at;
   std::shared_ptr<const std::string> sent_bytes;
   std::shared_ptr<const std::vector<mesh::v1::Resource>> sent_view;
+  std::string sidecar;  // the Sidecar resource that scoped it ("" : none)
   // The last push acknowledged (the config the proxy holds).
   std::string acked_version;
   std::string acked_nonce;
@@ -120,29 +120,53 @@ void MeshHub::push() {
     workloads.reserve(proxies_.size());
     for (const auto& [id, proxy] : proxies_) workloads.push_back(proxy->workload);
     auto resources = compile_view({&resources_, &workloads, trust_bundle_pem_, trust_domain_});
-    auto bytes = view_bytes(resources);
+    std::vector<std::string> pieces;
+    pieces.reserve(resources.size());
+    std::string bytes;
+    for (const auto& r : resources) {
+      pieces.push_back(resource_bytes(r));
+      bytes += pieces.back();
+    }
     if (!view_bytes_ || *view_bytes_ != bytes) {
       ++generation_;
       view_bytes_ = std::make_shared<const std::string>(std::move(bytes));
+      reach_ = reach_of(resources);
       view_ = std::make_shared<const std::vector<mesh::v1::Resource>>(std::move(resources));
+      pieces_ = std::move(pieces);
     }
     const std::string version = "v" + std::to_string(generation_);
     const auto now = std::chrono::steady_clock::now();
+    std::size_t sent_resources = 0;
     for (auto& [id, proxy] : proxies_) {
-      if (!proxy->sink || proxy->sent_bytes == view_bytes_) continue;
+      if (!proxy->sink) continue;
+      // The proxy's part of the view: what is exported to its namespace and its Sidecar names.
+      const auto& node = proxy->workload.node;
+      const EgressScope scope = egress_scope(node, resources_);
+      auto view = std::make_shared<std::vector<mesh::v1::Resource>>();
+      std::string proxy_bytes;
+      for (std::size_t i = 0; i < view_->size(); ++i) {
+        if (!visible_to(reach_[i], node.namespace_(), scope)) continue;
+        view->push_back((*view_)[i]);
+        proxy_bytes += pieces_[i];
+      }
+      if (proxy->sent_bytes && *proxy->sent_bytes == proxy_bytes) continue;
       mesh::v1::DiscoveryResponse response;
       response.set_version_info(version);
       response.set_nonce("n" + std::to_string(++nonce_counter_));
-      for (const auto& r : *view_) *response.add_resources() = r;
+      for (const auto& r : *view) *response.add_resources() = r;
+      sent_resources += view->size();
       proxy->sent_version = version;
       proxy->sent_nonce = response.nonce();
       proxy->sent_at = now;
-      proxy->sent_bytes = view_bytes_;
-      proxy->sent_view = view_;
+      proxy->sent_bytes = std::make_shared<const std::string>(std::move(proxy_bytes));
+      proxy->sent_view = std::move(view);
+      proxy->sidecar = scope.sidecar;
       ++pushes_;
       out.emplace_back(proxy->sink, std::move(response));
     }
-    if (!out.empty()) spdlog::info("push {}: {} resources to {} proxies", version, view_->size(), out.size());
+    if (!out.empty())
+      spdlog::info("push {}: {} resources to {} proxies ({} in the mesh's view)", version, sent_resources,
+                   out.size(), view_->size());
   }
   for (auto& [sink, response] : out) sink->send(std::move(response));
 }
@@ -283,6 +307,8 @@ json MeshHub::status_of(const ProxyState& proxy) const {
       {"ackedVersion", proxy.acked_version},
       {"connectedAt", utc_iso8601(proxy.connected_at)},
   };
+  if (proxy.sent_view) out["resources"] = proxy.sent_view->size();
+  if (!proxy.sidecar.empty()) out["sidecar"] = proxy.sidecar;
   if (!proxy.nack_error.empty()) out["error"] = proxy.nack_error;
   if (proxy.certificate_not_after > 0) {
     out["certificateExpiry"] = utc_iso8601_from_unix(proxy.certificate_not_after);

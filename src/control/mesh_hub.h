@@ -95,6 +95,8 @@ class MeshHub {
   std::uint64_t generation_ = 0;      // bumped when the compiled view changes
   std::shared_ptr<const std::string> view_bytes_;  // the current view, serialized (for comparison)
   std::shared_ptr<const std::vector<mesh::v1::Resource>> view_;
+  std::vector<std::string> pieces_;   // each resource of view_, serialized
+  std::vector<ResourceReach> reach_;  // who sees each resource of view_
   std::uint64_t nonce_counter_ = 0;
   std::uint64_t pushes_ = 0;
   std::uint64_t acks_ = 0;

@@ -7,8 +7,10 @@
 #include <cctype>
 #include <tuple>
 
+#include "common/host_name.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
+#include "strait/networking/v1/sidecar.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/networking/v1/workload_entry.pb.h"
 
@@ -75,10 +77,6 @@ void add_resource(std::vector<mesh::v1::Resource>& out, const std::string& name,
 
 }  // namespace
 
-std::string service_hostname(const std::string& name, const std::string& ns) {
-  return name + "." + ns + ".svc.cluster.local";
-}
-
 std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
   // Services by (namespace, name), from the sidecars' registrations.
   std::map<std::pair<std::string, std::string>, mesh::v1::MeshService> services;
@@ -121,6 +119,7 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
       service.set_hostname(host);
       for (const auto& port : entry.ports()) add_port(service, port.number(), lower(port.protocol()));
       for (const auto& san : entry.subject_alt_names()) service.add_subject_alt_names(san);
+      for (const auto& e : entry.export_to()) service.add_export_to(e);
       int index = 0;
       for (const auto& endpoint : entry.endpoints())
         add_entry_endpoint(service, entry, endpoint, r.name + "-" + std::to_string(index++));
@@ -153,6 +152,88 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
   bundle.set_pem(inputs.trust_bundle_pem);
   add_resource(out, "trust-bundle", "strait-system", bundle);
   return out;
+}
+
+std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view) {
+  std::vector<ResourceReach> out;
+  out.reserve(view.size());
+  for (const auto& resource : view) {
+    ResourceReach reach;
+    reach.ns = resource.namespace_();
+    if (mesh::v1::MeshService service; resource.body().Is<mesh::v1::MeshService>() &&
+                                       resource.body().UnpackTo(&service)) {
+      reach.hosts.push_back(service.hostname());
+      reach.export_to.assign(service.export_to().begin(), service.export_to().end());
+    } else if (networking::v1::VirtualService vs; resource.body().Is<networking::v1::VirtualService>() &&
+                                                  resource.body().UnpackTo(&vs)) {
+      for (const auto& h : vs.hosts()) reach.hosts.push_back(qualify_host(h, reach.ns));
+      reach.export_to.assign(vs.export_to().begin(), vs.export_to().end());
+    } else if (networking::v1::DestinationRule dr; resource.body().Is<networking::v1::DestinationRule>() &&
+                                                   resource.body().UnpackTo(&dr)) {
+      reach.hosts.push_back(qualify_host(dr.host(), reach.ns));
+      reach.export_to.assign(dr.export_to().begin(), dr.export_to().end());
+    } else {
+      reach.everyone = true;
+    }
+    out.push_back(std::move(reach));
+  }
+  return out;
+}
+
+EgressScope egress_scope(const mesh::v1::Node& node, const std::vector<store::StoredResource>& resources) {
+  const store::StoredResource* selected = nullptr;
+  networking::v1::Sidecar chosen;
+  int best = 3;  // 0: selector matches in the workload's namespace, 1: namespace default, 2: mesh default
+  for (const auto& r : resources) {
+    if (r.kind != "Sidecar") continue;
+    networking::v1::Sidecar sidecar;
+    if (!sidecar.ParseFromString(r.spec)) continue;
+    int rank = 3;
+    const bool has_selector = sidecar.has_workload_selector() && !sidecar.workload_selector().labels().empty();
+    if (r.ns == node.namespace_() && has_selector && selects(sidecar.workload_selector().labels(), node.labels())) rank = 0;
+    else if (r.ns == node.namespace_() && !has_selector) rank = 1;
+    else if (r.ns == "strait-system" && !has_selector) rank = 2;
+    if (rank < best) {  // resources come sorted by namespace and name: the first of a rank wins
+      best = rank;
+      selected = &r;
+      chosen = std::move(sidecar);
+    }
+  }
+  EgressScope scope;
+  if (selected == nullptr || chosen.egress_size() == 0) return scope;
+  scope.everything = false;
+  scope.sidecar = selected->ns + "/" + selected->name;
+  for (const auto& listener : chosen.egress()) {
+    for (const auto& host : listener.hosts()) {
+      const auto slash = host.find('/');
+      if (slash == std::string::npos) continue;  // refused at apply
+      std::string ns = host.substr(0, slash);
+      if (ns == ".") ns = selected->ns;  // "." is the Sidecar's own namespace
+      scope.hosts.emplace_back(std::move(ns), lower(host.substr(slash + 1)));
+    }
+  }
+  return scope;
+}
+
+bool visible_to(const ResourceReach& reach, const std::string& proxy_ns, const EgressScope& scope) {
+  if (reach.everyone) return true;
+  if (!reach.export_to.empty()) {
+    const bool exported = std::ranges::any_of(reach.export_to, [&](const std::string& to) {
+      return to == "*" || to == proxy_ns || (to == "." && reach.ns == proxy_ns);
+    });
+    if (!exported) return false;
+  }
+  if (scope.everything) return true;
+  return std::ranges::any_of(scope.hosts, [&](const auto& pattern) {
+    const auto& [ns, host] = pattern;
+    if (ns == "~") return false;
+    if (ns != "*" && ns != reach.ns) return false;
+    return std::ranges::any_of(reach.hosts, [&](const std::string& h) {
+      if (host == "*") return true;
+      if (host.starts_with("*.")) return h.ends_with(host.substr(1));
+      return h == host;
+    });
+  });
 }
 
 }  // namespace strait::control

@@ -1,8 +1,8 @@
 // Compiles what straitd knows (the stored config resources and the registered workloads) into the
-// view a proxy receives: typed resources, as pushed on the discovery stream.
-//
-// Today every proxy gets the same view (every service, VirtualService and DestinationRule of the
-// mesh); scoping by Sidecar resources will make views per proxy.
+// views proxies receive: typed resources, as pushed on the discovery stream. The mesh's view is
+// compiled once per change; each proxy receives the part of it that is exported to its namespace
+// (Istio's exportTo) and that its Sidecar resource's egress hosts name (no Sidecar: all of it), so
+// that a proxy's config grows with what its workload uses, not with the mesh.
 #pragma once
 
 #include <map>
@@ -31,8 +31,26 @@ struct MeshInputs {
 // The resources of the view, in a stable order (so equal inputs give byte-equal views).
 [[nodiscard]] std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs);
 
-// "<name>.<namespace>.svc.cluster.local": the DNS suffix is the Kubernetes one whatever the trust
-// domain, as in Istio.
-[[nodiscard]] std::string service_hostname(const std::string& name, const std::string& ns);
+// What decides who sees a resource of the view.
+struct ResourceReach {
+  std::string ns;                      // the resource's namespace
+  std::vector<std::string> hosts;      // FQDNs it is about
+  std::vector<std::string> export_to;  // empty: every namespace
+  bool everyone = false;               // the trust bundle
+};
+[[nodiscard]] std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view);
+
+// The egress hosts of the Sidecar that applies to a workload: one in its namespace whose selector
+// matches its labels, else its namespace's without a selector, else the mesh-wide one in
+// strait-system. `everything` when none applies.
+struct EgressScope {
+  bool everything = true;
+  std::vector<std::pair<std::string, std::string>> hosts;  // (namespace pattern, host pattern)
+  std::string sidecar;                                     // <namespace>/<name> of the Sidecar used
+};
+[[nodiscard]] EgressScope egress_scope(const mesh::v1::Node& node,
+                                       const std::vector<store::StoredResource>& resources);
+
+[[nodiscard]] bool visible_to(const ResourceReach& reach, const std::string& proxy_ns, const EgressScope& scope);
 
 }  // namespace strait::control

@@ -10,6 +10,7 @@
 
 #include <map>
 
+#include "common/host_name.h"
 #include "config/resource.h"
 #include "control/view_compiler.h"
 #include "proxy/router.h"
@@ -203,11 +204,62 @@ TEST_F(MeshViewTest, UnusableViewIsRefusedWithTheResourceNamed) {
       << applied.error();
 }
 
+TEST_F(MeshViewTest, SidecarEgressAndExportToScopeWhatAProxySees) {
+  auto scoped = stored(R"(
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: web, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: web}}
+  egress: [{hosts: ["./reviews.shop.svc.cluster.local"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: private, namespace: shop}
+spec:
+  host: reviews
+  exportTo: ["."]
+)");
+  resources_.insert(resources_.end(), scoped.begin(), scoped.end());
+  const auto pushed = view();
+  std::vector<mesh::v1::Resource> full(pushed.resources().begin(), pushed.resources().end());
+  const auto reach = control::reach_of(full);
+  ASSERT_EQ(reach.size(), full.size());
+  auto names_seen = [&](const mesh::v1::Node& node) {
+    const auto scope = control::egress_scope(node, resources_);
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      if (control::visible_to(reach[i], node.namespace_(), scope))
+        seen.push_back(full[i].namespace_() + "/" + full[i].name());
+    }
+    return seen;
+  };
+  mesh::v1::Node web;
+  web.set_namespace_("shop");
+  (*web.mutable_labels())["app"] = "web";
+  // The Sidecar narrows web to reviews: no billing; the trust bundle always.
+  const auto web_sees = names_seen(web);
+  EXPECT_EQ(std::ranges::count(web_sees, "shop/billing.example.com"), 0);
+  EXPECT_EQ(std::ranges::count(web_sees, "shop/reviews"), 3);  // service, VirtualService, DestinationRule
+  EXPECT_EQ(std::ranges::count(web_sees, "shop/private"), 1);
+  EXPECT_EQ(std::ranges::count(web_sees, "strait-system/trust-bundle"), 1);
+  // Another workload of shop has no Sidecar: everything exported to shop.
+  mesh::v1::Node other;
+  other.set_namespace_("shop");
+  EXPECT_EQ(names_seen(other).size(), full.size());
+  // A workload of another namespace does not see what is exported to "." only.
+  mesh::v1::Node outsider;
+  outsider.set_namespace_("elsewhere");
+  const auto outsider_sees = names_seen(outsider);
+  EXPECT_EQ(std::ranges::count(outsider_sees, "shop/private"), 0);
+  EXPECT_EQ(outsider_sees.size(), full.size() - 1);
+}
+
 TEST(QualifyHost, ResolvesShortNamesInTheResourceNamespace) {
-  EXPECT_EQ(agent::qualify_host("reviews", "shop"), "reviews.shop.svc.cluster.local");
-  EXPECT_EQ(agent::qualify_host("reviews.prod", "shop"), "reviews.prod.svc.cluster.local");
-  EXPECT_EQ(agent::qualify_host("Reviews.prod.svc", "shop"), "reviews.prod.svc.cluster.local");
-  EXPECT_EQ(agent::qualify_host("api.example.com", "shop"), "api.example.com");
+  EXPECT_EQ(qualify_host("reviews", "shop"), "reviews.shop.svc.cluster.local");
+  EXPECT_EQ(qualify_host("reviews.prod", "shop"), "reviews.prod.svc.cluster.local");
+  EXPECT_EQ(qualify_host("Reviews.prod.svc", "shop"), "reviews.prod.svc.cluster.local");
+  EXPECT_EQ(qualify_host("api.example.com", "shop"), "api.example.com");
 }
 
 }  // namespace

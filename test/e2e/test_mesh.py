@@ -197,6 +197,37 @@ spec:
         log = self.shop.web.read_log()
         self.assertIn("reconnecting in", log)
 
+    def test_a_sidecar_resource_narrows_a_proxy_view(self):
+        self.mesh.apply("""apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: billing, namespace: finance}
+spec:
+  hosts: [billing.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+""")
+        self.mesh.wait_synced(3)
+
+        def hosts_of(proxy_id):
+            config = json.loads(self.mesh.ctl("proxy-config", proxy_id, "-o", "json").stdout)
+            return {r["spec"]["hostname"] for r in config["resources"] if r["type"].endswith("MeshService")}
+
+        self.assertEqual(hosts_of("web-1.shop"), {"reviews.shop.svc.cluster.local", "billing.example.com"})
+        self.mesh.apply("""apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: web, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: web}}
+  egress: [{hosts: ["./*"]}]
+""")
+        self.mesh.wait_synced(3)
+        self.assertEqual(hosts_of("web-1.shop"), {"reviews.shop.svc.cluster.local"})
+        self.assertIn("billing.example.com", hosts_of("reviews-v1.shop"))  # no Sidecar applies there
+        web = next(p for p in self.mesh.status()["items"] if p["id"] == "web-1.shop")
+        self.assertEqual(web["sidecar"], "shop/web")
+        self.assertIn(self.shop.call(), {"reviews-v1", "reviews-v2"})  # still served
+
     def test_a_draining_proxy_leaves_the_mesh_without_waiting_for_the_grace_period(self):
         v2 = next(p for p in self.mesh.proxies if p.name == "reviews-v2")
         v2.stop()
