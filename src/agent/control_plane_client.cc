@@ -55,6 +55,9 @@ std::shared_ptr<grpc::Channel> make_channel(const std::string& address, const st
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Keep pinging an idle stream (gRPC stops after two pings without data by default), so that a
+  // straitd that vanished without closing is noticed.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 4'000);
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
@@ -72,14 +75,31 @@ struct SignFailure {
   bool permanent = false;  // refused (do not retry the same request), not unreachable
 };
 
+// `cancel_slot` (guarded by `mutex`) holds the call's context while it runs, so that a stop
+// request can cancel it.
 std::expected<Issued, SignFailure> request_certificate(const std::string& address, const std::string& roots,
                                                        const tls::Credentials* current, const std::string& join_token,
-                                                       const std::string& spiffe_uri) {
+                                                       const std::string& spiffe_uri, std::mutex& mutex,
+                                                       grpc::ClientContext*& cancel_slot, const bool& stopping) {
   auto key = tls::make_key_and_csr(spiffe_uri);
   if (!key) return std::unexpected(SignFailure{key.error(), true});
   auto stub = mesh::v1::Certificates::NewStub(make_channel(address, roots, current));
   grpc::ClientContext context;
   context.set_deadline(Clock::now() + kSignDeadline);
+  struct Slot {
+    std::mutex& mutex;
+    grpc::ClientContext*& slot;
+    ~Slot() {
+      std::lock_guard lock(mutex);
+      slot = nullptr;
+    }
+  };
+  {
+    std::lock_guard lock(mutex);
+    if (stopping) return std::unexpected(SignFailure{"stopped", true});
+    cancel_slot = &context;
+  }
+  Slot clear{mutex, cancel_slot};
   mesh::v1::SignRequest request;
   request.set_csr_pem(key->csr_pem);
   request.set_join_token(join_token);
@@ -116,8 +136,9 @@ struct ControlPlaneClient::State {
   std::int64_t not_after = 0;
   Clock::time_point received_at;
   grpc::ClientContext* stream_context = nullptr;
-  Stream* stream = nullptr;
-  std::mutex write_mutex;  // one writer at a time on the stream
+  grpc::ClientContext* sign_context = nullptr;
+  Stream* stream = nullptr;  // set once the hello is written; cleared when the stream ends
+  std::mutex write_mutex;    // one writer at a time on the stream
 
   // Waits `duration` unless stopping; returns false when stopping.
   bool sleep_for(std::chrono::milliseconds duration) {
@@ -146,19 +167,35 @@ ControlPlaneClient::~ControlPlaneClient() {
 }
 
 void ControlPlaneClient::request_stop() {
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return;
-  }
-  // Tell straitd first, so that other proxies stop sending here without waiting for the grace
-  // period. A stream that is gone makes this a no-op; a live one takes a small message at once.
-  mesh::v1::DiscoveryRequest leaving;
-  leaving.set_leaving(true);
-  state_->write(leaving);
+  // Runs on the proxy's main thread at drain: it must not block. The identity thread says goodbye
+  // to straitd and ends the stream (farewell()).
   std::lock_guard lock(state_->mutex);
+  if (state_->stopping) return;
   state_->stopping = true;
-  if (state_->stream_context != nullptr) state_->stream_context->TryCancel();
+  if (state_->sign_context != nullptr) state_->sign_context->TryCancel();
   state_->wake.notify_all();
+}
+
+void ControlPlaneClient::farewell() {
+  auto& s = *state_;
+  // Tell straitd that this proxy is leaving, so that the other proxies stop sending here at once;
+  // straitd answers by ending the stream. Whatever happens, the stream is cancelled after 500 ms.
+  {
+    std::lock_guard writer(s.write_mutex);
+    Stream* stream = nullptr;
+    {
+      std::lock_guard lock(s.mutex);
+      stream = s.stream;
+    }
+    if (stream != nullptr) {
+      mesh::v1::DiscoveryRequest leaving;
+      leaving.set_leaving(true);
+      if (stream->Write(leaving)) stream->WritesDone();
+    }
+  }
+  std::unique_lock lock(s.mutex);
+  s.wake.wait_for(lock, std::chrono::milliseconds(500), [&] { return s.stream_context == nullptr; });
+  if (s.stream_context != nullptr) s.stream_context->TryCancel();
 }
 
 std::expected<tls::Credentials, std::string> ControlPlaneClient::first_certificate(std::chrono::seconds give_up_after) {
@@ -167,7 +204,8 @@ std::expected<tls::Credentials, std::string> ControlPlaneClient::first_certifica
   const std::string want = s.options.base.workload.spiffe_id();
   Backoff backoff;
   while (true) {
-    auto issued = request_certificate(s.options.address, s.options.ca_bundle_pem, nullptr, s.options.join_token, want);
+    auto issued = request_certificate(s.options.address, s.options.ca_bundle_pem, nullptr, s.options.join_token, want,
+                                      s.mutex, s.sign_context, s.stopping);
     if (issued) {
       if (issued->spiffe_id != want) {
         return std::unexpected("the join token is for " + issued->spiffe_id + ", but this proxy was started as " +
@@ -192,7 +230,8 @@ std::expected<tls::Credentials, std::string> ControlPlaneClient::first_certifica
 
 void ControlPlaneClient::start(proxy::ProxyServer& server) {
   state_->server = &server;
-  state_->inbound_address = server.bound().inbound.to_string();
+  state_->inbound_address = state_->options.advertise_address.empty() ? server.bound().inbound.to_string()
+                                                                      : state_->options.advertise_address;
   discovery_thread_ = std::thread([this] { discovery_loop(); });
   identity_thread_ = std::thread([this] { identity_loop(); });
 }
@@ -214,14 +253,13 @@ void ControlPlaneClient::discovery_loop() {
     }
     auto stub = mesh::v1::Discovery::NewStub(make_channel(s.options.address, s.options.ca_bundle_pem, &credentials));
     grpc::ClientContext context;
-    std::unique_ptr<Stream> stream;
     {
+      // Published before the call exists: a cancel issued meanwhile is honoured when it starts.
       std::lock_guard lock(s.mutex);
       if (s.stopping) return;
-      stream = stub->StreamConfig(&context);
       s.stream_context = &context;
-      s.stream = stream.get();
     }
+    std::unique_ptr<Stream> stream = stub->StreamConfig(&context);
     mesh::v1::DiscoveryRequest hello;
     auto* node = hello.mutable_node();
     node->set_workload(base.workload.name);
@@ -238,7 +276,10 @@ void ControlPlaneClient::discovery_loop() {
     node->set_proxy_version(STRAIT_VERSION);
     hello.set_version_info(applied_version);
     hello.set_certificate_not_after_unix(not_after);
-    s.write(hello);
+    if (stream->Write(hello)) {
+      std::lock_guard lock(s.mutex);
+      s.stream = stream.get();  // now others may write (status updates, leaving)
+    }
 
     mesh::v1::DiscoveryResponse response;
     while (stream->Read(&response)) {
@@ -248,19 +289,9 @@ void ControlPlaneClient::discovery_loop() {
       if (!view) {
         verdict = std::unexpected(view.error());
       } else {
-        if (!view->trust_bundle_pem.empty()) {
-          // A new trust bundle (CA rotation): new TLS contexts with the current certificate.
-          std::optional<tls::Credentials> updated;
-          {
-            std::lock_guard lock(s.mutex);
-            if (s.credentials.trust_bundle_pem != view->trust_bundle_pem) {
-              s.credentials.trust_bundle_pem = view->trust_bundle_pem;
-              updated = s.credentials;
-            }
-          }
-          if (updated) s.server->post_credentials(std::move(*updated));
-        }
-        auto future = s.server->post_config(std::move(view->config));
+        // The config and the trust bundle it carries are applied in one step on the main thread,
+        // so that a refused view changes neither.
+        auto future = s.server->post_config(std::move(view->config), view->trust_bundle_pem);
         // The main thread answers unless it has stopped (then so are we).
         bool stopping = false;
         while (!stopping && future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
@@ -269,6 +300,10 @@ void ControlPlaneClient::discovery_loop() {
         }
         if (stopping) break;
         verdict = future.get();
+        if (verdict && !view->trust_bundle_pem.empty()) {
+          std::lock_guard lock(s.mutex);
+          s.credentials.trust_bundle_pem = view->trust_bundle_pem;
+        }
       }
       mesh::v1::DiscoveryRequest answer;
       answer.set_response_nonce(response.nonce());
@@ -295,6 +330,7 @@ void ControlPlaneClient::discovery_loop() {
       s.stream = nullptr;
       s.stream_context = nullptr;
       if (s.stopping) context.TryCancel();
+      s.wake.notify_all();  // farewell() waits for the stream to end
     }
     const grpc::Status status = stream->Finish();
     {
@@ -310,23 +346,24 @@ void ControlPlaneClient::discovery_loop() {
 }
 
 void ControlPlaneClient::identity_loop() {
+  renew_until_stopped();
+  farewell();
+}
+
+void ControlPlaneClient::renew_until_stopped() {
   auto& s = *state_;
   const std::string want = s.options.base.workload.spiffe_id();
   while (true) {
     Clock::time_point renew_at;
     std::int64_t not_after = 0;
     {
-      std::lock_guard lock(s.mutex);
+      std::unique_lock lock(s.mutex);
       not_after = s.not_after;
       const auto expiry = Clock::from_time_t(static_cast<std::time_t>(not_after));
       renew_at = s.received_at + (expiry - s.received_at) / 2;
-    }
-    {
-      std::unique_lock lock(s.mutex);
       if (s.wake.wait_until(lock, renew_at, [&] { return s.stopping; })) return;
     }
     // Renew: over mTLS with the current certificate while it is valid, else with the join token.
-    int failures = 0;
     while (true) {
       tls::Credentials current;
       {
@@ -336,28 +373,34 @@ void ControlPlaneClient::identity_loop() {
       }
       const bool expired = Clock::now() >= Clock::from_time_t(static_cast<std::time_t>(not_after));
       auto issued = request_certificate(s.options.address, s.options.ca_bundle_pem, expired ? nullptr : &current,
-                                        expired ? s.options.join_token : std::string(), want);
+                                        expired ? s.options.join_token : std::string(), want, s.mutex,
+                                        s.sign_context, s.stopping);
       if (issued && issued->spiffe_id == want) {
-        issued->credentials.trust_bundle_pem = current.trust_bundle_pem.empty() ? issued->credentials.trust_bundle_pem
-                                                                                : current.trust_bundle_pem;
         {
+          // The trust bundle is the discovery stream's business: keep the one in force. Posted
+          // under the lock so that posts reach the main thread in the order of these updates.
           std::lock_guard lock(s.mutex);
+          if (!s.credentials.trust_bundle_pem.empty())
+            issued->credentials.trust_bundle_pem = s.credentials.trust_bundle_pem;
           s.credentials = issued->credentials;
           s.not_after = issued->not_after;
           s.received_at = Clock::now();
+          s.server->post_credentials(issued->credentials);
         }
-        s.server->post_credentials(issued->credentials);
         mesh::v1::DiscoveryRequest status;
         status.set_certificate_not_after_unix(issued->not_after);
         s.write(status);
         break;
       }
-      ++failures;
       const std::string why = issued ? "issued for " + issued->spiffe_id : issued.error().message;
       // Retry well before expiry: every tenth of what is left, between 1 s and 30 s.
       const auto left = Clock::from_time_t(static_cast<std::time_t>(not_after)) - Clock::now();
       const auto wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(left / 10),
                                    std::chrono::milliseconds(1000), std::chrono::milliseconds(30'000));
+      {
+        std::lock_guard lock(s.mutex);
+        if (s.stopping) return;
+      }
       spdlog::warn("certificate renewal failed ({}{}); retrying in {} ms", why,
                    expired ? ", the certificate has expired" : "", wait.count());
       if (!s.sleep_for(wait)) return;

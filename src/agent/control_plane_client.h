@@ -30,6 +30,7 @@ struct ControlPlaneOptions {
   std::string ca_bundle_pem;  // verifies straitd
   std::string join_token;
   proxy::ProxyConfig base;    // from the flags
+  std::string advertise_address;  // HOST:PORT other sidecars dial ("" : the bound inbound address)
 };
 
 class ControlPlaneClient {
@@ -45,13 +46,16 @@ class ControlPlaneClient {
 
   // Starts the discovery and identity threads for a started server.
   void start(proxy::ProxyServer& server);
-  // Ends both threads soon (thread-safe, does not block); the destructor joins them.
+  // Ends both threads soon, telling straitd the proxy is leaving (thread-safe, does not block);
+  // the destructor joins them.
   void request_stop();
 
  private:
   struct State;
   void discovery_loop();
   void identity_loop();
+  void renew_until_stopped();
+  void farewell();
   std::unique_ptr<State> state_;
   std::thread discovery_thread_;
   std::thread identity_thread_;

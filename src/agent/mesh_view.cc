@@ -48,8 +48,26 @@ std::string lower(std::string text) {
   return text;
 }
 
+bool labels_hold(const google::protobuf::Map<std::string, std::string>& wanted,
+                 const std::map<std::string, std::string>& labels) {
+  return std::ranges::all_of(wanted, [&](const auto& w) {
+    auto it = labels.find(w.first);
+    return it != labels.end() && it->second == w.second;
+  });
+}
+
+// Conditions on the calling workload are decided here, once per view: this proxy is the caller.
+bool applies_to_this_proxy(const networking::v1::HTTPMatchRequest& m, const proxy::WorkloadIdentity& self) {
+  if (!m.source_namespace().empty() && m.source_namespace() != self.ns) return false;
+  if (!labels_hold(m.source_labels(), self.labels)) return false;
+  if (m.gateways_size() > 0 && std::ranges::none_of(m.gateways(), [](const std::string& g) { return g == "mesh"; }))
+    return false;
+  return true;
+}
+
 std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking::v1::VirtualService& vs,
-                                                               const std::string& ns, const std::string& name) {
+                                                               const std::string& ns, const std::string& name,
+                                                               const proxy::WorkloadIdentity& self) {
   std::vector<HttpRoute> routes;
   const std::string where = "VirtualService " + ns + "/" + name;
   for (int i = 0; i < vs.http_size(); ++i) {
@@ -58,9 +76,12 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
     HttpRoute route;
     route.name = http.name();
     route.virtual_service = ns + "/" + name;
+    bool any_block_applies = http.match_size() == 0;
     for (int j = 0; j < http.match_size(); ++j) {
       const auto& m = http.match(j);
       const std::string mp = path + ".match[" + std::to_string(j) + "]";
+      if (!applies_to_this_proxy(m, self)) continue;
+      any_block_applies = true;
       proxy::RouteMatch match;
       match.ignore_uri_case = m.ignore_uri_case();
       match.port = static_cast<std::uint16_t>(m.port());
@@ -70,9 +91,12 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
       if (!uri) return std::unexpected(uri.error());
       if (!method) return std::unexpected(method.error());
       if (!authority) return std::unexpected(authority.error());
+      auto scheme = matcher_from(m.scheme(), mp + ".scheme");
+      if (!scheme) return std::unexpected(scheme.error());
       match.uri = std::move(*uri);
       match.method = std::move(*method);
       match.authority = std::move(*authority);
+      match.scheme = std::move(*scheme);
       // Maps are sorted so that equal views build equal routes.
       std::map<std::string, networking::v1::StringMatch> headers(m.headers().begin(), m.headers().end());
       for (const auto& [header, sm] : headers) {
@@ -103,7 +127,9 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
       target.weight = d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (http.route_size() == 1 ? 100 : 0);
       route.targets.push_back(std::move(target));
     }
-    routes.push_back(std::move(route));
+    // A route whose every match block is for other callers is not this proxy's route (an empty
+    // match list would mean "every request").
+    if (any_block_applies) routes.push_back(std::move(route));
   }
   return routes;
 }
@@ -182,7 +208,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       if (vs.gateways_size() > 0 &&
           std::ranges::none_of(vs.gateways(), [](const std::string& g) { return g == "mesh"; }))
         continue;  // for gateways only
-      auto routes = routes_from(vs, resource.namespace_(), resource.name());
+      auto routes = routes_from(vs, resource.namespace_(), resource.name(), base.workload);
       if (!routes) return std::unexpected(routes.error());
       for (const auto& host : vs.hosts()) {
         const std::string fqdn = qualify_host(host, resource.namespace_());

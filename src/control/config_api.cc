@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "control/mesh_hub.h"
+#include "tls/control_plane_name.h"
 #include "common/host_name.h"
 #include "control/view_compiler.h"
 
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/enforcement.h"
 #include "config/proto_yaml.h"
 #include "config/resource.h"
 #include "config/validation.h"
@@ -169,6 +171,7 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
   }
   std::vector<store::StoredResource> batch;
   json results = json::array();
+  json warnings = json::array();
   // Semantic errors (config/validation.h) are all reported, the first one in "error".
   std::vector<std::string> problems;
   std::vector<config::Resource> incoming;
@@ -197,6 +200,8 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
     }
     for (const auto& problem : config::validate(r))
       problems.push_back(source + ": document " + std::to_string(index) + ": " + problem.to_string());
+    for (const auto& field : config::unenforced_fields(r))
+      warnings.push_back(std::string(r.kind->kind) + " " + (r.ns.empty() ? default_ns : r.ns) + "/" + r.name + ": " + field);
     incoming.push_back(r);
     incoming.back().ns = s.ns;
     s.api_version = r.api_version;
@@ -246,7 +251,9 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
       result["generation"] = (*stored)->generation;
     }
   }
-  return ok(json{{"revision", *revision}, {"results", results}});
+  json answer{{"revision", *revision}, {"results", results}};
+  if (!warnings.empty()) answer["warnings"] = warnings;
+  return ok(answer);
 }
 
 ApiResponse ConfigApi::list(const std::map<std::string, std::string>& query) {
@@ -291,6 +298,8 @@ ApiResponse ConfigApi::tokens(std::string_view method, std::string_view id, std:
     if (!valid_namespace(ns)) return error(400, "namespace: '" + ns + "' is not a valid namespace");
     if (account.empty() || !valid_namespace(account))
       return error(400, "serviceAccount: '" + account + "' is not a valid service account name");
+    if (ns == tls::kControlPlaneNamespace && account == tls::kControlPlaneServiceAccount)
+      return error(400, "strait-system/straitd is the control plane's own identity; it is not given to workloads");
     auto ttl = parse_duration(ttl_text);
     if (!ttl) return error(400, "ttl: " + ttl.error());
     if (*ttl < std::chrono::minutes(1) || *ttl > std::chrono::hours(24 * 365))

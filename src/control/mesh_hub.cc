@@ -7,11 +7,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/time_text.h"
 #include "config/proto_yaml.h"
+#include "proxy/bootstrap.h"
 #include "tls/spiffe_id.h"
 
 namespace strait::control {
@@ -171,22 +173,69 @@ void MeshHub::push() {
   for (auto& [sink, response] : out) sink->send(std::move(response));
 }
 
+namespace {
+
+bool dns_label(std::string_view text) {
+  if (text.empty() || text.size() > 63 || text.front() == '-' || text.back() == '-') return false;
+  return std::ranges::all_of(text, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+// What every other proxy will be told about this workload must be usable by all of them: one bad
+// registration must not make the whole mesh's view unusable.
+std::expected<void, std::string> check_node(const mesh::v1::Node& node) {
+  if (node.workload().empty() || node.workload().size() > 253 ||
+      !std::ranges::all_of(node.workload(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+      }))
+    return std::unexpected("node.workload '" + node.workload() + "' must be lower-case letters, digits, '-' and '.'");
+  auto address = proxy::parse_host_port(node.inbound_address());
+  std::error_code ec;
+  const auto ip = address ? asio::ip::make_address(address->host, ec) : asio::ip::address();
+  if (!address || ec || address->port == 0)
+    return std::unexpected("node.inbound_address '" + node.inbound_address() + "' must be IP:PORT");
+  if (ip.is_unspecified())
+    return std::unexpected("node.inbound_address " + node.inbound_address() +
+                           " is not an address other sidecars can dial: start the proxy with --advertise-addr IP:PORT");
+  for (const auto& port : node.ports()) {
+    if (!dns_label(port.service()))
+      return std::unexpected("node.ports: service name '" + port.service() + "' is not a DNS label");
+    if (port.port() == 0 || port.port() > 65535)
+      return std::unexpected("node.ports: " + port.service() + ": port " + std::to_string(port.port()) + " is out of range");
+    if (!proxy::parse_protocol(port.protocol()))
+      return std::unexpected("node.ports: " + port.service() + ": unknown protocol '" + port.protocol() + "'");
+  }
+  return {};
+}
+
+}  // namespace
+
 std::expected<std::string, std::string> MeshHub::attach(const std::shared_ptr<StreamSink>& sink,
                                                         const mesh::v1::Node& node,
                                                         const std::string& identity) {
   auto spiffe = tls::parse_spiffe_id(identity);
   if (!spiffe) return std::unexpected("the client certificate has no valid SPIFFE ID");
+  if (spiffe->trust_domain != trust_domain_)
+    return std::unexpected("the client certificate " + identity + " is not of trust domain " + trust_domain_);
   if (node.namespace_() != spiffe->ns || node.service_account() != spiffe->service_account) {
     return std::unexpected("node namespace/service account " + node.namespace_() + "/" +
                            node.service_account() + " differ from the certificate's identity " + identity);
   }
-  if (node.workload().empty()) return std::unexpected("node.workload is empty");
-  if (node.inbound_address().empty()) return std::unexpected("node.inbound_address is empty");
+  if (auto ok = check_node(node); !ok) return std::unexpected(ok.error());
   const std::string id = node.workload() + "." + node.namespace_();
   std::shared_ptr<StreamSink> replaced;
   {
     std::lock_guard lock(mutex_);
     auto& slot = proxies_[id];
+    if (slot && slot->sink) {
+      // A live registration is only replaced by the same instance reconnecting (same identity and
+      // address): another identity, or a second instance with the same name, is refused.
+      const auto& live = slot->workload;
+      if (live.identity != identity)
+        return std::unexpected("proxy " + id + " is registered by " + live.identity + ", not " + identity);
+      if (live.node.inbound_address() != node.inbound_address())
+        return std::unexpected("proxy " + id + " is already connected from " + live.node.inbound_address() +
+                               ": give each instance its own --workload name");
+    }
     if (!slot) slot = std::make_unique<ProxyState>();
     ProxyState& proxy = *slot;
     if (proxy.sink) {

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "strait/mesh/v1/mesh.grpc.pb.h"
@@ -40,11 +42,47 @@ class MeshServer::CertificateService final : public mesh::v1::Certificates::Call
     auto* reactor = context->DefaultReactor();
     std::string peer = peer_identity(*context);
     std::string address = context->peer();
-    // Join tokens and the CA belong to the main thread; the reactor is finished from there.
-    asio::post(owner_.io_, [this, reactor, request, response, peer = std::move(peer), address = std::move(address)] {
-      reactor->Finish(sign(*request, peer, address, *response));
+    std::uint64_t id = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "straitd is stopping"));
+        return reactor;
+      }
+      id = ++next_id_;
+      pending_.emplace(id, reactor);
+    }
+    // Join tokens and the CA belong to the main thread; the call is finished from there, unless
+    // straitd stops first (finish_pending).
+    asio::post(owner_.io_, [this, id, request, response, peer = std::move(peer), address = std::move(address)] {
+      {
+        std::lock_guard lock(mutex_);
+        if (!pending_.contains(id)) return;  // already finished by finish_pending()
+      }
+      grpc::Status status = sign(*request, peer, address, *response);
+      grpc::ServerUnaryReactor* reactor = nullptr;
+      {
+        std::lock_guard lock(mutex_);
+        auto it = pending_.find(id);
+        if (it == pending_.end()) return;
+        reactor = it->second;
+        pending_.erase(it);
+      }
+      reactor->Finish(std::move(status));
     });
     return reactor;
+  }
+
+  // Finishes the calls still waiting for the main thread (which may never run them again), so that
+  // the server's shutdown does not wait for them; refuses new ones.
+  void finish_pending() {
+    std::map<std::uint64_t, grpc::ServerUnaryReactor*> pending;
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      pending.swap(pending_);
+    }
+    for (auto& [id, reactor] : pending) reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "straitd is stopping"));
   }
 
  private:
@@ -64,12 +102,12 @@ class MeshServer::CertificateService final : public mesh::v1::Certificates::Call
       identity = tls::parse_spiffe_id(peer);
       if (!identity || identity->trust_domain != owner_.ca_.trust_domain())
         return refuse(grpc::StatusCode::PERMISSION_DENIED, "certificate " + peer + " is not of this mesh");
-      if (identity->ns == tls::kControlPlaneNamespace && identity->service_account == tls::kControlPlaneServiceAccount)
-        return refuse(grpc::StatusCode::PERMISSION_DENIED, "the control plane's identity is not issued to proxies");
     } else {
       return refuse(grpc::StatusCode::UNAUTHENTICATED,
                     "send a join token (first certificate) or present your current certificate (renewal)");
     }
+    if (identity->ns == tls::kControlPlaneNamespace && identity->service_account == tls::kControlPlaneServiceAccount)
+      return refuse(grpc::StatusCode::PERMISSION_DENIED, "the control plane's identity is not issued to proxies");
     if (auto asked = ca::CertificateAuthority::requested_spiffe_id(request.csr_pem()); asked && *asked != identity->uri()) {
       return refuse(grpc::StatusCode::PERMISSION_DENIED,
                     "the CSR asks for " + *asked + " but the caller may only have " + identity->uri());
@@ -88,6 +126,10 @@ class MeshServer::CertificateService final : public mesh::v1::Certificates::Call
   }
 
   MeshServer& owner_;
+  std::mutex mutex_;
+  bool stopping_ = false;
+  std::uint64_t next_id_ = 0;
+  std::map<std::uint64_t, grpc::ServerUnaryReactor*> pending_;
 };
 
 namespace {
@@ -122,6 +164,10 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
       attached_ = true;
     }
     hub_.answer(sink_.get(), request_);
+    if (request_.leaving()) {
+      sink_->finish(grpc::Status::OK);  // the proxy is draining: end the stream from here
+      return;
+    }
     StartRead(&request_);
   }
 
@@ -240,6 +286,7 @@ std::expected<proxy::HostPort, std::string> MeshServer::start(const proxy::HostP
 
 void MeshServer::shutdown() {
   if (!server_) return;
+  certificates_->finish_pending();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   server_.reset();
 }

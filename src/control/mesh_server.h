@@ -33,7 +33,8 @@ class MeshServer {
 
   // Starts serving on `address` (port 0 picks one); returns the bound address.
   [[nodiscard]] std::expected<proxy::HostPort, std::string> start(const proxy::HostPort& address);
-  // Ends every stream (proxies reconnect elsewhere or later) and stops; waits at most 1 s.
+  // Ends every stream (proxies reconnect elsewhere or later) and stops: certificate calls still
+  // waiting for the main thread are answered UNAVAILABLE, streams are cancelled after 1 s.
   void shutdown();
 
  private:

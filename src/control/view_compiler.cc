@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
+#include <asio/ip/address.hpp>
 #include <cctype>
 #include <tuple>
 
@@ -39,11 +40,28 @@ void add_port(mesh::v1::MeshService& service, std::uint32_t port, const std::str
   added->set_protocol(protocol);
 }
 
+// A ServiceEntry port's protocol as the proxies name it; what they do not know is carried as
+// opaque TCP, as Istio does.
+std::string entry_protocol(const std::string& istio_name) {
+  const std::string p = lower(istio_name);
+  if (p == "http" || p == "http2" || p == "grpc" || p == "tcp" || p == "tls") return p;
+  if (p == "https") return "tls";
+  if (p == "grpc-web") return "http";
+  return "tcp";
+}
+
+bool ip_literal(const std::string& text) {
+  std::error_code ec;
+  asio::ip::make_address(text, ec);
+  return !ec;
+}
+
 // A ServiceEntry's endpoint (inline or a selected WorkloadEntry): a workload without a sidecar,
-// called in plaintext on the port its entry maps the service port to.
+// called in plaintext on the port its entry maps the service port to. Only IP addresses: the
+// proxies do not resolve host names yet (apply warns about such endpoints).
 void add_entry_endpoint(mesh::v1::MeshService& service, const networking::v1::ServiceEntry& entry,
                         const networking::v1::WorkloadEntry& workload, const std::string& name) {
-  if (workload.address().empty()) return;
+  if (workload.address().empty() || !ip_literal(workload.address())) return;
   auto* endpoint = service.add_endpoints();
   endpoint->set_address(workload.address());
   endpoint->set_mtls(false);
@@ -78,12 +96,13 @@ void add_resource(std::vector<mesh::v1::Resource>& out, const std::string& name,
 }  // namespace
 
 std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
-  // Services by (namespace, name), from the sidecars' registrations.
-  std::map<std::pair<std::string, std::string>, mesh::v1::MeshService> services;
+  // Services by host name, from the sidecars' registrations; a ServiceEntry for the same host adds
+  // to the same service (one host is one service for every proxy).
+  std::map<std::string, mesh::v1::MeshService> services;
   for (const auto& workload : *inputs.workloads) {
     const auto& node = workload.node;
     for (const auto& port : node.ports()) {
-      auto& service = services[{node.namespace_(), port.service()}];
+      auto& service = services[service_hostname(port.service(), node.namespace_())];
       if (service.name().empty()) {
         service.set_name(port.service());
         service.set_namespace_(node.namespace_());
@@ -113,11 +132,13 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
     networking::v1::ServiceEntry entry;
     if (!entry.ParseFromString(r.spec)) continue;
     for (const auto& host : entry.hosts()) {
-      auto& service = services[{r.ns, host}];
-      service.set_name(host);
-      service.set_namespace_(r.ns);
-      service.set_hostname(host);
-      for (const auto& port : entry.ports()) add_port(service, port.number(), lower(port.protocol()));
+      auto& service = services[lower(host)];
+      if (service.hostname().empty()) {
+        service.set_name(host);
+        service.set_namespace_(r.ns);
+        service.set_hostname(lower(host));
+      }
+      for (const auto& port : entry.ports()) add_port(service, port.number(), entry_protocol(port.protocol()));
       for (const auto& san : entry.subject_alt_names()) service.add_subject_alt_names(san);
       for (const auto& e : entry.export_to()) service.add_export_to(e);
       int index = 0;

@@ -150,6 +150,11 @@ int run_apply(const GlobalOptions& global, const std::vector<std::string>& paths
         print(qualified_name(text_of(r, "kind"), text_of(r, "name")) + " " + text_of(r, "action") +
               "\n");
     }
+    // Stored, but some fields have no effect yet: say so where people look (stderr).
+    if (answer->is_object() && answer->contains("warnings") && (*answer)["warnings"].is_array()) {
+      for (const auto& w : (*answer)["warnings"])
+        std::fprintf(stderr, "Warning: %s\n", w.is_string() ? w.get<std::string>().c_str() : w.dump().c_str());
+    }
   }
   return 0;
 }

@@ -33,6 +33,7 @@ struct Flags {
   std::string drain_timeout;
   std::string log_level = "info";
   std::string trust_domain;
+  std::string advertise_addr;
 };
 
 int fail(const std::string& message) {
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
   app.add_option("--service", f.services, "Served service NAME:PORT[:PROTOCOL] (repeatable)");
   app.add_option("--app-port", f.app_port, "The application's port on 127.0.0.1")->check(CLI::Range(1, 65535));
   app.add_option("--inbound-addr", f.inbound_addr, "Inbound (mTLS) listener ADDR:PORT");
+  app.add_option("--advertise-addr", f.advertise_addr,
+                 "IP:PORT other sidecars dial to reach the inbound listener (default: --inbound-addr)");
   app.add_option("--outbound-addr", f.outbound_addr, "Outbound listener ADDR:PORT");
   app.add_option("--admin-addr", f.admin_addr, "Admin listener ADDR:PORT (keep it on 127.0.0.1)");
   app.add_option("--upstream", f.upstreams, "Local port bound to a service LOCAL_ADDR=SERVICE:PORT (repeatable)");
@@ -148,8 +151,12 @@ int main(int argc, char** argv) {
   std::unique_ptr<strait::agent::ControlPlaneClient> agent;
   ProxyServer server(*config);
   if (control_plane) {
+    if (!f.advertise_addr.empty()) {
+      auto advertised = parse_host_port(f.advertise_addr);
+      if (!advertised) return fail("--advertise-addr: " + advertised.error());
+    }
     agent = std::make_unique<strait::agent::ControlPlaneClient>(
-        strait::agent::ControlPlaneOptions{f.control_plane, ca_bundle, join_token, *config});
+        strait::agent::ControlPlaneOptions{f.control_plane, ca_bundle, join_token, *config, f.advertise_addr});
     auto credentials = agent->first_certificate(std::chrono::seconds(60));
     if (!credentials) return fail(credentials.error());
     server.set_initial_credentials(std::move(*credentials));

@@ -103,13 +103,14 @@ int main(int argc, char** argv) {
   hub_options.warmup = restarted ? *warmup : std::chrono::milliseconds(0);
   strait::control::MeshHub hub(io, (*ca)->trust_bundle(), trust_domain, hub_options);
   api.set_mesh(&hub);
+  // The REST API binds first: a failure there exits before any proxy can reach the gRPC port.
+  strait::control::ApiServer server(io, api);
+  auto bound = server.listen(*address);
+  if (!bound) return fail(bound.error());
   strait::control::MeshServer mesh(io, hub, **ca, **join_tokens,
                                    std::chrono::duration_cast<std::chrono::seconds>(*ttl));
   auto mesh_bound = mesh.start(*grpc_address);
   if (!mesh_bound) return fail("--grpc-addr: " + mesh_bound.error());
-  strait::control::ApiServer server(io, api);
-  auto bound = server.listen(*address);
-  if (!bound) return fail(bound.error());
   if (!asio::ip::make_address(bound->host).is_loopback()) {
     spdlog::warn("the API listens on non-loopback {}; every /api/ call still needs the admin token",
                  bound->host);

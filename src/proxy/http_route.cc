@@ -34,6 +34,7 @@ bool block_matches(const RouteMatch& m, const RequestAttributes& r) {
   if (!m.uri.matches(path, m.ignore_uri_case)) return false;
   if (!m.method.matches(r.method)) return false;
   if (!m.authority.matches(r.authority)) return false;
+  if (!m.scheme.matches(r.scheme)) return false;
   for (const auto& h : m.headers) {
     const auto value = r.header != nullptr ? r.header(r.context, h.name) : std::nullopt;
     const bool hit = value.has_value() && h.match.matches(*value);

@@ -37,6 +37,7 @@ struct RouteMatch {
   StringMatcher uri;  // the path without the query
   StringMatcher method;
   StringMatcher authority;
+  StringMatcher scheme;  // the request's scheme ("http" for the mesh's cleartext calls)
   std::vector<HeaderMatcher> headers;
   std::vector<std::pair<std::string, StringMatcher>> query_params;
   std::uint16_t port = 0;  // 0: any
@@ -71,6 +72,7 @@ struct RequestAttributes {
   std::uint16_t port = 0;
   const void* context = nullptr;
   std::optional<std::string_view> (*header)(const void* context, std::string_view name) = nullptr;
+  std::string_view scheme = "http";
 };
 
 [[nodiscard]] bool route_matches(const HttpRoute& route, const RequestAttributes& request);

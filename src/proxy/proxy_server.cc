@@ -67,6 +67,8 @@ std::expected<tls::TlsContexts, std::string> ProxyServer::load_credentials() {
 
 void ProxyServer::post_credentials(tls::Credentials credentials) {
   asio::post(main_io_, [this, credentials = std::move(credentials)]() mutable {
+    if (memory_credentials_ && !memory_credentials_->trust_bundle_pem.empty())
+      credentials.trust_bundle_pem = memory_credentials_->trust_bundle_pem;  // the bundle in force
     auto previous = std::move(memory_credentials_);
     memory_credentials_ = std::move(credentials);
     auto contexts = load_credentials();
@@ -83,19 +85,36 @@ void ProxyServer::post_credentials(tls::Credentials credentials) {
   });
 }
 
-std::future<std::expected<void, std::string>> ProxyServer::post_config(ProxyConfig config) {
+std::future<std::expected<void, std::string>> ProxyServer::post_config(ProxyConfig config,
+                                                                       std::string trust_bundle_pem) {
   auto promise = std::make_shared<std::promise<std::expected<void, std::string>>>();
   auto future = promise->get_future();
-  asio::post(main_io_, [this, promise, config = std::move(config)]() mutable {
+  asio::post(main_io_, [this, promise, config = std::move(config), bundle = std::move(trust_bundle_pem)]() mutable {
     if (draining_) {
       promise->set_value(std::unexpected("the proxy is draining"));
       return;
     }
     auto shared = std::make_shared<const ProxyConfig>(std::move(config));
-    auto snapshot = build_snapshot(shared, snapshot_->tls, snapshot_->version + 1);
+    tls::TlsContexts contexts = snapshot_->tls;
+    std::optional<tls::Credentials> credentials;
+    if (!bundle.empty() && memory_credentials_ && bundle != memory_credentials_->trust_bundle_pem) {
+      credentials = *memory_credentials_;
+      credentials->trust_bundle_pem = bundle;
+      auto rebuilt = tls::build_contexts(*credentials);
+      if (!rebuilt) {
+        promise->set_value(std::unexpected("trust bundle: " + rebuilt.error()));
+        return;
+      }
+      contexts = std::move(*rebuilt);
+    }
+    auto snapshot = build_snapshot(shared, std::move(contexts), snapshot_->version + 1);
     if (!snapshot) {
       promise->set_value(std::unexpected(snapshot.error()));
       return;
+    }
+    if (credentials) {
+      memory_credentials_ = std::move(credentials);
+      spdlog::info("trust bundle updated by the control plane");
     }
     config_ = std::move(shared);
     publish(*snapshot);

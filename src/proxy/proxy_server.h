@@ -36,11 +36,13 @@ class ProxyServer {
 
   // Control-plane mode: the credentials to start with (before start()).
   void set_initial_credentials(tls::Credentials credentials) { memory_credentials_ = std::move(credentials); }
-  // Control-plane mode, any thread: new credentials (a renewal) or a new config (a pushed view),
-  // applied on the main thread. The config's result says whether it was applied (an ACK) or why
-  // not (a NACK: the proxy keeps its current config).
+  // Control-plane mode, any thread: a renewed certificate and key (the trust bundle in force is
+  // kept), or a pushed view's config with the trust bundle it carries ("" : unchanged), applied
+  // on the main thread in the order posted. The config's result says whether the config and the
+  // bundle were applied together (an ACK) or why neither was (a NACK).
   void post_credentials(tls::Credentials credentials);
-  [[nodiscard]] std::future<std::expected<void, std::string>> post_config(ProxyConfig config);
+  [[nodiscard]] std::future<std::expected<void, std::string>> post_config(ProxyConfig config,
+                                                                          std::string trust_bundle_pem = {});
   // Called on the main thread when SIGTERM starts the drain (the control-plane client stops).
   void on_drain(std::function<void()> callback) { on_drain_ = std::move(callback); }
 

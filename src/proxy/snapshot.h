@@ -49,7 +49,7 @@ struct ResolvedTarget {
 struct ResolvedRoute {
   const HttpRoute* route = nullptr;
   std::vector<ResolvedTarget> targets;
-  std::uint32_t total_weight = 0;
+  std::uint64_t total_weight = 0;
 };
 
 struct ResolvedService {

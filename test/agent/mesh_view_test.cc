@@ -255,6 +255,53 @@ spec:
   EXPECT_EQ(outsider_sees.size(), full.size() - 1);
 }
 
+TEST_F(MeshViewTest, MatchBlocksForOtherCallersAreLeftOutNotWidened) {
+  resources_ = stored(R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{sourceLabels: {app: tester}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{sourceNamespace: other}, {uri: {prefix: /v2}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{gateways: [edge]}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route: [{destination: {host: reviews, subset: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+)");
+  base_.workload.labels = {{"app", "web"}};
+  auto applied = agent::config_from_view(base_, view());
+  ASSERT_TRUE(applied) << applied.error();
+  const proxy::Service* reviews = nullptr;
+  for (const auto& s : applied->config.services) {
+    if (s.name == "reviews") reviews = &s;
+  }
+  ASSERT_NE(reviews, nullptr);
+  // Only the /v2 block of the second route and the catch-all remain for web in shop.
+  ASSERT_EQ(reviews->http_routes.size(), 2u);
+  ASSERT_EQ(reviews->http_routes[0].matches.size(), 1u);
+  EXPECT_EQ(reviews->http_routes[0].matches[0].uri.value, "/v2");
+  EXPECT_TRUE(reviews->http_routes[1].matches.empty());
+  // As the tester, the first route is this proxy's too.
+  base_.workload.labels = {{"app", "tester"}};
+  auto tester = agent::config_from_view(base_, view());
+  ASSERT_TRUE(tester);
+  for (const auto& s : tester->config.services) {
+    if (s.name == "reviews") {
+      EXPECT_EQ(s.http_routes.size(), 3u);
+    }
+  }
+}
+
 TEST(QualifyHost, ResolvesShortNamesInTheResourceNamespace) {
   EXPECT_EQ(qualify_host("reviews", "shop"), "reviews.shop.svc.cluster.local");
   EXPECT_EQ(qualify_host("reviews.prod", "shop"), "reviews.prod.svc.cluster.local");

@@ -112,6 +112,40 @@ TEST_F(MeshHubTest, RefusesANodeThatClaimsAnotherIdentity) {
   EXPECT_NE(id.error().find("differ from the certificate"), std::string::npos);
 }
 
+TEST_F(MeshHubTest, RefusesRegistrationsOtherProxiesCouldNotUse) {
+  auto sink = std::make_shared<RecordingSink>();
+  auto unspecified = node("reviews-v1");
+  unspecified.set_inbound_address("0.0.0.0:15006");
+  EXPECT_NE(hub_.attach(sink, unspecified, kReviews).error().find("--advertise-addr"), std::string::npos);
+  auto by_name = node("reviews-v1");
+  by_name.set_inbound_address("reviews.local:15006");
+  EXPECT_NE(hub_.attach(sink, by_name, kReviews).error().find("must be IP:PORT"), std::string::npos);
+  auto protocol = node("reviews-v1");
+  protocol.mutable_ports(0)->set_protocol("xyz");
+  EXPECT_NE(hub_.attach(sink, protocol, kReviews).error().find("unknown protocol"), std::string::npos);
+  EXPECT_NE(hub_.attach(sink, node("reviews-v1"), "spiffe://other.domain/ns/shop/sa/reviews").error().find("trust domain"),
+            std::string::npos);
+  EXPECT_TRUE(hub_.proxies_json()["items"].empty());
+}
+
+TEST_F(MeshHubTest, ALiveRegistrationIsNotTakenOver) {
+  auto owner = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub_.attach(owner, node("reviews-v1"), kReviews));
+  // Another identity of the namespace claiming the same workload name.
+  auto intruder = node("reviews-v1", "web");
+  auto refused = hub_.attach(std::make_shared<RecordingSink>(), intruder, "spiffe://cluster.local/ns/shop/sa/web");
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("is registered by"), std::string::npos);
+  // A second instance with the same name elsewhere.
+  auto twin = node("reviews-v1");
+  twin.set_inbound_address("127.0.0.1:16099");
+  auto second = hub_.attach(std::make_shared<RecordingSink>(), twin, kReviews);
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().find("already connected"), std::string::npos);
+  EXPECT_TRUE(owner->closed.empty());
+  EXPECT_EQ(status("reviews-v1.shop")["address"], "127.0.0.1:16001");
+}
+
 TEST_F(MeshHubTest, NewStreamReplacesTheOldAndDisconnectedProxiesExpire) {
   auto first = std::make_shared<RecordingSink>();
   auto second = std::make_shared<RecordingSink>();

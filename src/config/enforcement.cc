@@ -1,0 +1,87 @@
+#include "config/enforcement.h"
+
+#include <algorithm>
+
+#include "strait/networking/v1/destination_rule.pb.h"
+#include "strait/networking/v1/service_entry.pb.h"
+#include "strait/networking/v1/sidecar.pb.h"
+#include "strait/networking/v1/virtual_service.pb.h"
+
+namespace strait::config {
+namespace {
+
+namespace nw = strait::networking::v1;
+
+void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) {
+  for (int i = 0; i < vs.http_size(); ++i) {
+    const auto& h = vs.http(i);
+    const std::string p = "spec.http[" + std::to_string(i) + "].";
+    auto add = [&](bool present, const char* field) {
+      if (present) out.push_back(p + field + ": not enforced by the proxies yet");
+    };
+    add(h.has_redirect(), "redirect");
+    add(h.has_direct_response(), "directResponse");
+    add(h.has_delegate(), "delegate");
+    add(h.has_rewrite(), "rewrite");
+    add(h.has_timeout(), "timeout");
+    add(h.has_retries(), "retries");
+    add(h.has_fault(), "fault");
+    add(h.has_mirror() || h.mirrors_size() > 0 || h.has_mirror_percentage(), "mirror");
+    add(h.has_cors_policy(), "corsPolicy");
+    add(h.has_headers(), "headers");
+    for (int j = 0; j < h.route_size(); ++j) {
+      if (h.route(j).has_headers())
+        out.push_back(p + "route[" + std::to_string(j) + "].headers: not enforced by the proxies yet");
+    }
+  }
+  if (vs.tcp_size() > 0) out.push_back("spec.tcp: TCP routes are not enforced by the proxies yet");
+  if (vs.tls_size() > 0) out.push_back("spec.tls: TLS routes are not enforced by the proxies yet");
+}
+
+void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, const std::string& p) {
+  if (tp.has_load_balancer()) out.push_back(p + "loadBalancer: not enforced yet (round robin is used)");
+  if (tp.has_connection_pool()) out.push_back(p + "connectionPool: not enforced by the proxies yet");
+  if (tp.has_outlier_detection()) out.push_back(p + "outlierDetection: not enforced by the proxies yet");
+  if (tp.port_level_settings_size() > 0) out.push_back(p + "portLevelSettings: not enforced by the proxies yet");
+  if (tp.has_retry_budget()) out.push_back(p + "retryBudget: not enforced by the proxies yet");
+  if (tp.has_tunnel()) out.push_back(p + "tunnel: not enforced by the proxies yet");
+  if (tp.has_tls() && tp.tls().mode() != nw::ClientTLSSettings::ISTIO_MUTUAL)
+    out.push_back(p + "tls: only ISTIO_MUTUAL (the mesh's mTLS) is supported yet");
+}
+
+}  // namespace
+
+std::vector<std::string> unenforced_fields(const Resource& resource) {
+  std::vector<std::string> out;
+  const std::string_view kind = resource.kind->kind;
+  if (const auto* vs = dynamic_cast<const nw::VirtualService*>(resource.spec.get())) {
+    route_actions(out, *vs);
+  } else if (const auto* dr = dynamic_cast<const nw::DestinationRule*>(resource.spec.get())) {
+    if (dr->has_traffic_policy()) traffic_policy(out, dr->traffic_policy(), "spec.trafficPolicy.");
+    for (int i = 0; i < dr->subsets_size(); ++i) {
+      if (dr->subsets(i).has_traffic_policy())
+        traffic_policy(out, dr->subsets(i).traffic_policy(), "spec.subsets[" + std::to_string(i) + "].trafficPolicy.");
+    }
+  } else if (const auto* se = dynamic_cast<const nw::ServiceEntry*>(resource.spec.get())) {
+    for (int i = 0; i < se->endpoints_size(); ++i) {
+      const std::string& address = se->endpoints(i).address();
+      const bool ip = !address.empty() && (address.find(':') != std::string::npos ||
+                                           std::ranges::all_of(address, [](char c) { return (c >= '0' && c <= '9') || c == '.'; }));
+      if (!address.empty() && !ip)
+        out.push_back("spec.endpoints[" + std::to_string(i) + "].address: host names are not resolved by the proxies "
+                      "yet; this endpoint is left out");
+    }
+  } else if (const auto* sidecar = dynamic_cast<const nw::Sidecar*>(resource.spec.get())) {
+    if (sidecar->ingress_size() > 0) out.push_back("spec.ingress: not enforced by the proxies yet");
+    if (sidecar->has_outbound_traffic_policy())
+      out.push_back("spec.outboundTrafficPolicy: not enforced yet (calls outside the mesh are refused)");
+  } else if (kind == "PeerAuthentication" || kind == "AuthorizationPolicy" || kind == "RequestAuthentication" ||
+             kind == "Telemetry") {
+    out.push_back(std::string(kind) +
+                  " is stored but NOT enforced by the proxies yet (every sidecar-to-sidecar call is mTLS; "
+                  "no request is authorized or denied by policy)");
+  }
+  return out;
+}
+
+}  // namespace strait::config
