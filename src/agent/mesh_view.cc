@@ -3,6 +3,8 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <map>
 
 #include "common/host_name.h"
@@ -48,6 +50,73 @@ std::string lower(std::string text) {
   return text;
 }
 
+// gRPC status codes by the names Istio's grpcStatus takes (or their numbers).
+int grpc_code(const std::string& name) {
+  static constexpr std::array<std::string_view, 17> kNames{
+      "OK",       "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+      "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  for (std::size_t i = 0; i < kNames.size(); ++i) {
+    if (name == kNames[i]) return static_cast<int>(i);
+  }
+  int value = -1;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), value);
+  return ec == std::errc() && end == name.data() + name.size() && value >= 0 && value <= 16 ? value : -1;
+}
+
+double percent_of(const networking::v1::HTTPFaultInjection::Delay& d) {
+  return d.has_percentage() ? d.percentage().value() : 100.0;
+}
+
+std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
+  return std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
+}
+
+// The route's own answers and faults. What the proxies do not do (exponential delays, HTTP/2
+// error aborts) is warned about at apply and left out here.
+std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& http, const std::string& path,
+                                              HttpRoute& route) {
+  if (http.has_direct_response()) {
+    const auto& dr = http.direct_response();
+    route.direct_response = proxy::DirectResponse{static_cast<int>(dr.status()),
+                                                  dr.body().has_bytes() ? dr.body().bytes() : dr.body().string()};
+  }
+  if (http.has_redirect()) {
+    const auto& r = http.redirect();
+    proxy::Redirect redirect;
+    redirect.uri = r.uri();
+    redirect.authority = r.authority();
+    redirect.scheme = r.scheme();
+    redirect.code = r.redirect_code() != 0 ? static_cast<int>(r.redirect_code()) : 301;
+    if (r.redirect_port_case() == networking::v1::HTTPRedirect::kPort) {
+      redirect.port_mode = proxy::Redirect::Port::kFixed;
+      redirect.port = static_cast<std::uint16_t>(r.port());
+    } else if (r.redirect_port_case() == networking::v1::HTTPRedirect::kDerivePort) {
+      redirect.port_mode = r.derive_port() == networking::v1::HTTPRedirect::FROM_REQUEST_PORT
+                               ? proxy::Redirect::Port::kFromRequestPort
+                               : proxy::Redirect::Port::kFromProtocolDefault;
+    }
+    route.redirect = std::move(redirect);
+  }
+  if (http.has_fault()) {
+    const auto& f = http.fault();
+    if (f.has_delay() && f.delay().has_fixed_delay())
+      route.fault_delay = proxy::FaultDelay{percent_of(f.delay()), millis(f.delay().fixed_delay())};
+    if (f.has_abort()) {
+      const auto& a = f.abort();
+      const double percent = a.has_percentage() ? a.percentage().value() : 100.0;
+      if (a.error_type_case() == networking::v1::HTTPFaultInjection::Abort::kHttpStatus) {
+        route.fault_abort = proxy::FaultAbort{percent, a.http_status(), -1};
+      } else if (a.error_type_case() == networking::v1::HTTPFaultInjection::Abort::kGrpcStatus) {
+        const int code = grpc_code(a.grpc_status());
+        if (code < 0) return std::unexpected(path + ".fault.abort.grpcStatus: unknown gRPC status '" + a.grpc_status() + "'");
+        route.fault_abort = proxy::FaultAbort{percent, 0, code};
+      }
+    }
+  }
+  return {};
+}
+
 bool labels_hold(const google::protobuf::Map<std::string, std::string>& wanted,
                  const std::map<std::string, std::string>& labels) {
   return std::ranges::all_of(wanted, [&](const auto& w) {
@@ -76,6 +145,7 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
     HttpRoute route;
     route.name = http.name();
     route.virtual_service = ns + "/" + name;
+    if (auto ok = actions_from(http, path, route); !ok) return std::unexpected(ok.error());
     bool any_block_applies = http.match_size() == 0;
     for (int j = 0; j < http.match_size(); ++j) {
       const auto& m = http.match(j);

@@ -19,13 +19,15 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
     auto add = [&](bool present, const char* field) {
       if (present) out.push_back(p + field + ": not enforced by the proxies yet");
     };
-    add(h.has_redirect(), "redirect");
-    add(h.has_direct_response(), "directResponse");
     add(h.has_delegate(), "delegate");
     add(h.has_rewrite(), "rewrite");
     add(h.has_timeout(), "timeout");
     add(h.has_retries(), "retries");
-    add(h.has_fault(), "fault");
+    add(h.has_fault() && h.fault().has_delay() && h.fault().delay().has_exponential_delay(),
+        "fault.delay.exponentialDelay");
+    add(h.has_fault() && h.fault().has_abort() &&
+            h.fault().abort().error_type_case() == nw::HTTPFaultInjection::Abort::kHttp2Error,
+        "fault.abort.http2Error");
     add(h.has_mirror() || h.mirrors_size() > 0 || h.has_mirror_percentage(), "mirror");
     add(h.has_cors_policy(), "corsPolicy");
     add(h.has_headers(), "headers");

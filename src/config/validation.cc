@@ -169,6 +169,14 @@ void check_http_route(Errors& out, const nw::HTTPRoute& h, const std::string& pa
       if (f.abort().error_type_case() == nw::HTTPFaultInjection::Abort::kHttpStatus &&
           (f.abort().http_status() < 200 || f.abort().http_status() > 599))
         out.push_back({path + ".fault.abort.httpStatus", "must be an HTTP status from 200 to 599"});
+      static constexpr std::string_view kGrpcCodes[] = {
+          "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+          "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+          "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+      if (f.abort().error_type_case() == nw::HTTPFaultInjection::Abort::kGrpcStatus &&
+          std::ranges::find(kGrpcCodes, f.abort().grpc_status()) == std::end(kGrpcCodes))
+        out.push_back({path + ".fault.abort.grpcStatus",
+                       "'" + f.abort().grpc_status() + "' is not a gRPC status name (such as UNAVAILABLE)"});
     }
   }
   if (h.has_mirror()) check_destination(out, true, h.mirror(), path + ".mirror");

@@ -154,6 +154,7 @@ std::string render_prometheus(const ProxyServer& server) {
       {"strait_upstream_requests_total", "Requests sent upstream.", &WorkerStats::upstream_requests_total},
       {"strait_upstream_connections_reused_total", "Requests sent on a pooled connection.", &WorkerStats::upstream_connections_reused},
       {"strait_upstream_retries_total", "Connect or stale-connection retries.", &WorkerStats::upstream_retries},
+      {"strait_fault_delays_total", "Requests delayed by a route's fault injection.", &WorkerStats::fault_delays},
   };
   for (const auto& metric : kUpstreamMetrics) {
     family(metric.name, "counter", metric.help);

@@ -1,5 +1,10 @@
 #include "proxy/h2_proxy.h"
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+
+#include "net/stream.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -73,6 +78,29 @@ asio::awaitable<void> send_local_reply(H2Stream& stream, int status, LocalReason
   if (stream.send_headers(head, false)) co_await stream.send_data(body, true);
 }
 
+// A response the route asks for; a gRPC abort is a trailers-only response (HTTP 200 with
+// grpc-status), as gRPC clients expect.
+asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse& response, Worker& worker) {
+  worker.stats().count(response.reason);
+  HeaderList head{{":status", std::to_string(response.status)},
+                  {"x-strait-reason", std::string(name_of(response.reason))}};
+  if (!response.location.empty()) head.emplace_back("location", response.location);
+  if (response.grpc_status >= 0) {
+    head.emplace_back("content-type", "application/grpc");
+    head.emplace_back("grpc-status", std::to_string(response.grpc_status));
+    head.emplace_back("grpc-message", std::string(name_of(response.reason)));
+    stream.send_headers(head, true);
+    co_return;
+  }
+  if (!response.body.empty()) head.emplace_back("content-type", response.content_type);
+  head.emplace_back("content-length", std::to_string(response.body.size()));
+  if (response.body.empty()) {
+    stream.send_headers(head, true);
+    co_return;
+  }
+  if (stream.send_headers(head, false)) co_await stream.send_data(response.body, true);
+}
+
 class H2StreamProxy {
  public:
   H2StreamProxy(Worker& worker, std::shared_ptr<H2Stream> downstream, DownstreamInfo info,
@@ -113,6 +141,23 @@ class H2StreamProxy {
       co_return;
     }
     destination_ = *destination;
+    // The matched route may answer itself (directResponse, redirect, fault abort) or hold the
+    // request back (fault delay) before it goes upstream.
+    if (destination_.route != nullptr) {
+      const RequestAttributes attributes{request_.method, request_.path, request_.authority, destination_.port,
+                                         &first.headers, &find_h2_header};
+      const RouteAction action = route_action(destination_, attributes, worker_.random(), worker_.random());
+      if (action.delay.count() > 0) {
+        worker_.stats().fault_delays.add();
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_after(action.delay);
+        co_await timer.async_wait(net::kAsTuple);
+      }
+      if (action.respond) {
+        co_await send_route_response(*down_, *action.respond, worker_);
+        co_return;
+      }
+    }
     request_headers_ = build_upstream_headers(first.headers);
     if (speaks_h2()) {
       co_await forward_h2();

@@ -5,6 +5,7 @@
 // route without match blocks matches everything.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,10 +52,42 @@ struct RouteTarget {
   std::uint32_t weight = 0;
 };
 
+// directResponse: the proxy answers itself.
+struct DirectResponse {
+  int status = 200;
+  std::string body;
+};
+
+// redirect: the proxy answers with a Location built from the request and these parts.
+struct Redirect {
+  enum class Port : std::uint8_t { kUnchanged, kFixed, kFromProtocolDefault, kFromRequestPort };
+  std::string uri;        // replaces the path (and query) when set
+  std::string authority;  // replaces the host when set
+  std::string scheme;     // replaces the scheme when set
+  Port port_mode = Port::kUnchanged;
+  std::uint16_t port = 0;
+  int code = 301;
+};
+
+// fault: independent delay and abort, each on a share of requests (percent, 0-100, fractions).
+struct FaultDelay {
+  double percent = 100;
+  std::chrono::milliseconds delay{0};
+};
+struct FaultAbort {
+  double percent = 100;
+  int http_status = 0;  // 0: a gRPC abort
+  int grpc_status = -1;
+};
+
 struct HttpRoute {
   std::string name;
   std::vector<RouteMatch> matches;  // empty: matches every request
   std::vector<RouteTarget> targets;
+  std::optional<DirectResponse> direct_response;
+  std::optional<Redirect> redirect;
+  std::optional<FaultDelay> fault_delay;
+  std::optional<FaultAbort> fault_abort;
   std::string virtual_service;      // <namespace>/<name>, for errors and config_dump
 };
 

@@ -1,5 +1,10 @@
 #include "proxy/http_session.h"
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+
+#include "net/stream.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -154,7 +159,8 @@ class HttpSession {
   // The request's path to send and, for absolute-form targets, the authority it names.
   struct Target {
     std::string_view path;
-    std::string_view authority;  // non-empty: absolute form, replaces Host
+    std::string_view authority;          // non-empty: absolute form, replaces Host
+    std::string_view request_authority;  // the authority the request named (absolute form or Host)
   };
 
   std::expected<Destination, RouteError> route(const http::RequestHead& request,
@@ -174,6 +180,7 @@ class HttpSession {
     } else if (const auto* host = request.find("host")) {
       authority = host->value;
     }
+    target.request_authority = authority;
     auto destination = route_request(snapshot, info_, authority);
     if (destination && destination->service != nullptr) {
       RequestAttributes attributes{request.method, target.path, authority, destination->port, &request,
@@ -182,6 +189,12 @@ class HttpSession {
         return std::unexpected(routed.error());
     }
     return destination;
+  }
+
+  asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(delay);
+    co_await timer.async_wait(net::kAsTuple);
   }
 
   static std::optional<std::string_view> find_h1_header(const void* context, std::string_view name) {
@@ -290,6 +303,28 @@ class HttpSession {
                      destination.error().detail, close);
       if (!close) in_.consume(request.head_size);
       co_return !close;
+    }
+
+    // The matched route may answer itself (directResponse, redirect, fault abort) or hold the
+    // request back (fault delay) before it goes upstream.
+    if (destination->route != nullptr) {
+      const RequestAttributes attributes{request.method, target.path, target.request_authority, destination->port,
+                                         &request, &find_h1_header};
+      const RouteAction action = route_action(*destination, attributes, worker_.random(), worker_.random());
+      if (action.delay.count() > 0) {
+        worker_.stats().fault_delays.add();
+        co_await sleep_for(action.delay);
+      }
+      if (action.respond) {
+        const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
+        worker_.stats().count(action.respond->reason);
+        const std::string bytes = build_local_response(*action.respond, close);
+        watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
+        co_await downstream_.write_all(asio::buffer(bytes));
+        stats_.bytes_sent.add(bytes.size());
+        if (!close) in_.consume(request.head_size);
+        co_return !close;
+      }
     }
 
     // Everything needed after the head leaves the buffer is copied or serialized now.

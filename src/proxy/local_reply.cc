@@ -19,6 +19,9 @@ std::string_view name_of(LocalReason reason) {
     case LocalReason::kUpstreamTimeout: return "upstream_timeout";
     case LocalReason::kMethodNotAllowed: return "method_not_allowed";
     case LocalReason::kUnknownInboundPort: return "unknown_inbound_port";
+    case LocalReason::kDirectResponse: return "direct_response";
+    case LocalReason::kRedirect: return "redirect";
+    case LocalReason::kFaultAbort: return "fault_abort";
     case LocalReason::kCount: break;
   }
   return "unknown";
@@ -95,6 +98,22 @@ std::string build_local_reply(int status, std::string_view reason_name, std::str
 std::string build_local_reply(int status, LocalReason reason, std::string_view detail,
                               bool close_connection) {
   return build_local_reply(status, name_of(reason), detail, close_connection);
+}
+
+std::string build_local_response(const LocalResponse& response, bool close_connection) {
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\nx-strait-reason: {}\r\n", response.status,
+                                reason_phrase(response.status), name_of(response.reason));
+  if (!response.location.empty()) out += fmt::format("location: {}\r\n", response.location);
+  if (response.grpc_status >= 0) {
+    out += fmt::format("content-type: application/grpc\r\ngrpc-status: {}\r\ngrpc-message: {}\r\n",
+                       response.grpc_status, name_of(response.reason));
+  } else if (!response.body.empty()) {
+    out += fmt::format("content-type: {}\r\n", response.content_type);
+  }
+  out += fmt::format("content-length: {}\r\n{}\r\n", response.body.size(),
+                     close_connection ? "connection: close\r\n" : "");
+  out += response.body;
+  return out;
 }
 
 }  // namespace strait::proxy

@@ -22,6 +22,9 @@ enum class LocalReason : std::uint8_t {
   kUpstreamTimeout,               // 504: no byte from the upstream within streamIdleTimeout
   kMethodNotAllowed,              // 405: CONNECT on a listener that does not tunnel
   kUnknownInboundPort,            // 404: inbound traffic for a port this workload does not serve
+  kDirectResponse,                // the route's directResponse (its status and body)
+  kRedirect,                      // the route's redirect (3xx with Location)
+  kFaultAbort,                    // the route's fault.abort (its status)
   kCount,
 };
 
@@ -35,5 +38,18 @@ enum class LocalReason : std::uint8_t {
                                             std::string_view detail, bool close_connection);
 
 [[nodiscard]] std::string_view reason_phrase(int status);
+
+// A response a route asks for (directResponse, redirect, fault abort), for either HTTP version.
+struct LocalResponse {
+  int status = 200;
+  LocalReason reason = LocalReason::kDirectResponse;
+  std::string content_type = "text/plain";
+  std::string body;
+  std::string location;   // redirect
+  int grpc_status = -1;   // >= 0: a gRPC fault, sent as grpc-status with HTTP 200
+};
+
+// The HTTP/1.1 bytes of `response` (with x-strait-reason naming the mechanism).
+[[nodiscard]] std::string build_local_response(const LocalResponse& response, bool close_connection);
 
 }  // namespace strait::proxy

@@ -82,6 +82,8 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
   if (d.service == nullptr || d.service->http_routes.empty()) return {};
   for (const auto& route : d.service->http_routes) {
     if (!route_matches(*route.route, request)) continue;
+    d.route = route.route;
+    if (route.route->direct_response || route.route->redirect) return {};  // answered by the proxy
     if (route.targets.empty() || route.total_weight == 0)
       return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
                                         "route " + route.route->virtual_service + " has no destination"});
@@ -117,6 +119,79 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
   return std::unexpected(RouteError{404, LocalReason::kNoRoute,
                                     "no route of the VirtualService for " + d.service->service->fqdn +
                                         " matches this request"});
+}
+
+namespace {
+
+// A share of requests, drawn from a uniform 64-bit number: exact to a millionth of a percent.
+bool drawn(double percent, std::uint64_t random) {
+  if (percent >= 100) return true;
+  if (percent <= 0) return false;
+  return static_cast<double>(random % 100'000'000) < percent * 1'000'000;
+}
+
+}  // namespace
+
+std::string redirect_location(const Redirect& redirect, const RequestAttributes& request) {
+  const std::string scheme = redirect.scheme.empty() ? std::string(request.scheme) : redirect.scheme;
+  auto split = split_authority(request.authority);
+  std::string host = redirect.authority.empty() ? std::string(split ? split->host : request.authority)
+                                                : redirect.authority;
+  std::uint16_t port = split ? split->port : 0;
+  switch (redirect.port_mode) {
+    case Redirect::Port::kUnchanged:
+      if (!redirect.authority.empty()) port = 0;  // a new authority brings its own port, if any
+      break;
+    case Redirect::Port::kFixed:
+      port = redirect.port;
+      break;
+    case Redirect::Port::kFromProtocolDefault:
+      port = 0;
+      break;
+    case Redirect::Port::kFromRequestPort:
+      port = request.port;
+      break;
+  }
+  const bool default_port = port == 0 || (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
+  std::string location = scheme + "://" + host;
+  if (!default_port && host.find(':') == std::string::npos) location += ":" + std::to_string(port);
+  location += redirect.uri.empty() ? std::string(request.path) : redirect.uri;
+  return location;
+}
+
+RouteAction route_action(const Destination& d, const RequestAttributes& request, std::uint64_t random_delay,
+                         std::uint64_t random_abort) {
+  RouteAction action;
+  if (d.route == nullptr) return action;
+  const HttpRoute& route = *d.route;
+  if (route.fault_delay && drawn(route.fault_delay->percent, random_delay)) action.delay = route.fault_delay->delay;
+  if (route.fault_abort && drawn(route.fault_abort->percent, random_abort)) {
+    LocalResponse r;
+    r.reason = LocalReason::kFaultAbort;
+    if (route.fault_abort->http_status > 0) {
+      r.status = route.fault_abort->http_status;
+      r.body = "fault_abort: injected by route " + route.virtual_service + "\n";
+    } else {
+      r.status = 200;
+      r.grpc_status = route.fault_abort->grpc_status;
+    }
+    action.respond = std::move(r);
+    return action;
+  }
+  if (route.direct_response) {
+    LocalResponse r;
+    r.reason = LocalReason::kDirectResponse;
+    r.status = route.direct_response->status;
+    r.body = route.direct_response->body;
+    action.respond = std::move(r);
+  } else if (route.redirect) {
+    LocalResponse r;
+    r.reason = LocalReason::kRedirect;
+    r.status = route.redirect->code;
+    r.location = redirect_location(*route.redirect, request);
+    action.respond = std::move(r);
+  }
+  return action;
 }
 
 }  // namespace strait::proxy

@@ -3,6 +3,7 @@
 // HTTP/2 sessions.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <optional>
@@ -32,6 +33,7 @@ struct Authority {
 struct Destination {
   const ResolvedService* service = nullptr;  // outbound: a mesh service
   const EndpointSubset* subset = nullptr;    // null: any endpoint of the service
+  const HttpRoute* route = nullptr;          // the VirtualService route that matched, if any
   std::uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;       // how the destination port speaks
   std::uint16_t app_port = 0;                // inbound: the local application
@@ -55,5 +57,18 @@ struct RouteError {
 // routes but none matches (Istio's NR), 503 when the chosen target does not exist.
 [[nodiscard]] std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
                                                                 std::uint64_t random);
+
+// What the matched route asks for before the request goes upstream: a response of the proxy's own
+// (directResponse, redirect, fault abort), a delay (fault delay), or neither. `random` draws the
+// fault percentages (two independent draws).
+struct RouteAction {
+  std::optional<LocalResponse> respond;
+  std::chrono::milliseconds delay{0};
+};
+[[nodiscard]] RouteAction route_action(const Destination& d, const RequestAttributes& request,
+                                       std::uint64_t random_delay, std::uint64_t random_abort);
+
+// The Location of a redirect for a request (scheme "http", its authority and path).
+[[nodiscard]] std::string redirect_location(const Redirect& redirect, const RequestAttributes& request);
 
 }  // namespace strait::proxy

@@ -52,6 +52,7 @@ struct WorkerStats {
   Counter upstream_requests_total;
   Counter upstream_connections_reused;
   Counter upstream_retries;            // another endpoint or a fresh connection after a failure
+  Counter fault_delays;                // requests held back by a route's fault.delay
 
   ListenerStats& listener(ListenerKind kind) { return listeners[static_cast<std::size_t>(kind)]; }
   void count(LocalReason reason) { local_replies[static_cast<std::size_t>(reason)].add(); }

@@ -295,3 +295,88 @@ TEST(MeshSniTest, MalformedSniHasNoPort) {
 
 }  // namespace
 }  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+RequestAttributes request_to(std::string_view authority, std::string_view path, std::uint16_t port = 9080) {
+  RequestAttributes r;
+  r.method = "GET";
+  r.path = path;
+  r.authority = authority;
+  r.port = port;
+  return r;
+}
+
+TEST(RedirectLocation, KeepsWhatTheRedirectDoesNotReplace) {
+  Redirect r;
+  r.uri = "/new";
+  EXPECT_EQ(redirect_location(r, request_to("reviews:9080", "/old?x=1")), "http://reviews:9080/new");
+  r.uri.clear();
+  r.authority = "example.com";
+  r.scheme = "https";
+  EXPECT_EQ(redirect_location(r, request_to("reviews:9080", "/a?b=c")), "https://example.com/a?b=c");
+  r.port_mode = Redirect::Port::kFixed;
+  r.port = 8443;
+  EXPECT_EQ(redirect_location(r, request_to("reviews", "/")), "https://example.com:8443/");
+  r.port_mode = Redirect::Port::kFromRequestPort;
+  r.scheme.clear();
+  r.authority.clear();
+  EXPECT_EQ(redirect_location(r, request_to("reviews", "/p", 9080)), "http://reviews:9080/p");
+  r.port_mode = Redirect::Port::kFromProtocolDefault;
+  EXPECT_EQ(redirect_location(r, request_to("reviews:9080", "/p")), "http://reviews/p");
+}
+
+TEST(RouteAction, FaultsDrawTheirSharesAndAbortBeatsTheRoute) {
+  HttpRoute route;
+  route.virtual_service = "shop/reviews";
+  route.fault_abort = FaultAbort{25.0, 503, -1};
+  route.fault_delay = FaultDelay{50.0, std::chrono::milliseconds(7)};
+  Destination d;
+  d.route = &route;
+  const auto request = request_to("reviews", "/");
+  int aborted = 0;
+  int delayed = 0;
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    // Draws spread evenly over the range the percentages are taken from.
+    const auto action = route_action(d, request, i * 100'000, i * 100'000);
+    aborted += action.respond ? 1 : 0;
+    delayed += action.delay.count() == 7 ? 1 : 0;
+    if (action.respond) {
+      EXPECT_EQ(action.respond->status, 503);
+      EXPECT_EQ(action.respond->reason, LocalReason::kFaultAbort);
+    }
+  }
+  EXPECT_EQ(aborted, 250);
+  EXPECT_EQ(delayed, 500);
+  route.fault_abort = FaultAbort{100.0, 0, 14};
+  const auto grpc = route_action(d, request, 0, 0);
+  ASSERT_TRUE(grpc.respond);
+  EXPECT_EQ(grpc.respond->grpc_status, 14);
+  EXPECT_EQ(grpc.respond->status, 200);
+}
+
+TEST(RouteAction, DirectResponseAndRedirectAnswerWithoutAnUpstream) {
+  HttpRoute route;
+  route.direct_response = DirectResponse{418, "teapot"};
+  Destination d;
+  d.route = &route;
+  auto action = route_action(d, request_to("reviews", "/"), 0, 0);
+  ASSERT_TRUE(action.respond);
+  EXPECT_EQ(action.respond->status, 418);
+  EXPECT_EQ(action.respond->body, "teapot");
+  const std::string wire = build_local_response(*action.respond, false);
+  EXPECT_NE(wire.find("HTTP/1.1 418 "), std::string::npos);
+  EXPECT_NE(wire.find("x-strait-reason: direct_response\r\n"), std::string::npos);
+  EXPECT_TRUE(wire.ends_with("\r\n\r\nteapot"));
+  route.direct_response.reset();
+  route.redirect = Redirect{.uri = "/b", .code = 308};
+  action = route_action(d, request_to("reviews", "/a"), 0, 0);
+  ASSERT_TRUE(action.respond);
+  EXPECT_EQ(action.respond->status, 308);
+  EXPECT_EQ(action.respond->location, "http://reviews/b");
+  EXPECT_FALSE(route_action(Destination{}, request_to("reviews", "/"), 0, 0).respond);
+}
+
+}  // namespace
+}  // namespace strait::proxy

@@ -1,0 +1,136 @@
+"""Traffic management through real sidecars configured by straitd (issue: traffic management):
+route answers of the proxy's own (directResponse, redirect) and fault injection (abort by HTTP or
+gRPC status, delay), with measured shares."""
+
+import http.client
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from test_mesh import Shop
+from test_straitd import STRAITD
+
+DR = """apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+"""
+
+
+def virtual_service(http_yaml):
+    return f"""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  hosts: [reviews]
+  http:
+{http_yaml}
+---
+{DR}"""
+
+
+@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
+class RouteActionsAndFaults(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="strait-traffic-")
+        cls.shop = Shop(cls.tmp)
+        cls.mesh = cls.shop.mesh
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shop.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def apply(self, http_yaml):
+        before = self.mesh.wait_synced(3)
+        self.mesh.apply(virtual_service(http_yaml))
+        self.mesh.wait_synced(3, newer_than=before)
+
+    def request(self, conn, path="/", headers=None):
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
+
+    def connect(self):
+        return http.client.HTTPConnection("127.0.0.1", self.shop.binding, timeout=10)
+
+    def test_direct_response_and_redirect_are_answered_by_the_proxy(self):
+        self.apply("""  - match: [{uri: {prefix: /maintenance}}]
+    directResponse: {status: 503, body: {string: "down for maintenance"}}
+  - match: [{uri: {exact: /old}}]
+    redirect: {uri: /new, redirectCode: 302}
+  - match: [{uri: {exact: /elsewhere}}]
+    redirect: {authority: reviews.example.com, scheme: https}
+  - route: [{destination: {host: reviews, subset: v1}}]""")
+        before = self.shop.apps["v1"].requests + self.shop.apps["v2"].requests
+        conn = self.connect()
+        status, headers, body = self.request(conn, "/maintenance/now")
+        self.assertEqual((status, body), (503, b"down for maintenance"))
+        self.assertEqual(headers["x-strait-reason"], "direct_response")
+        status, headers, _ = self.request(conn, "/old")  # the same keep-alive connection
+        self.assertEqual(status, 302)
+        self.assertTrue(headers["location"].startswith("http://"), headers)
+        self.assertTrue(headers["location"].endswith("/new"), headers)
+        status, headers, _ = self.request(conn, "/elsewhere?x=1")
+        self.assertEqual(status, 301)
+        self.assertEqual(headers["location"], "https://reviews.example.com/elsewhere?x=1")
+        status, _, body = self.request(conn, "/api")
+        self.assertEqual(status, 200)
+        self.assertIn(b"reviews-v1", body)
+        conn.close()
+        # Only the last request reached an application.
+        self.assertEqual(self.shop.apps["v1"].requests + self.shop.apps["v2"].requests, before + 1)
+
+    def test_abort_percentage_lands_within_two_points(self):
+        self.apply("""  - fault: {abort: {httpStatus: 503, percentage: {value: 30}}}
+    route: [{destination: {host: reviews, subset: v1}}]""")
+        key = 'strait_local_replies_total{reason="fault_abort"}'
+        before = self.shop.web.stats().get(key, 0)
+        conn = self.connect()
+        aborted = 0
+        total = 10000
+        for _ in range(total):
+            status, headers, _ = self.request(conn)
+            if status == 503:
+                self.assertEqual(headers["x-strait-reason"], "fault_abort")
+                aborted += 1
+            else:
+                self.assertEqual(status, 200)
+        conn.close()
+        self.assertTrue(0.28 * total <= aborted <= 0.32 * total, f"{aborted} of {total} aborted, expected 30%")
+        self.assertEqual(self.shop.web.stats()[key], before + aborted)
+
+    def test_delay_holds_the_request_back(self):
+        self.apply("""  - fault: {delay: {fixedDelay: 300ms, percentage: {value: 100}}}
+    route: [{destination: {host: reviews, subset: v1}}]""")
+        before = self.shop.web.stats().get("strait_fault_delays_total", 0)
+        conn = self.connect()
+        started = time.monotonic()
+        status, _, _ = self.request(conn)
+        elapsed = time.monotonic() - started
+        conn.close()
+        self.assertEqual(status, 200)
+        self.assertGreaterEqual(elapsed, 0.3)
+        self.assertEqual(self.shop.web.stats()["strait_fault_delays_total"], before + 1)
+
+    def test_grpc_abort_is_a_trailers_only_response(self):
+        self.apply("""  - fault: {abort: {grpcStatus: UNAVAILABLE}}
+    route: [{destination: {host: reviews, subset: v1}}]""")
+        r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge",
+                            "-H", "content-type: application/grpc",
+                            f"http://127.0.0.1:{self.shop.binding}/pkg.Service/Method"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn("HTTP/2 200", r.stdout)
+        self.assertIn("grpc-status: 14", r.stdout)
+        self.assertIn("x-strait-reason: fault_abort", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
