@@ -50,6 +50,17 @@ std::string lower(std::string text) {
   return text;
 }
 
+proxy::HeaderOps header_ops(const networking::v1::Headers::HeaderOperations& ops) {
+  proxy::HeaderOps out;
+  // Maps are sorted so that equal views build equal edits.
+  std::map<std::string, std::string> set(ops.set().begin(), ops.set().end());
+  std::map<std::string, std::string> add(ops.add().begin(), ops.add().end());
+  for (auto& [n, v] : set) out.set.emplace_back(lower(n), v);
+  for (auto& [n, v] : add) out.add.emplace_back(lower(n), v);
+  for (const auto& n : ops.remove()) out.remove.push_back(lower(n));
+  return out;
+}
+
 // gRPC status codes by the names Istio's grpcStatus takes (or their numbers).
 int grpc_code(const std::string& name) {
   static constexpr std::array<std::string_view, 17> kNames{
@@ -97,6 +108,25 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
                                : proxy::Redirect::Port::kFromProtocolDefault;
     }
     route.redirect = std::move(redirect);
+  }
+  if (http.has_rewrite()) {
+    const auto& r = http.rewrite();
+    proxy::Rewrite rewrite;
+    rewrite.uri = r.uri();
+    rewrite.authority = r.authority();
+    if (r.has_uri_regex_rewrite()) {
+      RE2::Options options;
+      options.set_log_errors(false);
+      auto regex = std::make_shared<const re2::RE2>(r.uri_regex_rewrite().match(), options);
+      if (!regex->ok()) return std::unexpected(path + ".rewrite.uriRegexRewrite.match: " + regex->error());
+      rewrite.regex = std::move(regex);
+      rewrite.regex_replacement = r.uri_regex_rewrite().rewrite();
+    }
+    route.rewrite = std::move(rewrite);
+  }
+  if (http.has_headers()) {
+    route.request_headers = header_ops(http.headers().request());
+    route.response_headers = header_ops(http.headers().response());
   }
   if (http.has_fault()) {
     const auto& f = http.fault();
@@ -195,6 +225,10 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
       target.subset = d.destination().subset();
       // A single destination without a weight takes all the traffic, as in Istio.
       target.weight = d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (http.route_size() == 1 ? 100 : 0);
+      if (d.has_headers()) {
+        target.request_headers = header_ops(d.headers().request());
+        target.response_headers = header_ops(d.headers().response());
+      }
       route.targets.push_back(std::move(target));
     }
     // A route whose every match block is for other callers is not this proxy's route (an empty

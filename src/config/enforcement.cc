@@ -20,7 +20,6 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
       if (present) out.push_back(p + field + ": not enforced by the proxies yet");
     };
     add(h.has_delegate(), "delegate");
-    add(h.has_rewrite(), "rewrite");
     add(h.has_timeout(), "timeout");
     add(h.has_retries(), "retries");
     add(h.has_fault() && h.fault().has_delay() && h.fault().delay().has_exponential_delay(),
@@ -30,11 +29,6 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
         "fault.abort.http2Error");
     add(h.has_mirror() || h.mirrors_size() > 0 || h.has_mirror_percentage(), "mirror");
     add(h.has_cors_policy(), "corsPolicy");
-    add(h.has_headers(), "headers");
-    for (int j = 0; j < h.route_size(); ++j) {
-      if (h.route(j).has_headers())
-        out.push_back(p + "route[" + std::to_string(j) + "].headers: not enforced by the proxies yet");
-    }
   }
   if (vs.tcp_size() > 0) out.push_back("spec.tcp: TCP routes are not enforced by the proxies yet");
   if (vs.tls_size() > 0) out.push_back("spec.tls: TLS routes are not enforced by the proxies yet");

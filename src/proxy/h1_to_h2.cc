@@ -92,6 +92,7 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
   if (!edits.request_id.empty()) out.emplace_back("x-request-id", std::string(edits.request_id));
   if (edits.add_forwarded_proto) out.emplace_back("x-forwarded-proto", "http");
   if (!edits.client_cert.empty()) out.emplace_back("x-forwarded-client-cert", std::string(edits.client_cert));
+  edits.headers.apply(out);
   return out;
 }
 
@@ -127,6 +128,7 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
     out.clear();
     switch (event.kind) {
       case Kind::kHeaders: {
+        if (!head_written) destination.response_edits().apply(event.headers);
         int status = 502;
         bool has_length = false;
         std::string fields;

@@ -158,6 +158,11 @@ class H2StreamProxy {
         co_return;
       }
     }
+    if (destination_.route != nullptr && destination_.route->rewrite) {
+      const Rewrite& rewrite = *destination_.route->rewrite;
+      if (auto path = rewritten_path(rewrite, destination_.match, request_.path)) request_.path = std::move(*path);
+      if (!rewrite.authority.empty()) request_.authority = rewrite.authority;
+    }
     request_headers_ = build_upstream_headers(first.headers);
     if (speaks_h2()) {
       co_await forward_h2();
@@ -192,6 +197,7 @@ class H2StreamProxy {
       out.emplace_back("x-request-id", format_request_id(worker_.random(), worker_.random()));
     if (!request_.has_forwarded_proto) out.emplace_back("x-forwarded-proto", "http");
     if (!client_cert_.empty()) out.emplace_back("x-forwarded-client-cert", client_cert_);
+    destination_.request_edits().apply(out);
     return out;
   }
 
@@ -251,6 +257,7 @@ class H2StreamProxy {
           for (auto& [name, value] : event.headers) {
             if (!is_connection_specific(name)) head.emplace_back(std::move(name), std::move(value));
           }
+          if (!head_sent) destination_.response_edits().apply(head);
           head_sent = down_->send_headers(head, event.end_stream);
           if (event.end_stream) co_return;
           break;
@@ -370,6 +377,7 @@ class H2StreamProxy {
     const bool no_body = response.framing == http::BodyFraming::kNone;
     const bool reusable = response.keep_alive && response.framing != http::BodyFraming::kUntilClose;
     up->buffer.consume(response.head_size);
+    destination_.response_edits().apply(head_out);
     down_->send_headers(head_out, no_body);
     if (!no_body && !co_await forward_h1_body(*up, response)) {
       down_->reset(NGHTTP2_INTERNAL_ERROR);

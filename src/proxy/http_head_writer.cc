@@ -38,8 +38,10 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
     if (!edits.authority.empty() && iequals(field.name, "host")) continue;
     if (edits.strip_client_cert && iequals(field.name, "x-forwarded-client-cert")) continue;
     if (iequals(field.name, "expect")) continue;  // answered by the proxy itself
+    if (edits.headers.drops(field.name)) continue;
     append_field(out, field.name, field.value);
   }
+  edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
   if (!edits.authority.empty()) append_field(out, "host", edits.authority);
   if (head.framing == http::BodyFraming::kChunked) append_field(out, "transfer-encoding", "chunked");
   if (wants_trailers) append_field(out, "te", "trailers");
@@ -60,8 +62,10 @@ void write_response_head(const http::ResponseHead& head, const ResponseEdits& ed
   out.append(head.reason.empty() ? reason_phrase(head.status) : head.reason).append("\r\n");
   for (const auto& field : head.headers) {
     if (is_hop_by_hop(field.name, head.headers)) continue;
+    if (edits.headers.drops(field.name)) continue;
     append_field(out, field.name, field.value);
   }
+  edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
   if (head.framing == http::BodyFraming::kChunked && !edits.dechunk)
     append_field(out, "transfer-encoding", "chunked");
   if (edits.upgrade) {

@@ -11,6 +11,8 @@
 
 #include "http/message.h"
 
+#include "proxy/http_route.h"
+
 namespace strait::proxy {
 
 // Header edits applied on top of the forwarded request fields.
@@ -21,6 +23,7 @@ struct RequestEdits {
   bool add_forwarded_proto = false;  // the request had no x-forwarded-proto
   std::string_view client_cert;      // non-empty: x-forwarded-client-cert value (inbound)
   bool strip_client_cert = true;     // an incoming XFCC is never trusted
+  HeaderEdits headers;               // the route's headers.request
 };
 
 void write_request_head(const http::RequestHead& head, const RequestEdits& edits, std::string& out);
@@ -30,6 +33,7 @@ struct ResponseEdits {
   bool keep_alive_10 = false; // HTTP/1.0 client kept alive: say so explicitly
   bool dechunk = false;       // body is forwarded without chunked framing
   bool upgrade = false;       // 101: keep Connection: upgrade and Upgrade
+  HeaderEdits headers;        // the route's headers.response
 };
 
 void write_response_head(const http::ResponseHead& head, const ResponseEdits& edits, std::string& out);

@@ -64,9 +64,50 @@ bool StringMatcher::matches(std::string_view text, bool ignore_case) const {
   return false;
 }
 
+const RouteMatch* matching_block(const HttpRoute& route, const RequestAttributes& request, bool* matched_all) {
+  *matched_all = route.matches.empty();
+  for (const auto& m : route.matches) {
+    if (block_matches(m, request)) return &m;
+  }
+  return nullptr;
+}
+
 bool route_matches(const HttpRoute& route, const RequestAttributes& request) {
-  if (route.matches.empty()) return true;
-  return std::ranges::any_of(route.matches, [&](const RouteMatch& m) { return block_matches(m, request); });
+  bool all = false;
+  return matching_block(route, request, &all) != nullptr || all;
+}
+
+bool HeaderEdits::drops(std::string_view name) const {
+  for (const HeaderOps* ops : {route, target}) {
+    if (ops == nullptr) continue;
+    for (const auto& r : ops->remove) {
+      if (iequal(r, name)) return true;
+    }
+    for (const auto& [n, v] : ops->set) {
+      if (iequal(n, name)) return true;
+    }
+  }
+  return false;
+}
+
+void HeaderEdits::apply(std::vector<std::pair<std::string, std::string>>& fields) const {
+  if (empty()) return;
+  std::erase_if(fields, [&](const auto& field) { return !field.first.starts_with(':') && drops(field.first); });
+  for_each_added([&](const std::string& n, const std::string& v) { fields.emplace_back(n, v); });
+}
+
+std::optional<std::string> rewritten_path(const Rewrite& rewrite, const RouteMatch* matched, std::string_view path) {
+  const auto question = path.find('?');
+  const std::string_view query = question == std::string_view::npos ? std::string_view{} : path.substr(question);
+  std::string bare(path.substr(0, question));
+  if (rewrite.regex != nullptr) {
+    re2::RE2::GlobalReplace(&bare, *rewrite.regex, rewrite.regex_replacement);
+    return bare + std::string(query);
+  }
+  if (rewrite.uri.empty()) return std::nullopt;
+  if (matched != nullptr && matched->uri.kind == StringMatcher::Kind::kPrefix && bare.size() >= matched->uri.value.size())
+    return rewrite.uri + bare.substr(matched->uri.value.size()) + std::string(query);
+  return rewrite.uri + std::string(query);
 }
 
 }  // namespace strait::proxy

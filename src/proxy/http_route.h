@@ -45,11 +45,53 @@ struct RouteMatch {
   bool ignore_uri_case = false;
 };
 
+// headers.request / headers.response of a route or of one of its destinations. Names are lower
+// case; `set` replaces every field of its name, `add` appends, `remove` drops.
+struct HeaderOps {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+  [[nodiscard]] bool empty() const { return set.empty() && add.empty() && remove.empty(); }
+};
+
+// The edits of a route and of its chosen destination, applied in that order.
+struct HeaderEdits {
+  const HeaderOps* route = nullptr;
+  const HeaderOps* target = nullptr;
+  [[nodiscard]] bool empty() const {
+    return (route == nullptr || route->empty()) && (target == nullptr || target->empty());
+  }
+  // True when a forwarded field of this name (any case) is removed or replaced.
+  [[nodiscard]] bool drops(std::string_view name) const;
+  // Calls emit(name, value) for each field the edits add (set and add).
+  template <typename Emit>
+  void for_each_added(Emit&& emit) const {
+    for (const HeaderOps* ops : {route, target}) {
+      if (ops == nullptr) continue;
+      for (const auto& [n, v] : ops->set) emit(n, v);
+      for (const auto& [n, v] : ops->add) emit(n, v);
+    }
+  }
+  // Applies the edits to a list of lower-case fields (HTTP/2 heads).
+  void apply(std::vector<std::pair<std::string, std::string>>& fields) const;
+};
+
 struct RouteTarget {
   std::string host;          // FQDN of the destination service
   std::uint16_t port = 0;    // 0: the port the request was sent to
   std::string subset;        // "" : every endpoint
   std::uint32_t weight = 0;
+  HeaderOps request_headers;
+  HeaderOps response_headers;
+};
+
+// rewrite: the path (the matched prefix, or the whole path for other matches; the query is kept),
+// or a regex substitution on the path, and the authority.
+struct Rewrite {
+  std::string uri;
+  std::string authority;
+  std::shared_ptr<const re2::RE2> regex;
+  std::string regex_replacement;
 };
 
 // directResponse: the proxy answers itself.
@@ -88,6 +130,9 @@ struct HttpRoute {
   std::optional<Redirect> redirect;
   std::optional<FaultDelay> fault_delay;
   std::optional<FaultAbort> fault_abort;
+  std::optional<Rewrite> rewrite;
+  HeaderOps request_headers;
+  HeaderOps response_headers;
   std::string virtual_service;      // <namespace>/<name>, for errors and config_dump
 };
 
@@ -108,6 +153,15 @@ struct RequestAttributes {
   std::string_view scheme = "http";
 };
 
+// The match block that applies (nullptr when none does); a route without blocks matches with
+// `*matched_all` set.
+[[nodiscard]] const RouteMatch* matching_block(const HttpRoute& route, const RequestAttributes& request,
+                                               bool* matched_all);
 [[nodiscard]] bool route_matches(const HttpRoute& route, const RequestAttributes& request);
+
+// The path to send after the route's rewrite (nullopt: unchanged). `matched` is the block that
+// matched (a prefix match rewrites its prefix only).
+[[nodiscard]] std::optional<std::string> rewritten_path(const Rewrite& rewrite, const RouteMatch* matched,
+                                                        std::string_view path);
 
 }  // namespace strait::proxy

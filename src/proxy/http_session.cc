@@ -349,6 +349,17 @@ class HttpSession {
       binding_authority = info_.fixed_host + ":" + std::to_string(info_.fixed_port);
       edits.authority = binding_authority;
     }
+    // The route's rewrite and header edits.
+    std::string path_after_rewrite;
+    if (destination->route != nullptr && destination->route->rewrite) {
+      const Rewrite& rewrite = *destination->route->rewrite;
+      if (auto path = rewritten_path(rewrite, destination->match, target.path)) {
+        path_after_rewrite = std::move(*path);
+        edits.path = path_after_rewrite;
+      }
+      if (!rewrite.authority.empty()) edits.authority = rewrite.authority;
+    }
+    edits.headers = destination->request_edits();
     edits.request_id = request_id;
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;
@@ -483,7 +494,8 @@ class HttpSession {
     ResponseEdits response_edits{.close = close_downstream,
                                  .keep_alive_10 = client_http10 && !close_downstream,
                                  .dechunk = dechunk,
-                                 .upgrade = upgraded};
+                                 .upgrade = upgraded,
+                                 .headers = destination->response_edits()};
     std::string& downstream_head = downstream_head_;
     write_response_head(response, response_edits, downstream_head);
     const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&

@@ -81,8 +81,11 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
                                                   std::uint64_t random) {
   if (d.service == nullptr || d.service->http_routes.empty()) return {};
   for (const auto& route : d.service->http_routes) {
-    if (!route_matches(*route.route, request)) continue;
+    bool matched_all = false;
+    const RouteMatch* block = matching_block(*route.route, request, &matched_all);
+    if (block == nullptr && !matched_all) continue;
     d.route = route.route;
+    d.match = block;
     if (route.route->direct_response || route.route->redirect) return {};  // answered by the proxy
     if (route.targets.empty() || route.total_weight == 0)
       return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
@@ -112,6 +115,7 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
     const ServicePort& chosen_port = match != ports.end() ? *match : ports.front();
     d.service = chosen->service;
     d.subset = chosen->subset;
+    d.target = chosen->target;
     d.port = chosen_port.port;
     d.protocol = chosen_port.protocol;
     return {};

@@ -34,6 +34,14 @@ struct Destination {
   const ResolvedService* service = nullptr;  // outbound: a mesh service
   const EndpointSubset* subset = nullptr;    // null: any endpoint of the service
   const HttpRoute* route = nullptr;          // the VirtualService route that matched, if any
+  const RouteMatch* match = nullptr;         // its block that matched (null: a route without blocks)
+  const RouteTarget* target = nullptr;       // the destination the weights picked
+  [[nodiscard]] HeaderEdits request_edits() const {
+    return {route != nullptr ? &route->request_headers : nullptr, target != nullptr ? &target->request_headers : nullptr};
+  }
+  [[nodiscard]] HeaderEdits response_edits() const {
+    return {route != nullptr ? &route->response_headers : nullptr, target != nullptr ? &target->response_headers : nullptr};
+  }
   std::uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;       // how the destination port speaks
   std::uint16_t app_port = 0;                // inbound: the local application

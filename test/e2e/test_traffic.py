@@ -3,6 +3,7 @@ route answers of the proxy's own (directResponse, redirect) and fault injection 
 gRPC status, delay), with measured shares."""
 
 import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -119,6 +120,40 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertGreaterEqual(elapsed, 0.3)
         self.assertEqual(self.shop.web.stats()["strait_fault_delays_total"], before + 1)
+
+    def test_rewrite_and_header_edits_reach_the_app_and_the_caller(self):
+        self.apply("""  - match: [{uri: {prefix: /api/}}]
+    rewrite: {uri: /v2/, authority: reviews.internal}
+    headers:
+      request: {set: {x-route: canary}, remove: [x-drop]}
+      response: {add: {x-served-by: strait}, remove: [x-checksum-ignored]}
+    route:
+    - destination: {host: reviews, subset: v1}
+      headers: {request: {add: {x-destination: v1}}}
+  - match: [{uri: {regex: "/items/([0-9]+)"}}]
+    rewrite: {uriRegexRewrite: {match: "/items/([0-9]+)", rewrite: "/item?id=\\\\1"}}
+    route: [{destination: {host: reviews, subset: v1}}]""")
+        conn = self.connect()
+        status, headers, body = self.request(conn, "/api/list?page=2", {"x-route": "original", "x-drop": "1"})
+        self.assertEqual(status, 200, body)
+        echo = json.loads(body)
+        self.assertEqual(echo["path"], "/v2/list?page=2")
+        self.assertEqual(echo["headers"]["host"], "reviews.internal")
+        self.assertEqual(echo["headers"]["x-route"], "canary")
+        self.assertNotIn("x-drop", echo["headers"])
+        self.assertEqual(echo["headers"]["x-destination"], "v1")
+        self.assertEqual(headers["x-served-by"], "strait")
+        status, _, body = self.request(conn, "/items/42")
+        self.assertEqual(json.loads(body)["path"], "/item?id=42")
+        conn.close()
+        # The same through HTTP/2 (h2c from the caller).
+        r = subprocess.run(["curl", "-s", "-D", "-", "--http2-prior-knowledge", "-H", "x-drop: 1",
+                            f"http://127.0.0.1:{self.shop.binding}/api/h2"], capture_output=True, text=True, timeout=30)
+        self.assertIn("x-served-by: strait", r.stdout)
+        echo = json.loads(r.stdout[r.stdout.index("{"):])
+        self.assertEqual(echo["path"], "/v2/h2")
+        self.assertEqual(echo["headers"]["x-route"], "canary")
+        self.assertNotIn("x-drop", echo["headers"])
 
     def test_grpc_abort_is_a_trailers_only_response(self):
         self.apply("""  - fault: {abort: {grpcStatus: UNAVAILABLE}}

@@ -1,6 +1,7 @@
 #include "proxy/router.h"
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <memory>
 #include <string>
@@ -376,6 +377,49 @@ TEST(RouteAction, DirectResponseAndRedirectAnswerWithoutAnUpstream) {
   EXPECT_EQ(action.respond->status, 308);
   EXPECT_EQ(action.respond->location, "http://reviews/b");
   EXPECT_FALSE(route_action(Destination{}, request_to("reviews", "/"), 0, 0).respond);
+}
+
+}  // namespace
+}  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+TEST(Rewrite, PrefixMatchesRewriteTheirPrefixOthersTheWholePathAndTheQueryStays) {
+  Rewrite rewrite;
+  rewrite.uri = "/v2/";
+  RouteMatch prefix;
+  prefix.uri = StringMatcher{StringMatcher::Kind::kPrefix, "/api/", nullptr};
+  EXPECT_EQ(rewritten_path(rewrite, &prefix, "/api/list?page=2"), "/v2/list?page=2");
+  RouteMatch exact;
+  exact.uri = StringMatcher{StringMatcher::Kind::kExact, "/old", nullptr};
+  EXPECT_EQ(rewritten_path(rewrite, &exact, "/old?x"), "/v2/?x");
+  EXPECT_EQ(rewritten_path(rewrite, nullptr, "/anything"), "/v2/");
+  Rewrite none;
+  EXPECT_FALSE(rewritten_path(none, &prefix, "/api/x"));
+  Rewrite regex;
+  regex.regex = std::make_shared<const re2::RE2>("/items/([0-9]+)");
+  regex.regex_replacement = "/item/\\1/detail";
+  EXPECT_EQ(rewritten_path(regex, nullptr, "/items/42?full=1"), "/item/42/detail?full=1");
+}
+
+TEST(HeaderEdits, RouteThenDestinationSetAddAndRemove) {
+  HeaderOps route;
+  route.set = {{"x-route", "canary"}};
+  route.remove = {"x-drop"};
+  HeaderOps target;
+  target.add = {{"x-destination", "v1"}};
+  const HeaderEdits edits{&route, &target};
+  std::vector<std::pair<std::string, std::string>> fields{
+      {":path", "/"}, {"x-route", "original"}, {"x-drop", "1"}, {"x-keep", "yes"}};
+  edits.apply(fields);
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {":path", "/"}, {"x-keep", "yes"}, {"x-route", "canary"}, {"x-destination", "v1"}};
+  EXPECT_EQ(fields, expected);
+  EXPECT_TRUE(edits.drops("X-Drop"));
+  EXPECT_TRUE(edits.drops("x-route"));
+  EXPECT_FALSE(edits.drops("x-destination"));
+  EXPECT_TRUE(HeaderEdits{}.empty());
 }
 
 }  // namespace
