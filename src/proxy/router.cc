@@ -80,7 +80,18 @@ std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
 std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
                                                   std::uint64_t random) {
   if (d.service == nullptr || d.service->http_routes.empty()) return {};
-  for (const auto& route : d.service->http_routes) {
+  const auto& routes = d.service->http_routes;
+  // With an index, only its candidates are tested (in route order); without, every route.
+  thread_local std::vector<std::uint32_t> candidates;
+  thread_local std::vector<int> scratch;
+  const bool indexed = d.service->route_index != nullptr;
+  if (indexed) {
+    const auto question = request.path.find('?');
+    d.service->route_index->candidates(request.path.substr(0, question), candidates, scratch);
+  }
+  const std::size_t count = indexed ? candidates.size() : routes.size();
+  for (std::size_t k = 0; k < count; ++k) {
+    const auto& route = routes[indexed ? candidates[k] : k];
     bool matched_all = false;
     const RouteMatch* block = matching_block(*route.route, request, &matched_all);
     if (block == nullptr && !matched_all) continue;

@@ -79,6 +79,10 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
       }
       resolved.http_routes.push_back(std::move(out));
     }
+    std::vector<const HttpRoute*> routes;
+    routes.reserve(resolved.service->http_routes.size());
+    for (const auto& route : resolved.service->http_routes) routes.push_back(&route);
+    resolved.route_index = RouteIndex::build(routes);
   }
   for (const auto& inbound : config->inbound_services) {
     snapshot->inbound_by_port.emplace(inbound.port, &inbound);

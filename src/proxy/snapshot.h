@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/config.h"
+#include "proxy/route_index.h"
 #include "tls/credentials.h"
 
 namespace strait::proxy {
@@ -58,6 +59,7 @@ struct ResolvedService {
   std::vector<PortRoute> routes;                   // one per service port
   std::vector<EndpointSubset> subsets;
   std::vector<ResolvedRoute> http_routes;          // the VirtualService's, in order
+  std::shared_ptr<const RouteIndex> route_index;   // null: few routes, walked in order
   [[nodiscard]] const PortRoute* route(std::uint16_t port) const;
 };
 

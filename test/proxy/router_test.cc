@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -420,6 +421,87 @@ TEST(HeaderEdits, RouteThenDestinationSetAddAndRemove) {
   EXPECT_TRUE(edits.drops("x-route"));
   EXPECT_FALSE(edits.drops("x-destination"));
   EXPECT_TRUE(HeaderEdits{}.empty());
+}
+
+}  // namespace
+}  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+// The index must pick exactly the route a walk in order picks, whatever the mix of match kinds.
+TEST(RouteIndex, PicksTheSameRouteAsAWalkInOrder) {
+  auto config = std::make_shared<ProxyConfig>();
+  config->workload.ns = "shop";
+  Service svc;
+  svc.name = "reviews";
+  svc.ns = "shop";
+  svc.fqdn = "reviews.shop.svc.cluster.local";
+  svc.ports = {{9080, Protocol::kHttp}};
+  Endpoint e;
+  e.address = HostPort{"10.0.0.1", 15006};
+  svc.endpoints = {e};
+  for (int i = 0; i < 120; ++i) {
+    HttpRoute route;
+    route.virtual_service = "shop/r" + std::to_string(i);
+    RouteMatch m;
+    const std::string n = std::to_string(i % 17);
+    switch (i % 6) {
+      case 0: m.uri = {StringMatcher::Kind::kExact, "/a/" + n, nullptr}; break;
+      case 1: m.uri = {StringMatcher::Kind::kPrefix, "/a/" + n, nullptr}; break;
+      case 2: m.uri = {StringMatcher::Kind::kRegex, "/[ab]/" + n + "[0-9]*", std::make_shared<const re2::RE2>("/[ab]/" + n + "[0-9]*")}; break;
+      case 3: m.uri = {StringMatcher::Kind::kPrefix, "/b", nullptr};
+              m.headers.push_back({"x-k", {StringMatcher::Kind::kExact, n, nullptr}, false}); break;
+      case 4: m.uri = {StringMatcher::Kind::kExact, "/A/" + n, nullptr}; m.ignore_uri_case = true; break;
+      default: m.method = {StringMatcher::Kind::kExact, i % 12 == 5 ? "POST" : "PUT", nullptr}; break;
+    }
+    route.matches.push_back(std::move(m));
+    if (i % 10 == 9) route.matches.push_back(RouteMatch{.uri = {StringMatcher::Kind::kExact, "/z", nullptr}});
+    route.targets.push_back({svc.fqdn, 0, "", 1, {}, {}});
+    svc.http_routes.push_back(std::move(route));
+  }
+  config->services.push_back(svc);
+  auto built = build_snapshot(config, {}, 1);
+  ASSERT_TRUE(built) << built.error();
+  const auto& snapshot = **built;
+  const auto* resolved = snapshot.find_service("reviews");
+  ASSERT_NE(resolved, nullptr);
+  ASSERT_NE(resolved->route_index, nullptr);
+  std::map<std::string, std::string> headers;
+  auto lookup = [](const void* c, std::string_view name) -> std::optional<std::string_view> {
+    const auto& h = *static_cast<const std::map<std::string, std::string>*>(c);
+    auto it = h.find(std::string(name));
+    return it == h.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  };
+  int compared = 0;
+  for (const char* method : {"GET", "POST", "PUT"}) {
+    for (const char* key : {"", "3", "16"}) {
+      headers.clear();
+      if (*key != '\0') headers["x-k"] = key;
+      for (int n = 0; n < 20; ++n) {
+        for (const std::string prefix : {"/a/", "/b/", "/A/", "/c/"}) {
+          for (const std::string tail : {"", "7", "/x", "?q=1"}) {
+            const std::string path = prefix + std::to_string(n) + tail;
+            RequestAttributes request{method, path, "reviews", 9080, &headers, lookup};
+            const HttpRoute* walked = nullptr;
+            for (const auto& r : resolved->http_routes) {
+              if (route_matches(*r.route, request)) {
+                walked = r.route;
+                break;
+              }
+            }
+            Destination d = *route_request(snapshot, DownstreamInfo{}, "reviews");
+            auto routed = select_http_route(d, request, 0);
+            EXPECT_EQ(d.route, walked) << method << " " << path << " x-k=" << key;
+            EXPECT_EQ(routed.has_value() || !walked, true);
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 3 * 3 * 20 * 16);
+  EXPECT_EQ(RouteIndex::build({}), nullptr);  // few routes: walked in order
 }
 
 }  // namespace
