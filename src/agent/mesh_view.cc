@@ -147,6 +147,44 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
   return {};
 }
 
+// trafficPolicy.loadBalancer. What the sidecars do not do yet (LEAST_REQUEST, PASSTHROUGH,
+// useSourceIp, generated cookies, locality) falls back to round robin, or to random for a hash
+// without a usable key; straitd warns about each at apply.
+proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSettings& settings) {
+  using Settings = networking::v1::LoadBalancerSettings;
+  proxy::LoadBalancer lb;
+  if (settings.lb_policy_case() == Settings::kSimple) {
+    if (settings.simple() == Settings::RANDOM) lb.kind = proxy::LoadBalancer::Kind::kRandom;
+    return lb;
+  }
+  if (settings.lb_policy_case() != Settings::kConsistentHash) return lb;
+  const auto& ch = settings.consistent_hash();
+  if (ch.hash_algorithm_case() == Settings::ConsistentHashLB::kMaglev) {
+    lb.kind = proxy::LoadBalancer::Kind::kMaglev;
+    lb.table_size = ch.maglev().table_size();
+  } else {
+    lb.kind = proxy::LoadBalancer::Kind::kRingHash;
+    lb.table_size = ch.has_ring_hash() ? ch.ring_hash().minimum_ring_size() : ch.minimum_ring_size();
+  }
+  switch (ch.hash_key_case()) {
+    case Settings::ConsistentHashLB::kHttpHeaderName:
+      lb.key = proxy::LoadBalancer::HashKey::kHeader;
+      lb.key_name = lower(ch.http_header_name());
+      break;
+    case Settings::ConsistentHashLB::kHttpCookie:
+      lb.key = proxy::LoadBalancer::HashKey::kCookie;
+      lb.key_name = ch.http_cookie().name();
+      break;
+    case Settings::ConsistentHashLB::kHttpQueryParameterName:
+      lb.key = proxy::LoadBalancer::HashKey::kQueryParameter;
+      lb.key_name = ch.http_query_parameter_name();
+      break;
+    default:
+      break;
+  }
+  return lb;
+}
+
 bool labels_hold(const google::protobuf::Map<std::string, std::string>& wanted,
                  const std::map<std::string, std::string>& labels) {
   return std::ranges::all_of(wanted, [&](const auto& w) {
@@ -265,6 +303,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     int rank;
     std::string key;
     std::vector<proxy::Subset> subsets;
+    proxy::LoadBalancer lb;
   };
   std::map<std::string, SubsetClaim> subsets_by_host;
   std::map<std::string, std::string> service_ns;  // fqdn -> namespace
@@ -326,12 +365,21 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       if (!resource.body().UnpackTo(&dr)) return std::unexpected("DestinationRule " + key + ": cannot decode");
       const std::string fqdn = qualify_host(dr.host(), resource.namespace_());
       std::vector<proxy::Subset> subsets;
-      for (const auto& s : dr.subsets())
-        subsets.push_back({s.name(), std::map<std::string, std::string>(s.labels().begin(), s.labels().end())});
+      for (const auto& s : dr.subsets()) {
+        proxy::Subset subset{s.name(), std::map<std::string, std::string>(s.labels().begin(), s.labels().end())};
+        if (s.has_traffic_policy() && s.traffic_policy().has_load_balancer()) {
+          subset.has_lb = true;
+          subset.lb = load_balancer_from(s.traffic_policy().load_balancer());
+        }
+        subsets.push_back(std::move(subset));
+      }
+      const proxy::LoadBalancer lb = dr.has_traffic_policy() && dr.traffic_policy().has_load_balancer()
+                                         ? load_balancer_from(dr.traffic_policy().load_balancer())
+                                         : proxy::LoadBalancer{};
       const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
       auto it = subsets_by_host.find(fqdn);
       if (it == subsets_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
-        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets)};
+        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets), lb};
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();
@@ -339,8 +387,10 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   }
   for (auto& service : out.config.services) {
     if (auto it = routes_by_host.find(service.fqdn); it != routes_by_host.end()) service.http_routes = it->second.routes;
-    if (auto it = subsets_by_host.find(service.fqdn); it != subsets_by_host.end())
+    if (auto it = subsets_by_host.find(service.fqdn); it != subsets_by_host.end()) {
       service.subsets = it->second.subsets;
+      service.lb = it->second.lb;
+    }
   }
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());
   return out;

@@ -35,7 +35,24 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
 }
 
 void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, const std::string& p) {
-  if (tp.has_load_balancer()) out.push_back(p + "loadBalancer: not enforced yet (round robin is used)");
+  if (tp.has_load_balancer()) {
+    using Settings = nw::LoadBalancerSettings;
+    const auto& lb = tp.load_balancer();
+    if (lb.lb_policy_case() == Settings::kSimple && lb.simple() != Settings::RANDOM &&
+        lb.simple() != Settings::ROUND_ROBIN)
+      out.push_back(p + "loadBalancer.simple: " + Settings::SimpleLB_Name(lb.simple()) +
+                    " not enforced yet (round robin is used)");
+    if (lb.lb_policy_case() == Settings::kConsistentHash) {
+      const auto& ch = lb.consistent_hash();
+      if (ch.hash_key_case() == Settings::ConsistentHashLB::kUseSourceIp)
+        out.push_back(p + "loadBalancer.consistentHash.useSourceIp: not enforced yet (random is used)");
+      if (ch.hash_key_case() == Settings::ConsistentHashLB::kHttpCookie && ch.http_cookie().has_ttl())
+        out.push_back(p + "loadBalancer.consistentHash.httpCookie.ttl: the cookie is not generated yet; "
+                          "requests without it are spread at random");
+    }
+    if (lb.has_locality_lb_setting()) out.push_back(p + "loadBalancer.localityLbSetting: not enforced yet");
+    if (lb.has_warmup() || lb.has_warmup_duration_secs()) out.push_back(p + "loadBalancer.warmup: not enforced yet");
+  }
   if (tp.has_connection_pool()) out.push_back(p + "connectionPool: not enforced by the proxies yet");
   if (tp.has_outlier_detection()) out.push_back(p + "outlierDetection: not enforced by the proxies yet");
   if (tp.port_level_settings_size() > 0) out.push_back(p + "portLevelSettings: not enforced by the proxies yet");

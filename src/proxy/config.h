@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proxy/http_route.h"
+#include "proxy/load_balancer.h"
 
 namespace strait::proxy {
 
@@ -77,6 +78,7 @@ struct Service {
   // goes to every endpoint) and the DestinationRule's subsets.
   std::vector<HttpRoute> http_routes;
   std::vector<Subset> subsets;
+  LoadBalancer lb;  // the DestinationRule's trafficPolicy.loadBalancer
 };
 
 struct TlsFiles {

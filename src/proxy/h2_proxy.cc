@@ -134,6 +134,8 @@ class H2StreamProxy {
                                    &first.headers, &find_h2_header};
       if (auto routed = select_http_route(*destination, attributes, worker_.random()); !routed)
         destination = std::unexpected(routed.error());
+      else
+        destination->hash = hash_key(*destination, attributes);
     }
     if (!destination) {
       co_await send_local_reply(*down_, destination.error().status,
@@ -295,7 +297,8 @@ class H2StreamProxy {
       outcome = co_await connect_to_app(worker_, *snapshot_, destination_.app_port, true);
     } else {
       outcome = co_await connect_to_service(worker_, *snapshot_, *destination_.service,
-                                            destination_.port, tls::kAlpnHttp11, true, destination_.subset);
+                                            destination_.port, tls::kAlpnHttp11, true, destination_.subset,
+                                            destination_.hash);
     }
     if (!outcome.connection) {
       co_await send_local_reply(*down_, outcome.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503,

@@ -62,8 +62,7 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
                              " has no endpoints"};
   }
   H2Upstream last;
-  const std::size_t start =
-      worker.next_round_robin(subset != nullptr ? subset->round_robin_key : service.service->fqdn);
+  const std::size_t start = first_choice(worker, service, subset, destination.hash);
   const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
   for (int attempt = 0; attempt < attempts; ++attempt) {
     const std::size_t slot = (start + attempt) % count;

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/load_balancer.h"
+
 namespace re2 {
 class RE2;
 }
@@ -139,6 +141,8 @@ struct HttpRoute {
 struct Subset {
   std::string name;
   std::map<std::string, std::string> labels;
+  bool has_lb = false;                 // the subset's own trafficPolicy.loadBalancer
+  LoadBalancer lb;
 };
 
 // What a route match looks at. `header` returns a header's value (names are lower case), or

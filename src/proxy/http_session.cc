@@ -187,6 +187,7 @@ class HttpSession {
                                    &find_h1_header};
       if (auto routed = select_http_route(*destination, attributes, worker_.random()); !routed)
         return std::unexpected(routed.error());
+      destination->hash = hash_key(*destination, attributes);
     }
     return destination;
   }
@@ -205,7 +206,7 @@ class HttpSession {
   asio::awaitable<ConnectOutcome> connect(const Destination& d, const Snapshot& snapshot,
                                           std::string_view alpn, bool pooled) {
     if (d.service == nullptr) co_return co_await connect_to_app(worker_, snapshot, d.app_port, pooled);
-    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled, d.subset);
+    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled, d.subset, d.hash);
   }
 
   static int status_for_connect_failure(LocalReason reason) {

@@ -209,4 +209,50 @@ RouteAction route_action(const Destination& d, const RequestAttributes& request,
   return action;
 }
 
+std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttributes& request) {
+  if (d.service == nullptr) return std::nullopt;
+  const LoadBalancer& lb = d.subset != nullptr ? d.subset->lb : d.service->all.lb;
+  if (!lb.hashed()) return std::nullopt;
+  switch (lb.key) {
+    case LoadBalancer::HashKey::kHeader: {
+      auto value = request.header != nullptr ? request.header(request.context, lb.key_name) : std::nullopt;
+      if (value) return stable_hash(*value);
+      break;
+    }
+    case LoadBalancer::HashKey::kCookie: {
+      auto cookies = request.header != nullptr ? request.header(request.context, "cookie") : std::nullopt;
+      if (!cookies) break;
+      std::string_view rest = *cookies;
+      while (!rest.empty()) {
+        const auto semi = rest.find(';');
+        std::string_view pair = rest.substr(0, semi);
+        while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+        const auto eq = pair.find('=');
+        if (eq != std::string_view::npos && pair.substr(0, eq) == lb.key_name) return stable_hash(pair.substr(eq + 1));
+        if (semi == std::string_view::npos) break;
+        rest.remove_prefix(semi + 1);
+      }
+      break;
+    }
+    case LoadBalancer::HashKey::kQueryParameter: {
+      const auto question = request.path.find('?');
+      if (question == std::string_view::npos) break;
+      std::string_view query = request.path.substr(question + 1);
+      while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) == lb.key_name)
+          return stable_hash(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+      }
+      break;
+    }
+    case LoadBalancer::HashKey::kNone:
+      break;
+  }
+  return std::nullopt;
+}
+
 }  // namespace strait::proxy

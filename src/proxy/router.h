@@ -36,6 +36,7 @@ struct Destination {
   const HttpRoute* route = nullptr;          // the VirtualService route that matched, if any
   const RouteMatch* match = nullptr;         // its block that matched (null: a route without blocks)
   const RouteTarget* target = nullptr;       // the destination the weights picked
+  std::optional<std::uint64_t> hash;         // the request's consistent-hash key, when the lb hashes
   [[nodiscard]] HeaderEdits request_edits() const {
     return {route != nullptr ? &route->request_headers : nullptr, target != nullptr ? &target->request_headers : nullptr};
   }
@@ -75,6 +76,10 @@ struct RouteAction {
 };
 [[nodiscard]] RouteAction route_action(const Destination& d, const RequestAttributes& request,
                                        std::uint64_t random_delay, std::uint64_t random_abort);
+
+// The consistent-hash key of a request for the destination's load balancer (nullopt: the lb does
+// not hash, or the request lacks the attribute; the sidecar then picks at random).
+[[nodiscard]] std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttributes& request);
 
 // The Location of a redirect for a request (scheme "http", its authority and path).
 [[nodiscard]] std::string redirect_location(const Redirect& redirect, const RequestAttributes& request);

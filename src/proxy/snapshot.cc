@@ -47,8 +47,20 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
       }
       resolved.routes.push_back(std::move(route));
     }
+    auto hash_table = [&](EndpointSubset& set) {
+      if (!set.lb.hashed() || set.members.empty()) return;
+      std::vector<std::string> ids;
+      ids.reserve(set.members.size());
+      for (const auto i : set.members) ids.push_back(service.endpoints[i].address.to_string());
+      set.table = set.lb.kind == LoadBalancer::Kind::kMaglev ? HashTable::maglev(ids, set.lb.table_size)
+                                                             : HashTable::ring(ids, set.lb.table_size);
+    };
+    resolved.all = EndpointSubset{"", {}, service.fqdn, service.lb, nullptr};
+    for (std::uint32_t i = 0; i < service.endpoints.size(); ++i) resolved.all.members.push_back(i);
+    hash_table(resolved.all);
     for (const auto& subset : service.subsets) {
-      EndpointSubset members{subset.name, {}, service.fqdn + "|" + subset.name};
+      EndpointSubset members{subset.name, {}, service.fqdn + "|" + subset.name, subset.has_lb ? subset.lb : service.lb,
+                             nullptr};
       for (std::uint32_t i = 0; i < service.endpoints.size(); ++i) {
         const auto& labels = service.endpoints[i].labels;
         const bool selected = std::ranges::all_of(subset.labels, [&](const auto& wanted) {
@@ -57,6 +69,7 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
         });
         if (selected) members.members.push_back(i);
       }
+      hash_table(members);
       resolved.subsets.push_back(std::move(members));
     }
     snapshot->services_by_fqdn.emplace(service.fqdn, std::move(resolved));

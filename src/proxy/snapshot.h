@@ -36,6 +36,8 @@ struct EndpointSubset {
   std::string name;
   std::vector<std::uint32_t> members;  // indices into service->endpoints
   std::string round_robin_key;
+  LoadBalancer lb;
+  std::shared_ptr<const HashTable> table;  // consistent hash over the members (hashed lb only)
 };
 
 struct ResolvedService;
@@ -58,6 +60,7 @@ struct ResolvedService {
   std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
   std::vector<PortRoute> routes;                   // one per service port
   std::vector<EndpointSubset> subsets;
+  EndpointSubset all;                              // every endpoint, with the service's lb
   std::vector<ResolvedRoute> http_routes;          // the VirtualService's, in order
   std::shared_ptr<const RouteIndex> route_index;   // null: few routes, walked in order
   [[nodiscard]] const PortRoute* route(std::uint16_t port) const;

@@ -79,7 +79,8 @@ asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& sna
 asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
                                                    const ResolvedService& service,
                                                    std::uint16_t port, std::string_view alpn,
-                                                   bool pooled, const EndpointSubset* subset) {
+                                                   bool pooled, const EndpointSubset* subset,
+                                                   std::optional<std::uint64_t> hash) {
   const auto& endpoints = service.service->endpoints;
   const std::size_t count = subset != nullptr ? subset->members.size() : endpoints.size();
   ConnectOutcome last;
@@ -95,8 +96,7 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     co_return last;
   }
   const std::vector<std::string>& keys = route->keys_for(alpn);
-  const std::size_t start =
-      worker.next_round_robin(subset != nullptr ? subset->round_robin_key : service.service->fqdn);
+  const std::size_t start = first_choice(worker, service, subset, hash);
   const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
   for (int attempt = 0; attempt < attempts; ++attempt) {
     const std::size_t slot = (start + attempt) % count;
@@ -119,6 +119,24 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     if (last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
   }
   co_return last;
+}
+
+std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
+                         std::optional<std::uint64_t> hash) {
+  const EndpointSubset& set = subset != nullptr ? *subset : service.all;
+  const std::size_t count = set.members.size();
+  if (count == 0) return 0;
+  switch (set.lb.kind) {
+    case LoadBalancer::Kind::kRandom:
+      return worker.random() % count;
+    case LoadBalancer::Kind::kRingHash:
+    case LoadBalancer::Kind::kMaglev:
+      if (hash && set.table) return set.table->member(*hash);
+      return worker.random() % count;
+    case LoadBalancer::Kind::kRoundRobin:
+      break;
+  }
+  return worker.next_round_robin(set.round_robin_key);
 }
 
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,

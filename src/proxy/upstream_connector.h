@@ -5,6 +5,7 @@
 
 #include <asio/awaitable.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,13 @@ struct ConnectOutcome {
 asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
                                                    const ResolvedService& service,
                                                    std::uint16_t port, std::string_view alpn,
-                                                   bool pooled, const EndpointSubset* subset = nullptr);
+                                                   bool pooled, const EndpointSubset* subset = nullptr,
+                                                   std::optional<std::uint64_t> hash = std::nullopt);
+
+// The slot of the set (`subset`, or every endpoint) to try first, by the set's load balancer:
+// round robin, random, or the consistent hash of `hash` (random without one).
+[[nodiscard]] std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
+                                       std::optional<std::uint64_t> hash);
 
 // A new connection to endpoint `index` of `service` (no pool, no retry).
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,

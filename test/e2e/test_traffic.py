@@ -155,6 +155,35 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.assertEqual(echo["headers"]["x-route"], "canary")
         self.assertNotIn("x-drop", echo["headers"])
 
+    def test_consistent_hash_keeps_each_user_on_one_endpoint(self):
+        before = self.mesh.wait_synced(3)
+        self.mesh.apply("""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}
+""")
+        self.mesh.wait_synced(3, newer_than=before)
+        conn = self.connect()
+        seen = {}
+        for user in range(30):
+            answers = set()
+            for _ in range(10):
+                _, _, body = self.request(conn, "/", {"x-user": f"user-{user}"})
+                answers.add(json.loads(body)["app"])
+            self.assertEqual(len(answers), 1, f"user-{user} reached {answers}")
+            seen[user] = answers.pop()
+        conn.close()
+        self.assertEqual(set(seen.values()), {"reviews-v1", "reviews-v2"})  # keys spread over both
+
     def test_grpc_abort_is_a_trailers_only_response(self):
         self.apply("""  - fault: {abort: {grpcStatus: UNAVAILABLE}}
     route: [{destination: {host: reviews, subset: v1}}]""")

@@ -1,0 +1,74 @@
+#include "proxy/load_balancer.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include <string>
+#include <vector>
+
+namespace strait::proxy {
+namespace {
+
+std::vector<std::string> endpoints(int n, int skip = -1) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    if (i != skip) out.push_back("10.0.0." + std::to_string(i + 1) + ":15006");
+  }
+  return out;
+}
+
+// For both algorithms: a key always lands on the same endpoint, keys spread evenly, and removing
+// one of N endpoints moves the keys it had and only about 1/N of all keys.
+void check_consistency(const std::function<std::shared_ptr<const HashTable>(const std::vector<std::string>&)>& make) {
+  constexpr int kEndpoints = 10;
+  constexpr int kKeys = 20000;
+  const auto full = endpoints(kEndpoints);
+  const auto table = make(full);
+  std::vector<int> load(kEndpoints, 0);
+  std::vector<std::string> owner(kKeys);
+  for (int k = 0; k < kKeys; ++k) {
+    const auto h = stable_hash("user-" + std::to_string(k));
+    const auto m = table->member(h);
+    ASSERT_LT(m, static_cast<std::uint32_t>(kEndpoints));
+    EXPECT_EQ(m, table->member(h));
+    ++load[m];
+    owner[k] = full[m];
+  }
+  for (int l : load) {
+    EXPECT_GT(l, kKeys / kEndpoints / 2);
+    EXPECT_LT(l, kKeys / kEndpoints * 3 / 2);
+  }
+  constexpr int kRemoved = 3;
+  const auto fewer = endpoints(kEndpoints, kRemoved);
+  const auto smaller = make(fewer);
+  int moved = 0;
+  for (int k = 0; k < kKeys; ++k) {
+    const auto& now = fewer[smaller->member(stable_hash("user-" + std::to_string(k)))];
+    if (now != owner[k]) {
+      ++moved;
+    } else {
+      EXPECT_NE(owner[k], full[kRemoved]);
+    }
+  }
+  // The removed endpoint's keys (about 1/10) must move; few others may.
+  EXPECT_GE(moved, load[kRemoved]);
+  EXPECT_LT(moved, kKeys * 15 / 100);
+}
+
+TEST(HashTable, RingHashIsConsistent) {
+  check_consistency([](const auto& ids) { return HashTable::ring(ids, 1024); });
+}
+
+TEST(HashTable, MaglevIsConsistent) {
+  check_consistency([](const auto& ids) { return HashTable::maglev(ids, 65537); });
+}
+
+TEST(HashTable, StableHashIsStable) {
+  EXPECT_EQ(stable_hash("jason"), stable_hash("jason"));
+  EXPECT_NE(stable_hash("jason"), stable_hash("jason2"));
+}
+
+}  // namespace
+}  // namespace strait::proxy
