@@ -366,7 +366,9 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       const std::string fqdn = qualify_host(dr.host(), resource.namespace_());
       std::vector<proxy::Subset> subsets;
       for (const auto& s : dr.subsets()) {
-        proxy::Subset subset{s.name(), std::map<std::string, std::string>(s.labels().begin(), s.labels().end())};
+        proxy::Subset subset;
+        subset.name = s.name();
+        subset.labels = std::map<std::string, std::string>(s.labels().begin(), s.labels().end());
         if (s.has_traffic_policy() && s.traffic_policy().has_load_balancer()) {
           subset.has_lb = true;
           subset.lb = load_balancer_from(s.traffic_policy().load_balancer());
