@@ -55,9 +55,18 @@ proxy::HeaderOps header_ops(const networking::v1::Headers::HeaderOperations& ops
   // Maps are sorted so that equal views build equal edits.
   std::map<std::string, std::string> set(ops.set().begin(), ops.set().end());
   std::map<std::string, std::string> add(ops.add().begin(), ops.add().end());
-  for (auto& [n, v] : set) out.set.emplace_back(lower(n), v);
-  for (auto& [n, v] : add) out.add.emplace_back(lower(n), v);
-  for (const auto& n : ops.remove()) out.remove.push_back(lower(n));
+  // Pseudo-headers and Host are not fields to edit (Istio ignores them here; validation refuses
+  // them, an authority change is rewrite.authority).
+  auto editable = [](const std::string& name) { return !name.empty() && name[0] != ':' && name != "host"; };
+  for (auto& [n, v] : set) {
+    if (editable(lower(n))) out.set.emplace_back(lower(n), v);
+  }
+  for (auto& [n, v] : add) {
+    if (editable(lower(n))) out.add.emplace_back(lower(n), v);
+  }
+  for (const auto& n : ops.remove()) {
+    if (editable(lower(n))) out.remove.push_back(lower(n));
+  }
   return out;
 }
 
@@ -75,8 +84,9 @@ int grpc_code(const std::string& name) {
   return ec == std::errc() && end == name.data() + name.size() && value >= 0 && value <= 16 ? value : -1;
 }
 
+// As in Istio: without a percentage, no request is delayed or aborted.
 double percent_of(const networking::v1::HTTPFaultInjection::Delay& d) {
-  return d.has_percentage() ? d.percentage().value() : 100.0;
+  return d.has_percentage() ? d.percentage().value() : 0.0;
 }
 
 std::chrono::milliseconds millis(const google::protobuf::Duration& d) {
@@ -134,7 +144,7 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
       route.fault_delay = proxy::FaultDelay{percent_of(f.delay()), millis(f.delay().fixed_delay())};
     if (f.has_abort()) {
       const auto& a = f.abort();
-      const double percent = a.has_percentage() ? a.percentage().value() : 100.0;
+      const double percent = a.has_percentage() ? a.percentage().value() : 0.0;
       if (a.error_type_case() == networking::v1::HTTPFaultInjection::Abort::kHttpStatus) {
         route.fault_abort = proxy::FaultAbort{percent, a.http_status(), -1};
       } else if (a.error_type_case() == networking::v1::HTTPFaultInjection::Abort::kGrpcStatus) {

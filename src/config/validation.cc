@@ -130,6 +130,11 @@ void check_match(Errors& out, const nw::HTTPMatchRequest& m, const std::string& 
   if (m.port() > 65535) check_port(out, m.port(), path + ".port");
 }
 
+std::string http_lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
 void check_http_route(Errors& out, const nw::HTTPRoute& h, const std::string& path) {
   for (int i = 0; i < h.match_size(); ++i) check_match(out, h.match(i), at(path + ".match", i));
   const bool route = h.route_size() > 0;
@@ -139,6 +144,28 @@ void check_http_route(Errors& out, const nw::HTTPRoute& h, const std::string& pa
     out.push_back({path + ".redirect", "cannot be combined with route or rewrite"});
   if (h.has_direct_response() && (route || h.has_redirect()))
     out.push_back({path + ".directResponse", "cannot be combined with route or redirect"});
+  if (h.has_direct_response() && (h.direct_response().status() < 200 || h.direct_response().status() > 599))
+    out.push_back({path + ".directResponse.status", "must be an HTTP status from 200 to 599"});
+  if (h.has_redirect() && h.redirect().redirect_code() != 0) {
+    const auto code = h.redirect().redirect_code();
+    if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308)
+      out.push_back({path + ".redirect.redirectCode", "must be 301, 302, 303, 307 or 308"});
+  }
+  auto check_header_ops = [&](const nw::Headers& headers, const std::string& p) {
+    for (const auto* ops : {&headers.request(), &headers.response()}) {
+      const std::string side = p + (ops == &headers.request() ? ".request" : ".response");
+      auto bad = [](const std::string& name) {
+        return name.empty() || name[0] == ':' || http_lower(name) == "host";
+      };
+      for (const auto& [name, value] : ops->set())
+        if (bad(name)) out.push_back({side + ".set." + name, "pseudo-headers and Host cannot be edited; use rewrite.authority"});
+      for (const auto& [name, value] : ops->add())
+        if (bad(name)) out.push_back({side + ".add." + name, "pseudo-headers and Host cannot be edited; use rewrite.authority"});
+      for (const auto& name : ops->remove())
+        if (bad(name)) out.push_back({side + ".remove", "'" + name + "': pseudo-headers and Host cannot be removed"});
+    }
+  };
+  if (h.has_headers()) check_header_ops(h.headers(), path + ".headers");
   bool all_zero = true;
   for (int i = 0; i < h.route_size(); ++i) {
     const auto& d = h.route(i);

@@ -80,7 +80,8 @@ asio::awaitable<void> send_local_reply(H2Stream& stream, int status, LocalReason
 
 // A response the route asks for; a gRPC abort is a trailers-only response (HTTP 200 with
 // grpc-status), as gRPC clients expect.
-asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse& response, Worker& worker) {
+asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse& response, Worker& worker,
+                                          bool head_request) {
   worker.stats().count(response.reason);
   HeaderList head{{":status", std::to_string(response.status)},
                   {"x-strait-reason", std::string(name_of(response.reason))}};
@@ -93,8 +94,9 @@ asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse&
     co_return;
   }
   if (!response.body.empty()) head.emplace_back("content-type", response.content_type);
-  head.emplace_back("content-length", std::to_string(response.body.size()));
-  if (response.body.empty()) {
+  if (response.status != 204 && response.status != 304)
+    head.emplace_back("content-length", std::to_string(response.body.size()));
+  if (response.body.empty() || !response_has_body(response.status, head_request)) {
     stream.send_headers(head, true);
     co_return;
   }
@@ -156,7 +158,11 @@ class H2StreamProxy {
         co_await timer.async_wait(net::kAsTuple);
       }
       if (action.respond) {
-        co_await send_route_response(*down_, *action.respond, worker_);
+        const bool head_request = request_.method == "HEAD";
+        co_await send_route_response(*down_, *action.respond, worker_, head_request);
+        // The request body, if still coming, is not wanted: end the stream so that its flow-control
+        // window is released.
+        if (!request_ended_) down_->reset(NGHTTP2_NO_ERROR);
         co_return;
       }
     }

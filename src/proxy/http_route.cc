@@ -105,8 +105,12 @@ std::optional<std::string> rewritten_path(const Rewrite& rewrite, const RouteMat
     return bare + std::string(query);
   }
   if (rewrite.uri.empty()) return std::nullopt;
+  // As in Istio: a prefix match rewrites its prefix; no uri condition counts as the prefix "/";
+  // exact and regex matches rewrite the whole path. The query is kept.
   if (matched != nullptr && matched->uri.kind == StringMatcher::Kind::kPrefix && bare.size() >= matched->uri.value.size())
     return rewrite.uri + bare.substr(matched->uri.value.size()) + std::string(query);
+  if ((matched == nullptr || matched->uri.kind == StringMatcher::Kind::kAny) && bare.starts_with('/'))
+    return rewrite.uri + bare.substr(1) + std::string(query);
   return rewrite.uri + std::string(query);
 }
 

@@ -319,7 +319,7 @@ class HttpSession {
       if (action.respond) {
         const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
         worker_.stats().count(action.respond->reason);
-        const std::string bytes = build_local_response(*action.respond, close);
+        const std::string bytes = build_local_response(*action.respond, close, request.method == "HEAD");
         watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
         co_await downstream_.write_all(asio::buffer(bytes));
         stats_.bytes_sent.add(bytes.size());

@@ -100,7 +100,7 @@ std::string build_local_reply(int status, LocalReason reason, std::string_view d
   return build_local_reply(status, name_of(reason), detail, close_connection);
 }
 
-std::string build_local_response(const LocalResponse& response, bool close_connection) {
+std::string build_local_response(const LocalResponse& response, bool close_connection, bool head_request) {
   std::string out = fmt::format("HTTP/1.1 {} {}\r\nx-strait-reason: {}\r\n", response.status,
                                 reason_phrase(response.status), name_of(response.reason));
   if (!response.location.empty()) out += fmt::format("location: {}\r\n", response.location);
@@ -110,9 +110,10 @@ std::string build_local_response(const LocalResponse& response, bool close_conne
   } else if (!response.body.empty()) {
     out += fmt::format("content-type: {}\r\n", response.content_type);
   }
-  out += fmt::format("content-length: {}\r\n{}\r\n", response.body.size(),
-                     close_connection ? "connection: close\r\n" : "");
-  out += response.body;
+  const bool no_length = response.status == 204 || response.status == 304;
+  if (!no_length) out += fmt::format("content-length: {}\r\n", response.body.size());
+  out += fmt::format("{}\r\n", close_connection ? "connection: close\r\n" : "");
+  if (response_has_body(response.status, head_request)) out += response.body;
   return out;
 }
 

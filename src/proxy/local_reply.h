@@ -49,7 +49,14 @@ struct LocalResponse {
   int grpc_status = -1;   // >= 0: a gRPC fault, sent as grpc-status with HTTP 200
 };
 
-// The HTTP/1.1 bytes of `response` (with x-strait-reason naming the mechanism).
-[[nodiscard]] std::string build_local_response(const LocalResponse& response, bool close_connection);
+// The HTTP/1.1 bytes of `response` (with x-strait-reason naming the mechanism). A response to HEAD
+// carries its content-length but no body; 204 and 304 carry neither.
+[[nodiscard]] std::string build_local_response(const LocalResponse& response, bool close_connection,
+                                               bool head_request = false);
+
+// Whether a response with this status to this request carries a body (RFC 9110 6.4.1).
+[[nodiscard]] inline bool response_has_body(int status, bool head_request) {
+  return !head_request && status >= 200 && status != 204 && status != 304;
+}
 
 }  // namespace strait::proxy

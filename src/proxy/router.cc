@@ -170,7 +170,15 @@ std::string redirect_location(const Redirect& redirect, const RequestAttributes&
   const bool default_port = port == 0 || (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
   std::string location = scheme + "://" + host;
   if (!default_port && host.find(':') == std::string::npos) location += ":" + std::to_string(port);
-  location += redirect.uri.empty() ? std::string(request.path) : redirect.uri;
+  if (redirect.uri.empty()) {
+    location += request.path;
+  } else {
+    location += redirect.uri;
+    // The request's query is kept unless the new uri brings its own (as Envoy's path_redirect).
+    const auto question = request.path.find('?');
+    if (redirect.uri.find('?') == std::string::npos && question != std::string_view::npos)
+      location += request.path.substr(question);
+  }
   return location;
 }
 

@@ -59,6 +59,21 @@ using Strings = std::vector<std::string>;
 
 // ---- VirtualService ----
 
+TEST(VirtualServiceValidation, LocalAnswersAndHeaderEditsAreChecked) {
+  EXPECT_EQ(only(vs(R"(  hosts: [reviews]
+  http: [{directResponse: {status: 101}}])")),
+            "spec.http[0].directResponse.status: must be an HTTP status from 200 to 599");
+  EXPECT_EQ(only(vs(R"(  hosts: [reviews]
+  http: [{redirect: {uri: /x, redirectCode: 305}}])")),
+            "spec.http[0].redirect.redirectCode: must be 301, 302, 303, 307 or 308");
+  EXPECT_EQ(only(vs(R"(  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews}}], headers: {request: {set: {Host: other}}}}])")),
+            "spec.http[0].headers.request.set.Host: pseudo-headers and Host cannot be edited; use rewrite.authority");
+  EXPECT_EQ(only(vs(R"(  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews}}], headers: {response: {remove: [":status"]}}}])")),
+            "spec.http[0].headers.response.remove: ':status': pseudo-headers and Host cannot be removed");
+}
+
 TEST(VirtualServiceValidation, ValidRoutesPass) {
   EXPECT_EQ(vs(R"(  hosts: [reviews]
   http:

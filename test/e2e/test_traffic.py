@@ -67,6 +67,8 @@ class RouteActionsAndFaults(unittest.TestCase):
     directResponse: {status: 503, body: {string: "down for maintenance"}}
   - match: [{uri: {exact: /old}}]
     redirect: {uri: /new, redirectCode: 302}
+  - match: [{method: {exact: HEAD}}]
+    directResponse: {status: 200, body: {string: "for GET only"}}
   - match: [{uri: {exact: /elsewhere}}]
     redirect: {authority: reviews.example.com, scheme: https}
   - route: [{destination: {host: reviews, subset: v1}}]""")
@@ -79,6 +81,9 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.assertEqual(status, 302)
         self.assertTrue(headers["location"].startswith("http://"), headers)
         self.assertTrue(headers["location"].endswith("/new"), headers)
+        conn.request("HEAD", "/probe")  # a HEAD answer has no body: the connection stays in step
+        head = conn.getresponse()
+        self.assertEqual((head.status, head.read(), head.getheader("content-length")), (200, b"", "12"))
         status, headers, _ = self.request(conn, "/elsewhere?x=1")
         self.assertEqual(status, 301)
         self.assertEqual(headers["location"], "https://reviews.example.com/elsewhere?x=1")
@@ -185,7 +190,7 @@ spec:
         self.assertEqual(set(seen.values()), {"reviews-v1", "reviews-v2"})  # keys spread over both
 
     def test_grpc_abort_is_a_trailers_only_response(self):
-        self.apply("""  - fault: {abort: {grpcStatus: UNAVAILABLE}}
+        self.apply("""  - fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 100}}}
     route: [{destination: {host: reviews, subset: v1}}]""")
         r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge",
                             "-H", "content-type: application/grpc",

@@ -313,7 +313,9 @@ RequestAttributes request_to(std::string_view authority, std::string_view path, 
 TEST(RedirectLocation, KeepsWhatTheRedirectDoesNotReplace) {
   Redirect r;
   r.uri = "/new";
-  EXPECT_EQ(redirect_location(r, request_to("reviews:9080", "/old?x=1")), "http://reviews:9080/new");
+  EXPECT_EQ(redirect_location(r, request_to("reviews:9080", "/old?x=1")), "http://reviews:9080/new?x=1");
+  r.uri = "/new?y=2";  // a uri with its own query replaces the request's
+  EXPECT_EQ(redirect_location(r, request_to("reviews:9080", "/old?x=1")), "http://reviews:9080/new?y=2");
   r.uri.clear();
   r.authority = "example.com";
   r.scheme = "https";
@@ -395,7 +397,7 @@ TEST(Rewrite, PrefixMatchesRewriteTheirPrefixOthersTheWholePathAndTheQueryStays)
   RouteMatch exact;
   exact.uri = StringMatcher{StringMatcher::Kind::kExact, "/old", nullptr};
   EXPECT_EQ(rewritten_path(rewrite, &exact, "/old?x"), "/v2/?x");
-  EXPECT_EQ(rewritten_path(rewrite, nullptr, "/anything"), "/v2/");
+  EXPECT_EQ(rewritten_path(rewrite, nullptr, "/anything?q"), "/v2/anything?q");  // no uri match: prefix "/"
   Rewrite none;
   EXPECT_FALSE(rewritten_path(none, &prefix, "/api/x"));
   Rewrite regex;
