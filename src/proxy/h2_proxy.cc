@@ -94,6 +94,7 @@ asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse&
     co_return;
   }
   if (!response.body.empty()) head.emplace_back("content-type", response.content_type);
+  response.edits.apply(head);
   if (response.status != 204 && response.status != 304)
     head.emplace_back("content-length", std::to_string(response.body.size()));
   if (response.body.empty() || !response_has_body(response.status, head_request)) {

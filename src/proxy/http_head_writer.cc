@@ -41,7 +41,6 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
     if (edits.headers.drops(field.name)) continue;
     append_field(out, field.name, field.value);
   }
-  edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
   if (!edits.authority.empty()) append_field(out, "host", edits.authority);
   if (head.framing == http::BodyFraming::kChunked) append_field(out, "transfer-encoding", "chunked");
   if (wants_trailers) append_field(out, "te", "trailers");
@@ -49,9 +48,14 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
     append_field(out, "connection", "upgrade");
     if (const auto* upgrade = head.find("upgrade")) append_field(out, "upgrade", upgrade->value);
   }
-  if (!edits.request_id.empty()) append_field(out, "x-request-id", edits.request_id);
-  if (edits.add_forwarded_proto) append_field(out, "x-forwarded-proto", "http");
+  // The fields the proxy adds, unless the route's edits replace or remove them; then the edits
+  // (last, as on the HTTP/2 paths).
+  if (!edits.request_id.empty() && !edits.headers.drops("x-request-id"))
+    append_field(out, "x-request-id", edits.request_id);
+  if (edits.add_forwarded_proto && !edits.headers.drops("x-forwarded-proto"))
+    append_field(out, "x-forwarded-proto", "http");
   if (!edits.client_cert.empty()) append_field(out, "x-forwarded-client-cert", edits.client_cert);
+  edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
   out.append("\r\n");
 }
 

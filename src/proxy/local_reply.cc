@@ -103,13 +103,15 @@ std::string build_local_reply(int status, LocalReason reason, std::string_view d
 std::string build_local_response(const LocalResponse& response, bool close_connection, bool head_request) {
   std::string out = fmt::format("HTTP/1.1 {} {}\r\nx-strait-reason: {}\r\n", response.status,
                                 reason_phrase(response.status), name_of(response.reason));
-  if (!response.location.empty()) out += fmt::format("location: {}\r\n", response.location);
+  if (!response.location.empty() && !response.edits.drops("location"))
+    out += fmt::format("location: {}\r\n", response.location);
   if (response.grpc_status >= 0) {
     out += fmt::format("content-type: application/grpc\r\ngrpc-status: {}\r\ngrpc-message: {}\r\n",
                        response.grpc_status, name_of(response.reason));
-  } else if (!response.body.empty()) {
+  } else if (!response.body.empty() && !response.edits.drops("content-type")) {
     out += fmt::format("content-type: {}\r\n", response.content_type);
   }
+  response.edits.for_each_added([&](const std::string& n, const std::string& v) { out += n + ": " + v + "\r\n"; });
   const bool no_length = response.status == 204 || response.status == 304;
   if (!no_length) out += fmt::format("content-length: {}\r\n", response.body.size());
   out += fmt::format("{}\r\n", close_connection ? "connection: close\r\n" : "");

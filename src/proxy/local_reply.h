@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "proxy/http_route.h"
+
 namespace strait::proxy {
 
 enum class LocalReason : std::uint8_t {
@@ -47,6 +49,7 @@ struct LocalResponse {
   std::string body;
   std::string location;   // redirect
   int grpc_status = -1;   // >= 0: a gRPC fault, sent as grpc-status with HTTP 200
+  HeaderEdits edits;      // the route's headers.response (direct responses and redirects)
 };
 
 // The HTTP/1.1 bytes of `response` (with x-strait-reason naming the mechanism). A response to HEAD

@@ -206,12 +206,14 @@ RouteAction route_action(const Destination& d, const RequestAttributes& request,
     r.reason = LocalReason::kDirectResponse;
     r.status = route.direct_response->status;
     r.body = route.direct_response->body;
+    r.edits = d.response_edits();
     action.respond = std::move(r);
   } else if (route.redirect) {
     LocalResponse r;
     r.reason = LocalReason::kRedirect;
     r.status = route.redirect->code;
     r.location = redirect_location(*route.redirect, request);
+    r.edits = d.response_edits();
     action.respond = std::move(r);
   }
   return action;

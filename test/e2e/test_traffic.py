@@ -65,6 +65,7 @@ class RouteActionsAndFaults(unittest.TestCase):
     def test_direct_response_and_redirect_are_answered_by_the_proxy(self):
         self.apply("""  - match: [{uri: {prefix: /maintenance}}]
     directResponse: {status: 503, body: {string: "down for maintenance"}}
+    headers: {response: {set: {content-type: application/json, retry-after: "120"}}}
   - match: [{uri: {exact: /old}}]
     redirect: {uri: /new, redirectCode: 302}
   - match: [{method: {exact: HEAD}}]
@@ -77,6 +78,8 @@ class RouteActionsAndFaults(unittest.TestCase):
         status, headers, body = self.request(conn, "/maintenance/now")
         self.assertEqual((status, body), (503, b"down for maintenance"))
         self.assertEqual(headers["x-strait-reason"], "direct_response")
+        self.assertEqual(headers["content-type"], "application/json")  # the route's response edits
+        self.assertEqual(headers["retry-after"], "120")
         status, headers, _ = self.request(conn, "/old")  # the same keep-alive connection
         self.assertEqual(status, 302)
         self.assertTrue(headers["location"].startswith("http://"), headers)
@@ -130,7 +133,7 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.apply("""  - match: [{uri: {prefix: /api/}}]
     rewrite: {uri: /v2/, authority: reviews.internal}
     headers:
-      request: {set: {x-route: canary}, remove: [x-drop]}
+      request: {set: {x-route: canary, x-request-id: fixed-id}, remove: [x-drop]}
       response: {add: {x-served-by: strait}, remove: [x-checksum-ignored]}
     route:
     - destination: {host: reviews, subset: v1}
@@ -145,6 +148,7 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.assertEqual(echo["path"], "/v2/list?page=2")
         self.assertEqual(echo["headers"]["host"], "reviews.internal")
         self.assertEqual(echo["headers"]["x-route"], "canary")
+        self.assertEqual(echo["headers"]["x-request-id"], "fixed-id")  # one value: the edit replaced the proxy's
         self.assertNotIn("x-drop", echo["headers"])
         self.assertEqual(echo["headers"]["x-destination"], "v1")
         self.assertEqual(headers["x-served-by"], "strait")
