@@ -3,10 +3,9 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <map>
 
+#include "common/grpc_status.h"
 #include "common/host_name.h"
 #include "proxy/bootstrap.h"
 #include "strait/networking/v1/destination_rule.pb.h"
@@ -45,11 +44,6 @@ std::expected<StringMatcher, std::string> matcher_from(const networking::v1::Str
   return out;
 }
 
-std::string lower(std::string text) {
-  std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 proxy::HeaderOps header_ops(const networking::v1::Headers::HeaderOperations& ops) {
   proxy::HeaderOps out;
   // Maps are sorted so that equal views build equal edits.
@@ -58,30 +52,16 @@ proxy::HeaderOps header_ops(const networking::v1::Headers::HeaderOperations& ops
   // Pseudo-headers and Host are not fields to edit (Istio ignores them here; validation refuses
   // them, an authority change is rewrite.authority).
   auto editable = [](const std::string& name) { return !name.empty() && name[0] != ':' && name != "host"; };
-  for (auto& [n, v] : set) {
-    if (editable(lower(n))) out.set.emplace_back(lower(n), v);
+  for (const auto& [n, v] : set) {
+    if (auto name = ascii_lower(n); editable(name)) out.set.emplace_back(std::move(name), v);
   }
-  for (auto& [n, v] : add) {
-    if (editable(lower(n))) out.add.emplace_back(lower(n), v);
+  for (const auto& [n, v] : add) {
+    if (auto name = ascii_lower(n); editable(name)) out.add.emplace_back(std::move(name), v);
   }
   for (const auto& n : ops.remove()) {
-    if (editable(lower(n))) out.remove.push_back(lower(n));
+    if (auto name = ascii_lower(n); editable(name)) out.remove.push_back(std::move(name));
   }
   return out;
-}
-
-// gRPC status codes by the names Istio's grpcStatus takes (or their numbers).
-int grpc_code(const std::string& name) {
-  static constexpr std::array<std::string_view, 17> kNames{
-      "OK",       "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-      "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
-  for (std::size_t i = 0; i < kNames.size(); ++i) {
-    if (name == kNames[i]) return static_cast<int>(i);
-  }
-  int value = -1;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), value);
-  return ec == std::errc() && end == name.data() + name.size() && value >= 0 && value <= 16 ? value : -1;
 }
 
 // As in Istio: without a percentage, no request is delayed or aborted.
@@ -148,9 +128,9 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
       if (a.error_type_case() == networking::v1::HTTPFaultInjection::Abort::kHttpStatus) {
         route.fault_abort = proxy::FaultAbort{percent, a.http_status(), -1};
       } else if (a.error_type_case() == networking::v1::HTTPFaultInjection::Abort::kGrpcStatus) {
-        const int code = grpc_code(a.grpc_status());
-        if (code < 0) return std::unexpected(path + ".fault.abort.grpcStatus: unknown gRPC status '" + a.grpc_status() + "'");
-        route.fault_abort = proxy::FaultAbort{percent, 0, code};
+        const auto code = grpc_status_code(a.grpc_status());
+        if (!code) return std::unexpected(path + ".fault.abort.grpcStatus: unknown gRPC status '" + a.grpc_status() + "'");
+        route.fault_abort = proxy::FaultAbort{percent, 0, *code};
       }
     }
   }
@@ -179,7 +159,7 @@ proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSetting
   switch (ch.hash_key_case()) {
     case Settings::ConsistentHashLB::kHttpHeaderName:
       lb.key = proxy::LoadBalancer::HashKey::kHeader;
-      lb.key_name = lower(ch.http_header_name());
+      lb.key_name = ascii_lower(ch.http_header_name());
       break;
     case Settings::ConsistentHashLB::kHttpCookie:
       lb.key = proxy::LoadBalancer::HashKey::kCookie;
@@ -250,13 +230,13 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
       for (const auto& [header, sm] : headers) {
         auto matcher = matcher_from(sm, mp + ".headers." + header);
         if (!matcher) return std::unexpected(matcher.error());
-        match.headers.push_back({lower(header), std::move(*matcher), false});
+        match.headers.push_back({ascii_lower(header), std::move(*matcher), false});
       }
       std::map<std::string, networking::v1::StringMatch> without(m.without_headers().begin(), m.without_headers().end());
       for (const auto& [header, sm] : without) {
         auto matcher = matcher_from(sm, mp + ".withoutHeaders." + header);
         if (!matcher) return std::unexpected(matcher.error());
-        match.headers.push_back({lower(header), std::move(*matcher), true});
+        match.headers.push_back({ascii_lower(header), std::move(*matcher), true});
       }
       std::map<std::string, networking::v1::StringMatch> query(m.query_params().begin(), m.query_params().end());
       for (const auto& [param, sm] : query) {
@@ -325,7 +305,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     proxy::Service service;
     service.name = ms.name();
     service.ns = ms.namespace_();
-    service.fqdn = lower(ms.hostname());
+    service.fqdn = ascii_lower(ms.hostname());
     const std::string where = "MeshService " + service.fqdn;
     for (const auto& p : ms.ports()) {
       auto protocol = proxy::parse_protocol(p.protocol());

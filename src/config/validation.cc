@@ -1,5 +1,8 @@
 #include "config/validation.h"
 
+#include "common/grpc_status.h"
+#include "common/host_name.h"
+
 #include <google/protobuf/duration.pb.h>
 #include <re2/re2.h>
 
@@ -130,11 +133,6 @@ void check_match(Errors& out, const nw::HTTPMatchRequest& m, const std::string& 
   if (m.port() > 65535) check_port(out, m.port(), path + ".port");
 }
 
-std::string http_lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 void check_http_route(Errors& out, const nw::HTTPRoute& h, const std::string& path) {
   for (int i = 0; i < h.match_size(); ++i) check_match(out, h.match(i), at(path + ".match", i));
   const bool route = h.route_size() > 0;
@@ -155,7 +153,7 @@ void check_http_route(Errors& out, const nw::HTTPRoute& h, const std::string& pa
     for (const auto* ops : {&headers.request(), &headers.response()}) {
       const std::string side = p + (ops == &headers.request() ? ".request" : ".response");
       auto bad = [](const std::string& name) {
-        return name.empty() || name[0] == ':' || http_lower(name) == "host";
+        return name.empty() || name[0] == ':' || ascii_lower(name) == "host";
       };
       for (const auto& [name, value] : ops->set())
         if (bad(name)) out.push_back({side + ".set." + name, "pseudo-headers and Host cannot be edited; use rewrite.authority"});
@@ -196,12 +194,8 @@ void check_http_route(Errors& out, const nw::HTTPRoute& h, const std::string& pa
       if (f.abort().error_type_case() == nw::HTTPFaultInjection::Abort::kHttpStatus &&
           (f.abort().http_status() < 200 || f.abort().http_status() > 599))
         out.push_back({path + ".fault.abort.httpStatus", "must be an HTTP status from 200 to 599"});
-      static constexpr std::string_view kGrpcCodes[] = {
-          "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-          "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-          "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
       if (f.abort().error_type_case() == nw::HTTPFaultInjection::Abort::kGrpcStatus &&
-          std::ranges::find(kGrpcCodes, f.abort().grpc_status()) == std::end(kGrpcCodes))
+          !grpc_status_code(f.abort().grpc_status()))
         out.push_back({path + ".fault.abort.grpcStatus",
                        "'" + f.abort().grpc_status() + "' is not a gRPC status name (such as UNAVAILABLE)"});
     }

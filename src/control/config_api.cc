@@ -65,12 +65,6 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
   return out;
 }
 
-// Namespaces are DNS labels, as in Kubernetes.
-bool valid_namespace(std::string_view ns) {
-  if (ns.empty() || ns.size() > 63 || ns.front() == '-' || ns.back() == '-') return false;
-  return std::ranges::all_of(ns, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
-}
-
 std::string serialize_deterministic(const google::protobuf::Message& message) {
   std::string out;
   {
@@ -186,7 +180,7 @@ ApiResponse ConfigApi::apply(const std::map<std::string, std::string>& query, st
     s.kind = std::string(r.kind->kind);
     s.ns = r.ns.empty() ? default_ns : r.ns;
     s.name = r.name;
-    if (!valid_namespace(s.ns)) {
+    if (!is_dns_label(s.ns)) {
       ++rejected_applies_;
       return error(400, source + ": document " + std::to_string(index) + ": metadata.namespace: '" + s.ns +
                             "' is not a valid namespace (lower-case letters, digits and '-')");
@@ -295,8 +289,8 @@ ApiResponse ConfigApi::tokens(std::string_view method, std::string_view id, std:
     const std::string ns = request.value("namespace", "");
     const std::string account = request.value("serviceAccount", "");
     const std::string ttl_text = request.value("ttl", "1h");
-    if (!valid_namespace(ns)) return error(400, "namespace: '" + ns + "' is not a valid namespace");
-    if (account.empty() || !valid_namespace(account))
+    if (!is_dns_label(ns)) return error(400, "namespace: '" + ns + "' is not a valid namespace");
+    if (account.empty() || !is_dns_label(account))
       return error(400, "serviceAccount: '" + account + "' is not a valid service account name");
     if (ns == tls::kControlPlaneNamespace && account == tls::kControlPlaneServiceAccount)
       return error(400, "strait-system/straitd is the control plane's own identity; it is not given to workloads");

@@ -11,6 +11,7 @@
 #include <asio/post.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/host_name.h"
 #include "common/time_text.h"
 #include "config/proto_yaml.h"
 #include "proxy/bootstrap.h"
@@ -175,11 +176,6 @@ void MeshHub::push() {
 
 namespace {
 
-bool dns_label(std::string_view text) {
-  if (text.empty() || text.size() > 63 || text.front() == '-' || text.back() == '-') return false;
-  return std::ranges::all_of(text, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
-}
-
 // What every other proxy will be told about this workload must be usable by all of them: one bad
 // registration must not make the whole mesh's view unusable.
 std::expected<void, std::string> check_node(const mesh::v1::Node& node) {
@@ -197,7 +193,7 @@ std::expected<void, std::string> check_node(const mesh::v1::Node& node) {
     return std::unexpected("node.inbound_address " + node.inbound_address() +
                            " is not an address other sidecars can dial: start the proxy with --advertise-addr IP:PORT");
   for (const auto& port : node.ports()) {
-    if (!dns_label(port.service()))
+    if (!is_dns_label(port.service()))
       return std::unexpected("node.ports: service name '" + port.service() + "' is not a DNS label");
     if (port.port() == 0 || port.port() > 65535)
       return std::unexpected("node.ports: " + port.service() + ": port " + std::to_string(port.port()) + " is out of range");

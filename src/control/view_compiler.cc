@@ -4,7 +4,6 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include <algorithm>
-#include <asio/ip/address.hpp>
 #include <cctype>
 #include <tuple>
 
@@ -17,11 +16,6 @@
 
 namespace strait::control {
 namespace {
-
-std::string lower(std::string text) {
-  std::ranges::transform(text, text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 bool selects(const google::protobuf::Map<std::string, std::string>& selector,
              const google::protobuf::Map<std::string, std::string>& labels) {
@@ -43,17 +37,11 @@ void add_port(mesh::v1::MeshService& service, std::uint32_t port, const std::str
 // A ServiceEntry port's protocol as the proxies name it; what they do not know is carried as
 // opaque TCP, as Istio does.
 std::string entry_protocol(const std::string& istio_name) {
-  const std::string p = lower(istio_name);
+  const std::string p = ascii_lower(istio_name);
   if (p == "http" || p == "http2" || p == "grpc" || p == "tcp" || p == "tls") return p;
   if (p == "https") return "tls";
   if (p == "grpc-web") return "http";
   return "tcp";
-}
-
-bool ip_literal(const std::string& text) {
-  std::error_code ec;
-  asio::ip::make_address(text, ec);
-  return !ec;
 }
 
 // A ServiceEntry's endpoint (inline or a selected WorkloadEntry): a workload without a sidecar,
@@ -61,7 +49,7 @@ bool ip_literal(const std::string& text) {
 // proxies do not resolve host names yet (apply warns about such endpoints).
 void add_entry_endpoint(mesh::v1::MeshService& service, const networking::v1::ServiceEntry& entry,
                         const networking::v1::WorkloadEntry& workload, const std::string& name) {
-  if (workload.address().empty() || !ip_literal(workload.address())) return;
+  if (workload.address().empty() || !is_ip_literal(workload.address())) return;
   auto* endpoint = service.add_endpoints();
   endpoint->set_address(workload.address());
   endpoint->set_mtls(false);
@@ -108,7 +96,7 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
         service.set_namespace_(node.namespace_());
         service.set_hostname(service_hostname(port.service(), node.namespace_()));
       }
-      add_port(service, port.port(), lower(port.protocol().empty() ? "http" : port.protocol()));
+      add_port(service, port.port(), ascii_lower(port.protocol().empty() ? "http" : port.protocol()));
       const bool listed = std::ranges::any_of(service.endpoints(), [&](const auto& e) {
         return e.workload() == node.workload() && e.address() == node.inbound_address();
       });
@@ -132,11 +120,11 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
     networking::v1::ServiceEntry entry;
     if (!entry.ParseFromString(r.spec)) continue;
     for (const auto& host : entry.hosts()) {
-      auto& service = services[lower(host)];
+      auto& service = services[ascii_lower(host)];
       if (service.hostname().empty()) {
         service.set_name(host);
         service.set_namespace_(r.ns);
-        service.set_hostname(lower(host));
+        service.set_hostname(ascii_lower(host));
       }
       for (const auto& port : entry.ports()) add_port(service, port.number(), entry_protocol(port.protocol()));
       for (const auto& san : entry.subject_alt_names()) service.add_subject_alt_names(san);
@@ -230,7 +218,7 @@ EgressScope egress_scope(const mesh::v1::Node& node, const std::vector<store::St
       if (slash == std::string::npos) continue;  // refused at apply
       std::string ns = host.substr(0, slash);
       if (ns == ".") ns = selected->ns;  // "." is the Sidecar's own namespace
-      scope.hosts.emplace_back(std::move(ns), lower(host.substr(slash + 1)));
+      scope.hosts.emplace_back(std::move(ns), ascii_lower(host.substr(slash + 1)));
     }
   }
   return scope;

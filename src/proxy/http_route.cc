@@ -3,16 +3,12 @@
 #include <re2/re2.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "http/message.h"
 
 namespace strait::proxy {
-namespace {
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
+using http::iequals;
 
 std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -25,6 +21,8 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
   }
   return std::nullopt;
 }
+
+namespace {
 
 bool block_matches(const RouteMatch& m, const RequestAttributes& r) {
   const auto question = r.path.find('?');
@@ -54,10 +52,10 @@ bool StringMatcher::matches(std::string_view text, bool ignore_case) const {
     case Kind::kAny:
       return true;
     case Kind::kExact:
-      return ignore_case ? iequal(text, value) : text == value;
+      return ignore_case ? iequals(text, value) : text == value;
     case Kind::kPrefix:
       return text.size() >= value.size() &&
-             (ignore_case ? iequal(text.substr(0, value.size()), value) : text.starts_with(value));
+             (ignore_case ? iequals(text.substr(0, value.size()), value) : text.starts_with(value));
     case Kind::kRegex:
       return regex != nullptr && re2::RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *regex);
   }
@@ -81,10 +79,10 @@ bool HeaderEdits::drops(std::string_view name) const {
   for (const HeaderOps* ops : {route, target}) {
     if (ops == nullptr) continue;
     for (const auto& r : ops->remove) {
-      if (iequal(r, name)) return true;
+      if (iequals(r, name)) return true;
     }
     for (const auto& [n, v] : ops->set) {
-      if (iequal(n, name)) return true;
+      if (iequals(n, name)) return true;
     }
   }
   return false;

@@ -163,6 +163,10 @@ struct RequestAttributes {
                                                bool* matched_all);
 [[nodiscard]] bool route_matches(const HttpRoute& route, const RequestAttributes& request);
 
+// The value of a query parameter ("" when it has none), nullopt when the query (the part after
+// '?') lacks it. No decoding: matches compare the raw text, as Envoy does.
+[[nodiscard]] std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+
 // The path to send after the route's rewrite (nullopt: unchanged). `matched` is the block that
 // matched (a prefix match rewrites its prefix only).
 [[nodiscard]] std::optional<std::string> rewritten_path(const Rewrite& rewrite, const RouteMatch* matched,

@@ -247,16 +247,7 @@ std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttribu
     case LoadBalancer::HashKey::kQueryParameter: {
       const auto question = request.path.find('?');
       if (question == std::string_view::npos) break;
-      std::string_view query = request.path.substr(question + 1);
-      while (!query.empty()) {
-        const auto amp = query.find('&');
-        const std::string_view pair = query.substr(0, amp);
-        const auto eq = pair.find('=');
-        if (pair.substr(0, eq) == lb.key_name)
-          return stable_hash(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        query.remove_prefix(amp + 1);
-      }
+      if (auto value = query_param(request.path.substr(question + 1), lb.key_name)) return stable_hash(*value);
       break;
     }
     case LoadBalancer::HashKey::kNone:
