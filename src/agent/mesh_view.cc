@@ -15,6 +15,7 @@ namespace strait::agent {
 namespace {
 
 using proxy::HttpRoute;
+using proxy::RetryPolicy;
 using proxy::StringMatcher;
 
 std::expected<StringMatcher, std::string> matcher_from(const networking::v1::StringMatch& m, const std::string& path) {
@@ -117,6 +118,22 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
   if (http.has_headers()) {
     route.request_headers = header_ops(http.headers().request());
     route.response_headers = header_ops(http.headers().response());
+  }
+  if (http.has_timeout()) route.timeout = millis(http.timeout());
+  if (http.has_retries()) {
+    const auto& r = http.retries();
+    // As Istio: without retryOn, the default conditions; attempts 0 turns retries off.
+    RetryPolicy policy = proxy::default_retry_policy();
+    policy.attempts = r.attempts();
+    if (!r.retry_on().empty()) {
+      policy.retry_on = {};
+      if (auto parsed = parse_retry_on(r.retry_on(), policy.retry_on); !parsed)
+        return std::unexpected(path + ".retries.retryOn: " + parsed.error());
+    }
+    if (r.has_per_try_timeout()) policy.per_try_timeout = millis(r.per_try_timeout());
+    if (r.has_backoff()) policy.backoff = millis(r.backoff());
+    if (r.has_retry_ignore_previous_hosts()) policy.avoid_previous_host = r.retry_ignore_previous_hosts().value();
+    route.retries = std::move(policy);
   }
   if (http.has_fault()) {
     const auto& f = http.fault();
@@ -294,6 +311,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     std::string key;
     std::vector<proxy::Subset> subsets;
     proxy::LoadBalancer lb;
+    proxy::RetryBudget retry_budget;
   };
   std::map<std::string, SubsetClaim> subsets_by_host;
   std::map<std::string, std::string> service_ns;  // fqdn -> namespace
@@ -368,10 +386,16 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       const proxy::LoadBalancer lb = dr.has_traffic_policy() && dr.traffic_policy().has_load_balancer()
                                          ? load_balancer_from(dr.traffic_policy().load_balancer())
                                          : proxy::LoadBalancer{};
+      proxy::RetryBudget budget;
+      if (dr.has_traffic_policy() && dr.traffic_policy().has_retry_budget()) {
+        const auto& b = dr.traffic_policy().retry_budget();
+        if (b.has_percent()) budget.percent = b.percent().value();
+        budget.min_retry_concurrency = b.min_retry_concurrency() != 0 ? b.min_retry_concurrency() : 3;
+      }
       const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
       auto it = subsets_by_host.find(fqdn);
       if (it == subsets_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
-        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets), lb};
+        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets), lb, budget};
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();
@@ -382,6 +406,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     if (auto it = subsets_by_host.find(service.fqdn); it != subsets_by_host.end()) {
       service.subsets = it->second.subsets;
       service.lb = it->second.lb;
+      service.retry_budget = it->second.retry_budget;
     }
   }
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());

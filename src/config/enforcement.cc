@@ -19,8 +19,7 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
       if (present) out.push_back(p + field + ": not enforced by the proxies yet");
     };
     add(h.has_delegate(), "delegate");
-    add(h.has_timeout(), "timeout");
-    add(h.has_retries(), "retries");
+    add(h.has_retries() && h.retries().has_retry_remote_localities(), "retries.retryRemoteLocalities");
     add(h.has_fault() && h.fault().has_delay() && h.fault().delay().has_exponential_delay(),
         "fault.delay.exponentialDelay");
     add(h.has_fault() && h.fault().has_abort() &&
@@ -55,7 +54,8 @@ void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, 
   if (tp.has_connection_pool()) out.push_back(p + "connectionPool: not enforced by the proxies yet");
   if (tp.has_outlier_detection()) out.push_back(p + "outlierDetection: not enforced by the proxies yet");
   if (tp.port_level_settings_size() > 0) out.push_back(p + "portLevelSettings: not enforced by the proxies yet");
-  if (tp.has_retry_budget()) out.push_back(p + "retryBudget: not enforced by the proxies yet");
+  if (tp.has_retry_budget() && tp.retry_budget().has_budget_interval())
+    out.push_back(p + "retryBudget.budgetInterval: not enforced yet (the budget counts requests in flight)");
   if (tp.has_tunnel()) out.push_back(p + "tunnel: not enforced by the proxies yet");
   if (tp.has_tls() && tp.tls().mode() != nw::ClientTLSSettings::ISTIO_MUTUAL)
     out.push_back(p + "tls: only ISTIO_MUTUAL (the mesh's mTLS) is supported yet");

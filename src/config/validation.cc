@@ -2,6 +2,7 @@
 
 #include "common/grpc_status.h"
 #include "common/host_name.h"
+#include "common/retry_on.h"
 
 #include <google/protobuf/duration.pb.h>
 #include <re2/re2.h>
@@ -77,38 +78,22 @@ void check_destination(Errors& out, bool set, const nw::Destination& d, const st
   if (d.has_port()) check_port(out, d.port().number(), path + ".port.number");
 }
 
-bool known_retry_condition(std::string_view c) {
-  static constexpr std::array<std::string_view, 14> kConditions{
-      "5xx", "gateway-error", "reset", "connect-failure", "retriable-4xx", "refused-stream",
-      "retriable-status-codes", "retriable-headers", "envoy-ratelimited", "cancelled",
-      "deadline-exceeded", "internal", "resource-exhausted", "unavailable"};
-  if (std::ranges::find(kConditions, c) != kConditions.end()) return true;
-  return c.size() == 3 && std::ranges::all_of(c, [](char ch) { return ch >= '0' && ch <= '9'; }) && c >= "100" &&
-         c <= "599";
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 void check_retries(Errors& out, const nw::HTTPRetry& r, const std::string& path) {
   if (r.attempts() < 0) out.push_back({path + ".attempts", "must not be negative"});
   check_min_duration(out, r.has_per_try_timeout(), r.per_try_timeout(), path + ".perTryTimeout");
+  // Each condition on its own, so that every unknown one is named.
   std::string_view rest = r.retry_on();
-  while (!r.retry_on().empty()) {
+  while (!rest.empty()) {
     const auto comma = rest.find(',');
-    const std::string_view condition = trim(rest.substr(0, comma));
-    if (!known_retry_condition(condition)) {
+    RetryConditions conditions;
+    if (auto parsed = parse_retry_on(rest.substr(0, comma), conditions); !parsed) {
       out.push_back({path + ".retryOn",
-                     "unknown retry condition " + in_quotes(condition) +
+                     parsed.error() +
                          " (5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, "
                          "retriable-status-codes, retriable-headers, envoy-ratelimited, cancelled, "
                          "deadline-exceeded, internal, resource-exhausted, unavailable, or a status code 100-599)"});
     }
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
   }
 }
 

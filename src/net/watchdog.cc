@@ -21,10 +21,17 @@ void Watchdog::arm(std::chrono::milliseconds timeout, Stream* first, Stream* sec
   s.targets[0] = first;
   s.targets[1] = second;
   s.expired = false;
+  s.deadline_passed = false;
   s.armed = true;
   s.last_activity = std::chrono::steady_clock::now();
-  const auto due = s.last_activity + timeout;
+  const auto due = s.due();
   if (!s.waiting || due < s.scheduled_for) schedule(state_, due);
+}
+
+void Watchdog::set_deadline(std::chrono::steady_clock::time_point deadline) {
+  State& s = *state_;
+  s.deadline = deadline;
+  if (s.armed && (!s.waiting || deadline < s.scheduled_for)) schedule(state_, s.due());
 }
 
 void Watchdog::disarm() {
@@ -43,12 +50,14 @@ void Watchdog::schedule(const std::shared_ptr<State>& state,
         if (!s || s->generation != generation) return;
         s->waiting = false;
         if (ec || !s->armed) return;
-        const auto due = s->last_activity + s->timeout;
-        if (std::chrono::steady_clock::now() < due) {
+        const auto due = s->due();
+        const auto now = std::chrono::steady_clock::now();
+        if (now < due) {
           schedule(s, due);
           return;
         }
         s->expired = true;
+        s->deadline_passed = now >= s->deadline;
         s->armed = false;
         for (Stream* target : s->targets) {
           if (target != nullptr) target->cancel();

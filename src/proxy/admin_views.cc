@@ -155,6 +155,10 @@ std::string render_prometheus(const ProxyServer& server) {
       {"strait_upstream_connections_reused_total", "Requests sent on a pooled connection.", &WorkerStats::upstream_connections_reused},
       {"strait_upstream_retries_total", "Connect or stale-connection retries.", &WorkerStats::upstream_retries},
       {"strait_fault_delays_total", "Requests delayed by a route's fault injection.", &WorkerStats::fault_delays},
+      {"strait_request_retries_total", "Tries after the first, by a route's retry policy.", &WorkerStats::request_retries},
+      {"strait_retry_budget_exhausted_total", "Retries refused by the destination's retry budget.", &WorkerStats::retry_budget_exhausted},
+      {"strait_route_timeouts_total", "Requests cut off by a route's timeout.", &WorkerStats::route_timeouts},
+      {"strait_per_try_timeouts_total", "Tries cut off by a route's perTryTimeout.", &WorkerStats::per_try_timeouts},
   };
   for (const auto& metric : kUpstreamMetrics) {
     family(metric.name, "counter", metric.help);

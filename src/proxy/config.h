@@ -79,6 +79,7 @@ struct Service {
   std::vector<HttpRoute> http_routes;
   std::vector<Subset> subsets;
   LoadBalancer lb;  // the DestinationRule's trafficPolicy.loadBalancer
+  RetryBudget retry_budget;  // the DestinationRule's trafficPolicy.retryBudget (on by default)
 };
 
 struct TlsFiles {

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -17,6 +18,7 @@
 #include "net/event.h"
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
+#include "proxy/retry_state.h"
 #include "proxy/upstream_connector.h"
 
 namespace strait::proxy {
@@ -26,6 +28,7 @@ using http2::H2Connection;
 using http2::H2Stream;
 using http2::HeaderList;
 using Kind = H2Stream::Received::Kind;
+using Clock = std::chrono::steady_clock;
 
 
 struct RequestView {
@@ -210,25 +213,80 @@ class H2StreamProxy {
     return out;
   }
 
+  // Tries the request on HTTP/2 upstreams until one answers or the route's retry policy, its
+  // budget or its deadline says stop. A retry sends the request again from the copy kept of its
+  // body, so only a request that has ended, with a body within the head size limit, is retried.
   asio::awaitable<void> forward_h2() {
-    auto upstream = co_await h2_upstream(worker_, *snapshot_, destination_);
-    if (!upstream.connection) {
-      const int status = upstream.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
-      co_await send_local_reply(*down_, status, upstream.failure, upstream.detail, worker_);
-      co_return;
+    const RetryPolicy* policy = destination_.retry_policy();
+    RetryState retry(worker_, policy, destination_.service);
+    retry_ = &retry;
+    replayable_ = policy != nullptr && policy->attempts > 0;
+    auto executor = co_await asio::this_coro::executor;
+    // The route's timeout covers every try and the whole response: when it passes, the upstream
+    // stream is reset (a 504 if no head was sent yet, else the downstream stream is reset too).
+    asio::steady_timer route_timer(executor);
+    if (destination_.timeout().count() > 0) {
+      deadline_ = Clock::now() + destination_.timeout();
+      route_timer.expires_at(deadline_);
+      route_timer.async_wait([this, alive = std::weak_ptr<int>(lifetime_)](std::error_code ec) {
+        if (ec || alive.expired()) return;  // cancelled, or the proxy is gone
+        route_timed_out_ = true;
+        if (up_) up_->reset(NGHTTP2_CANCEL);
+      });
     }
-    up_ = upstream.connection->open(request_headers_, request_ended_);
-    if (!up_) {
-      co_await send_local_reply(*down_, 503, LocalReason::kUpstreamResetBeforeResponse,
-                       "the upstream connection refused a new stream", worker_);
-      co_return;
+    bool first_try = true;
+    while (true) {
+      auto upstream = co_await h2_upstream(worker_, *snapshot_, destination_);
+      if (policy != nullptr && policy->avoid_previous_host) destination_.avoid_endpoint = upstream.endpoint;
+      if (!upstream.connection) {
+        if (co_await retry.again(AttemptFailure::kConnectFailure, deadline_)) continue;
+        const int status = upstream.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
+        co_await send_local_reply(*down_, status, upstream.failure, upstream.detail, worker_);
+        co_return;
+      }
+      const bool replay = !first_try;
+      const bool ends_with_head = request_ended_ && (!replay || (replay_body_.empty() && replay_trailers_.empty()));
+      up_ = upstream.connection->open(request_headers_, ends_with_head);
+      if (!up_) {
+        if (co_await retry.again(AttemptFailure::kRefusedStream, deadline_)) continue;
+        co_await send_local_reply(*down_, 503, LocalReason::kUpstreamResetBeforeResponse,
+                                  "the upstream connection refused a new stream", worker_);
+        co_return;
+      }
+      worker_.stats().upstream_requests_total.add();
+      first_try = false;
+      if (route_timed_out_) up_->reset(NGHTTP2_CANCEL);  // the deadline passed while connecting
+      if (replay && !ends_with_head) {
+        bool sent = true;
+        if (!replay_body_.empty()) sent = co_await up_->send_data(replay_body_, replay_trailers_.empty());
+        if (sent && !replay_trailers_.empty()) up_->send_trailers(replay_trailers_);
+      }
+      asio::steady_timer per_try_timer(executor);
+      per_try_timer_ = nullptr;
+      per_try_expired_ = false;
+      if (policy != nullptr && policy->per_try_timeout.count() > 0) {
+        per_try_timer_ = &per_try_timer;
+        per_try_timer.expires_after(policy->per_try_timeout);
+        per_try_timer.async_wait([this, alive = std::weak_ptr<int>(lifetime_),
+                                  stream = std::weak_ptr<H2Stream>(up_)](std::error_code ec) {
+          if (ec || alive.expired()) return;
+          per_try_expired_ = true;
+          if (auto s = stream.lock()) s->reset(NGHTTP2_CANCEL);
+        });
+      }
+      try_again_ = false;
+      using namespace asio::experimental::awaitable_operators;
+      co_await (pump_request() && pump_response());
+      per_try_timer_ = nullptr;
+      if (!try_again_) break;
     }
-    worker_.stats().upstream_requests_total.add();
-    using namespace asio::experimental::awaitable_operators;
-    co_await (pump_request() && pump_response());
+    retry_ = nullptr;
   }
 
-  // Request body and trailers, downstream to upstream.
+  // Whether the request could be sent again now: it has ended and its body was kept.
+  [[nodiscard]] bool can_resend() const { return retry_ != nullptr && replayable_ && request_ended_; }
+
+  // Request body and trailers, downstream to upstream; a copy is kept for retries while it is small.
   asio::awaitable<void> pump_request() {
     if (request_ended_) co_return;
     bool trailers_sent = false;
@@ -236,9 +294,18 @@ class H2StreamProxy {
       auto event = co_await down_->receive();
       switch (event.kind) {
         case Kind::kData:
+          if (replayable_) {
+            if (replay_body_.size() + event.data.size() <= limits_.max_head_size) {
+              replay_body_.append(event.data);
+            } else {
+              replayable_ = false;
+              std::string().swap(replay_body_);
+            }
+          }
           if (!co_await up_->send_data(event.data, false)) co_return;
           break;
         case Kind::kTrailers:
+          if (replayable_) replay_trailers_ = event.headers;
           trailers_sent = up_->send_trailers(event.headers);
           break;
         case Kind::kEnd:
@@ -254,12 +321,71 @@ class H2StreamProxy {
     }
   }
 
-  // Response head, body and trailers, upstream to downstream.
+  // Whether a response head calls for another try by the route's policy.
+  [[nodiscard]] bool retriable_head(const HeaderList& headers) const {
+    const RetryPolicy* policy = destination_.retry_policy();
+    if (policy == nullptr || !can_resend()) return false;
+    int status = 0;
+    std::optional<int> grpc_status;
+    bool rate_limited = false;
+    for (const auto& [name, value] : headers) {
+      int parsed = 0;
+      const bool number = std::from_chars(value.data(), value.data() + value.size(), parsed).ec == std::errc{};
+      if (name == ":status" && number) status = parsed;
+      else if (name == "grpc-status" && number) grpc_status = parsed;
+      else if (name == "x-envoy-ratelimited") rate_limited = true;
+    }
+    return status >= 200 && retriable(*policy, status, grpc_status, rate_limited);
+  }
+
+  // Response head, body and trailers, upstream to downstream; or, when the try failed in a way the
+  // retry policy covers, nothing (try_again_ is set and the caller tries again).
   asio::awaitable<void> pump_response() {
     bool head_sent = false;
     bool trailers_sent = false;
     while (true) {
       auto event = co_await up_->receive();
+      if (event.kind == Kind::kHeaders && !head_sent) {
+        if (per_try_timer_ != nullptr) per_try_timer_->cancel();  // bounds the wait for the head only
+        if (retriable_head(event.headers)) {
+          const bool again = co_await retry_->again_for_response(deadline_);
+          if (again) {
+            if (!event.end_stream) up_->reset(NGHTTP2_CANCEL);
+            try_again_ = true;
+            co_return;
+          }
+        }
+      }
+      if (event.kind == Kind::kReset && !head_sent) {
+        if (route_timed_out_) {
+          worker_.stats().route_timeouts.add();
+          const std::string detail = "no response within the route's timeout";
+          co_await send_local_reply(*down_, 504, LocalReason::kUpstreamResponseTimeout, detail, worker_);
+          co_return;
+        }
+        AttemptFailure failure = AttemptFailure::kReset;
+        if (per_try_expired_) {
+          worker_.stats().per_try_timeouts.add();
+          failure = AttemptFailure::kPerTryTimeout;
+        } else if (event.error == NGHTTP2_REFUSED_STREAM) {
+          failure = AttemptFailure::kRefusedStream;
+        }
+        if (can_resend()) {
+          const bool again = co_await retry_->again(failure, deadline_);
+          if (again) {
+            try_again_ = true;
+            co_return;
+          }
+        }
+        if (per_try_expired_) {
+          const std::string detail = "no response within the route's perTryTimeout";
+          co_await send_local_reply(*down_, 504, LocalReason::kUpstreamResponseTimeout, detail, worker_);
+        } else {
+          const std::string detail = fmt::format("the upstream reset the stream (HTTP/2 error {})", event.error);
+          co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse, detail, worker_);
+        }
+        co_return;
+      }
       switch (event.kind) {
         case Kind::kHeaders: {
           HeaderList head;
@@ -284,12 +410,9 @@ class H2StreamProxy {
           if (!trailers_sent) co_await down_->send_data({}, true);
           co_return;
         case Kind::kReset:
-          if (!head_sent) {
-            const std::string detail = fmt::format("the upstream reset the stream (HTTP/2 error {})", event.error);
-            co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse, detail, worker_);
-          } else {
-            down_->reset(event.error == NGHTTP2_NO_ERROR ? static_cast<std::uint32_t>(NGHTTP2_INTERNAL_ERROR) : event.error);
-          }
+          // After the head: the response is cut short (by the upstream, or the route's timeout).
+          if (route_timed_out_) worker_.stats().route_timeouts.add();
+          down_->reset(event.error == NGHTTP2_NO_ERROR ? static_cast<std::uint32_t>(NGHTTP2_INTERNAL_ERROR) : event.error);
           co_return;
       }
     }
@@ -384,7 +507,9 @@ class H2StreamProxy {
       if (connection_header && http::list_contains_token(connection_header->value, name)) continue;
       head_out.emplace_back(std::move(name), std::string(field.value));
     }
-    const bool no_body = response.framing == http::BodyFraming::kNone;
+    // A Content-Length of 0 ends the stream with the head (a trailers-only gRPC answer, for one).
+    const bool no_body = response.framing == http::BodyFraming::kNone ||
+                         (response.framing == http::BodyFraming::kContentLength && response.content_length == 0);
     const bool reusable = response.keep_alive && response.framing != http::BodyFraming::kUntilClose;
     up->buffer.consume(response.head_size);
     destination_.response_edits().apply(head_out);
@@ -450,6 +575,17 @@ class H2StreamProxy {
   HeaderList request_headers_;
   Destination destination_;
   bool request_ended_ = false;
+  // Retries and timeouts of the HTTP/2 path (forward_h2).
+  RetryState* retry_ = nullptr;         // while forward_h2 runs
+  bool replayable_ = false;             // replay_body_ holds the whole body received so far
+  std::string replay_body_;
+  HeaderList replay_trailers_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  asio::steady_timer* per_try_timer_ = nullptr;
+  bool route_timed_out_ = false;
+  bool per_try_expired_ = false;
+  bool try_again_ = false;
+  std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);  // timers' handlers check it is alive
 };
 
 asio::awaitable<void> proxy_stream(Worker& worker, std::shared_ptr<H2Stream> stream,

@@ -55,18 +55,19 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
   }
   const auto& service = *destination.service;
   const EndpointSubset* subset = destination.subset;
-  const std::size_t count = subset != nullptr ? subset->members.size() : service.service->endpoints.size();
+  const EndpointSubset& set = service.endpoint_set(subset);
+  const std::size_t count = set.members.size();
   if (count == 0) {
     co_return H2Upstream{nullptr, LocalReason::kNoHealthyUpstream,
                          service.service->fqdn + (subset != nullptr ? " subset " + subset->name : std::string()) +
                              " has no endpoints"};
   }
   H2Upstream last;
-  const std::size_t start = first_choice(worker, service, subset, destination.hash);
+  const std::size_t start = first_choice(worker, service, subset, destination.hash, destination.avoid_endpoint);
   const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
   for (int attempt = 0; attempt < attempts; ++attempt) {
     const std::size_t slot = (start + attempt) % count;
-    const std::size_t index = subset != nullptr ? subset->members[slot] : slot;
+    const std::size_t index = set.members[slot];
     const bool mtls = service.service->endpoints[index].mtls;
     const PortRoute* route = service.route(destination.port);
     std::string computed;
@@ -74,11 +75,12 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
       computed = pool_key(service.addresses[index], mesh_sni(destination.port, service.service->fqdn), tls::kAlpnH2);
     const std::string& key = route != nullptr ? route->h2_keys[index] : computed;
     if (auto it = connections.find(key); it != connections.end() && it->second->usable())
-      co_return H2Upstream{it->second, {}, {}};
+      co_return H2Upstream{it->second, {}, {}, index};
     if (attempt > 0) worker.stats().upstream_retries.add();
     auto outcome = co_await connect_to_endpoint(worker, snapshot, service, index, destination.port,
                                                 tls::kAlpnH2);
     last = adopt(worker, snapshot, key, std::move(outcome), mtls);
+    last.endpoint = index;
     if (last.connection || last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
   }
   co_return last;

@@ -88,6 +88,12 @@ bool HeaderEdits::drops(std::string_view name) const {
   return false;
 }
 
+bool HeaderEdits::overridden_by_target(std::string_view name) const {
+  if (target == nullptr || route == nullptr) return false;
+  return std::ranges::any_of(target->remove, [&](const std::string& r) { return r == name; }) ||
+         std::ranges::any_of(target->set, [&](const auto& field) { return field.first == name; });
+}
+
 void HeaderEdits::apply(std::vector<std::pair<std::string, std::string>>& fields) const {
   if (empty()) return;
   std::erase_if(fields, [&](const auto& field) { return !field.first.starts_with(':') && drops(field.first); });

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "proxy/load_balancer.h"
+#include "proxy/retry_policy.h"
 
 namespace re2 {
 class RE2;
@@ -65,13 +66,23 @@ struct HeaderEdits {
   }
   // True when a forwarded field of this name (any case) is removed or replaced.
   [[nodiscard]] bool drops(std::string_view name) const;
-  // Calls emit(name, value) for each field the edits add (set and add).
+  // True when the destination's edits set or remove `name`, replacing what the route did to it.
+  [[nodiscard]] bool overridden_by_target(std::string_view name) const;
+  // Calls emit(name, value) for each field the edits add (set and add). A field the route sets or
+  // adds and the destination then sets or removes is the destination's alone.
   template <typename Emit>
   void for_each_added(Emit&& emit) const {
-    for (const HeaderOps* ops : {route, target}) {
-      if (ops == nullptr) continue;
-      for (const auto& [n, v] : ops->set) emit(n, v);
-      for (const auto& [n, v] : ops->add) emit(n, v);
+    if (route != nullptr) {
+      for (const auto& [n, v] : route->set) {
+        if (!overridden_by_target(n)) emit(n, v);
+      }
+      for (const auto& [n, v] : route->add) {
+        if (!overridden_by_target(n)) emit(n, v);
+      }
+    }
+    if (target != nullptr) {
+      for (const auto& [n, v] : target->set) emit(n, v);
+      for (const auto& [n, v] : target->add) emit(n, v);
     }
   }
   // Applies the edits to a list of lower-case fields (HTTP/2 heads).
@@ -135,6 +146,8 @@ struct HttpRoute {
   std::optional<Rewrite> rewrite;
   HeaderOps request_headers;
   HeaderOps response_headers;
+  std::chrono::milliseconds timeout{0};  // 0: none (Istio's default)
+  std::optional<RetryPolicy> retries;    // unset: Istio's default policy
   std::string virtual_service;      // <namespace>/<name>, for errors and config_dump
 };
 

@@ -19,6 +19,7 @@
 #include "proxy/h2_proxy.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/local_reply.h"
+#include "proxy/retry_state.h"
 #include "proxy/router.h"
 #include "proxy/upstream_connector.h"
 
@@ -26,6 +27,7 @@ namespace strait::proxy {
 namespace {
 
 using http::iequals;
+using Clock = std::chrono::steady_clock;
 
 bool is_idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
@@ -192,6 +194,20 @@ class HttpSession {
     return destination;
   }
 
+  // Reads until in_ holds the next `size` bytes (a request body held whole for retries). False when
+  // the client went away or stalled.
+  asio::awaitable<bool> read_body_whole(std::size_t size) {
+    watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
+    while (in_.size() < size) {
+      auto [ec, n] = co_await downstream_.read_some(in_.prepare(size - in_.size()));
+      if (ec) co_return false;
+      in_.commit(n);
+      stats_.bytes_received.add(n);
+      watchdog_.touch();
+    }
+    co_return true;
+  }
+
   asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     timer.expires_after(delay);
@@ -206,7 +222,8 @@ class HttpSession {
   asio::awaitable<ConnectOutcome> connect(const Destination& d, const Snapshot& snapshot,
                                           std::string_view alpn, bool pooled) {
     if (d.service == nullptr) co_return co_await connect_to_app(worker_, snapshot, d.app_port, pooled);
-    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled, d.subset, d.hash);
+    co_return co_await connect_to_service(worker_, snapshot, *d.service, d.port, alpn, pooled, d.subset, d.hash,
+                                          d.avoid_endpoint);
   }
 
   static int status_for_connect_failure(LocalReason reason) {
@@ -281,6 +298,7 @@ class HttpSession {
     // The heads and serialization buffers are members, reused request after request: their
     // capacity stays, so a request costs no allocation for them.
     http::RequestHead& request = request_;
+    watchdog_.clear_deadline();  // the previous request's route timeout
     if (!co_await read_head(request)) co_return false;
     stats_.requests_total.add();
     const std::shared_ptr<const Snapshot> snapshot = worker_.snapshot();
@@ -396,82 +414,145 @@ class HttpSession {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       if (co_await downstream_.write_all(asio::buffer(kContinue))) co_return false;
     }
-    auto outcome = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, !upgrade);
-    if (!outcome.connection) {
-      const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
-      co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, close);
-      co_return !close;
-    }
-    std::unique_ptr<UpstreamConnection> up = std::move(outcome.connection);
-    auto& worker_stats = worker_.stats();
-
-    // Send the head (and body), then read the response head. A pooled connection that the
-    // upstream closed while idle fails before any response byte: such a request is retried once on
-    // a fresh connection when that is safe (no body, idempotent method).
-    http::ResponseHead& response = response_;
+    // Calls to mesh services follow the route's retry policy and timeout (upgrades do not).
+    const RetryPolicy* policy = upgrade ? nullptr : destination->retry_policy();
+    // A body small enough for the head buffer is read whole and sent with the head, so that a retry
+    // can send it again; a longer or chunked body streams once and is retried only on a connect
+    // failure (before any of it is read).
     bool body_sent = framing == http::BodyFraming::kNone;
-    int stale_retries = body_sent && is_idempotent(method) ? 1 : 0;
+    if (policy != nullptr && policy->attempts > 0 && framing == http::BodyFraming::kContentLength &&
+        content_length <= limits_.max_head_size) {
+      if (!co_await read_body_whole(static_cast<std::size_t>(content_length))) co_return false;
+      upstream_head.append(in_.data().substr(0, static_cast<std::size_t>(content_length)));
+      in_.consume(static_cast<std::size_t>(content_length));
+      body_sent = true;
+    }
+    const bool replayable = body_sent;
+    // The route's timeout runs from here (the request held whole, or its head sent on).
+    const auto route_deadline = upgrade || destination->timeout().count() == 0
+                                    ? Clock::time_point::max()
+                                    : Clock::now() + destination->timeout();
+    watchdog_.set_deadline(route_deadline);
+    RetryState retry(worker_, policy, destination->service);
+    auto& worker_stats = worker_.stats();
+    http::ResponseHead& response = response_;
+    std::unique_ptr<UpstreamConnection> up;
     HeadRead head_read = HeadRead::kFailed;
-    while (true) {
-      worker_stats.upstream_requests_total.add();
-      watchdog_.arm(limits_.stream_idle_timeout, &downstream_, &up->stream);
-      // A bodiless request is written alone (so that a stale pooled connection can be retried);
-      // otherwise the head goes out together with the body bytes already received.
-      std::error_code write_error;
-      if (body_sent) write_error = co_await up->stream.write_all(asio::buffer(upstream_head));
-      if (!write_error) {
-        if (!body_sent) {
-          std::uint64_t bytes = 0;
-          const BodyTransfer transfer{framing, content_length, false, upstream_head};
-          const auto sent = co_await forward_body(downstream_, in_, up->stream, transfer, watchdog_, bytes);
-          stats_.bytes_received.add(bytes);
-          if (sent == BodyOutcome::kReadFailed) co_return false;  // the client went away
-          if (sent == BodyOutcome::kMalformed) {
-            co_await reply(400, LocalReason::kMalformedRequest, "invalid chunked framing in the body",
-                           true, "invalid_chunked_body");
-            co_return false;
+    while (true) {  // one try per turn
+      const bool per_try = policy != nullptr && policy->per_try_timeout.count() > 0;
+      auto outcome = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, !upgrade);
+      if (policy != nullptr && policy->avoid_previous_host) destination->avoid_endpoint = outcome.endpoint;
+      if (!outcome.connection) {
+        if (co_await retry.again(AttemptFailure::kConnectFailure, route_deadline)) continue;
+        const bool close = !body_sent || !client_keep_alive;
+        co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, close);
+        co_return !close;
+      }
+      up = std::move(outcome.connection);
+      if (per_try) watchdog_.set_deadline(std::min(route_deadline, Clock::now() + policy->per_try_timeout));
+
+      // Send the head (and body), then read the response head. A pooled connection that the
+      // upstream closed while idle fails before any response byte: such a request is sent again once
+      // on a fresh connection when that is safe (the whole request held here, idempotent method).
+      int stale_retries = body_sent && is_idempotent(method) ? 1 : 0;
+      while (true) {
+        worker_stats.upstream_requests_total.add();
+        watchdog_.arm(limits_.stream_idle_timeout, &downstream_, &up->stream);
+        // A request held whole is written alone (so that it can be sent again); otherwise the head
+        // goes out together with the body bytes already received.
+        std::error_code write_error;
+        if (body_sent) write_error = co_await up->stream.write_all(asio::buffer(upstream_head));
+        if (!write_error) {
+          if (!body_sent) {
+            std::uint64_t bytes = 0;
+            const BodyTransfer transfer{framing, content_length, false, upstream_head};
+            const auto sent = co_await forward_body(downstream_, in_, up->stream, transfer, watchdog_, bytes);
+            stats_.bytes_received.add(bytes);
+            if (sent == BodyOutcome::kReadFailed) co_return false;  // the client went away
+            if (sent == BodyOutcome::kMalformed) {
+              co_await reply(400, LocalReason::kMalformedRequest, "invalid chunked framing in the body",
+                             true, "invalid_chunked_body");
+              co_return false;
+            }
+            if (sent == BodyOutcome::kWriteFailed) {
+              co_await reply(502, LocalReason::kUpstreamResetBeforeResponse,
+                             "the upstream closed while the request body was sent", true);
+              co_return false;
+            }
+            body_sent = true;
           }
-          if (sent == BodyOutcome::kWriteFailed) {
-            co_await reply(502, LocalReason::kUpstreamResetBeforeResponse,
-                           "the upstream closed while the request body was sent", true);
-            co_return false;
-          }
-          body_sent = true;
+          head_read = co_await read_response_head(*up, method, response);
+        } else {
+          head_read = HeadRead::kClosedBeforeResponse;
         }
+        if (head_read == HeadRead::kClosedBeforeResponse && up->reused && stale_retries-- > 0) {
+          worker_stats.upstream_retries.add();
+          up->stream.close();
+          auto fresh = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, false);
+          if (!fresh.connection) {
+            co_await reply(status_for_connect_failure(fresh.failure), fresh.failure, fresh.detail,
+                           !client_keep_alive);
+            co_return client_keep_alive;
+          }
+          up = std::move(fresh.connection);
+          continue;
+        }
+        break;
+      }
+      // Interim responses: 100 Continue releases the body; others (102, 103) are relayed as they are.
+      while (head_read == HeadRead::kOk && response.status >= 100 && response.status < 200 &&
+             response.status != 101) {
+        if (!client_http10 && response.status != 100) {
+          std::string interim;
+          write_response_head(response, {}, interim);
+          if (co_await downstream_.write_all(asio::buffer(interim))) co_return false;
+        }
+        up->buffer.consume(response.head_size);
         head_read = co_await read_response_head(*up, method, response);
-      } else {
-        head_read = HeadRead::kClosedBeforeResponse;
       }
-      if (head_read == HeadRead::kClosedBeforeResponse && up->reused && stale_retries-- > 0) {
-        worker_stats.upstream_retries.add();
-        up->stream.close();
-        auto fresh = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, false);
-        if (!fresh.connection) {
-          co_await reply(status_for_connect_failure(fresh.failure), fresh.failure, fresh.detail,
-                         !client_keep_alive);
-          co_return client_keep_alive;
+      // Whether this try's outcome calls for another (the route's policy, the retry budget, a
+      // request that can be sent again, time left before the route's deadline).
+      const bool timed_out = head_read == HeadRead::kTimeout && watchdog_.deadline_passed();
+      const bool route_timed_out = timed_out && Clock::now() >= route_deadline;
+      if (timed_out && !route_timed_out) worker_stats.per_try_timeouts.add();
+      bool again = false;
+      if (replayable && !route_timed_out) {
+        if (head_read == HeadRead::kOk) {
+          const auto* grpc = response.find("grpc-status");
+          std::optional<int> grpc_status;
+          int parsed = 0;
+          if (grpc != nullptr &&
+              std::from_chars(grpc->value.data(), grpc->value.data() + grpc->value.size(), parsed).ec == std::errc{})
+            grpc_status = parsed;
+          if (policy != nullptr && retriable(*policy, response.status, grpc_status,
+                                             response.find("x-envoy-ratelimited") != nullptr))
+            again = co_await retry.again_for_response(route_deadline);
+        } else if (timed_out) {
+          again = co_await retry.again(AttemptFailure::kPerTryTimeout, route_deadline);
+        } else if (head_read == HeadRead::kClosedBeforeResponse || head_read == HeadRead::kFailed) {
+          again = co_await retry.again(AttemptFailure::kReset, route_deadline);
         }
-        up = std::move(fresh.connection);
-        continue;
       }
-      break;
+      if (!again) break;
+      up->stream.close();  // the answer is not wanted; the connection is not reused
+      watchdog_.set_deadline(route_deadline);
     }
-    // Interim responses: 100 Continue releases the body; others (102, 103) are relayed as they are.
-    while (head_read == HeadRead::kOk && response.status >= 100 && response.status < 200 &&
-           response.status != 101) {
-      if (!client_http10 && response.status != 100) {
-        std::string interim;
-        write_response_head(response, {}, interim);
-        if (co_await downstream_.write_all(asio::buffer(interim))) co_return false;
-      }
-      up->buffer.consume(response.head_size);
-      head_read = co_await read_response_head(*up, method, response);
-    }
+    watchdog_.set_deadline(route_deadline);  // a perTryTimeout bounds the wait for the head only
     if (head_read != HeadRead::kOk) {
       up->stream.close();
+      const bool timed_out = head_read == HeadRead::kTimeout && watchdog_.deadline_passed();
       switch (head_read) {
         case HeadRead::kTimeout:
-          co_await reply(504, LocalReason::kUpstreamTimeout, "no response within the stream idle timeout", true);
+          if (timed_out) {
+            const bool route_timed_out = Clock::now() >= route_deadline;
+            if (route_timed_out) worker_stats.route_timeouts.add();
+            co_await reply(504, LocalReason::kUpstreamResponseTimeout,
+                           route_timed_out ? "no response within the route's timeout"
+                                           : "no response within the route's perTryTimeout",
+                           true);
+          } else {
+            co_await reply(504, LocalReason::kUpstreamTimeout, "no response within the stream idle timeout", true);
+          }
           break;
         case HeadRead::kMalformed:
           co_await reply(502, LocalReason::kUpstreamProtocolError, "malformed response head", true);
@@ -514,6 +595,8 @@ class HttpSession {
     const auto forwarded = co_await forward_body(up->stream, up->buffer, downstream_, transfer,
                                                  watchdog_, bytes);
     stats_.bytes_sent.add(bytes);
+    if (forwarded != BodyOutcome::kComplete && watchdog_.expired() && watchdog_.deadline_passed())
+      worker_stats.route_timeouts.add();  // cut off mid-body: the connection closes
     watchdog_.disarm();
     if (forwarded != BodyOutcome::kComplete) co_return false;
     if (upstream_reusable) {

@@ -17,6 +17,7 @@ std::string_view name_of(LocalReason reason) {
     case LocalReason::kUpstreamResetBeforeResponse: return "upstream_reset_before_response";
     case LocalReason::kUpstreamProtocolError: return "upstream_protocol_error";
     case LocalReason::kUpstreamTimeout: return "upstream_timeout";
+    case LocalReason::kUpstreamResponseTimeout: return "upstream_response_timeout";
     case LocalReason::kMethodNotAllowed: return "method_not_allowed";
     case LocalReason::kUnknownInboundPort: return "unknown_inbound_port";
     case LocalReason::kDirectResponse: return "direct_response";

@@ -22,6 +22,7 @@ enum class LocalReason : std::uint8_t {
   kUpstreamResetBeforeResponse,   // 502: the upstream closed or reset before a response head
   kUpstreamProtocolError,         // 502: the upstream's response head was malformed
   kUpstreamTimeout,               // 504: no byte from the upstream within streamIdleTimeout
+  kUpstreamResponseTimeout,       // 504: no response within the route's timeout (or the last perTryTimeout)
   kMethodNotAllowed,              // 405: CONNECT on a listener that does not tunnel
   kUnknownInboundPort,            // 404: inbound traffic for a port this workload does not serve
   kDirectResponse,                // the route's directResponse (its status and body)

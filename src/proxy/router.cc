@@ -221,7 +221,7 @@ RouteAction route_action(const Destination& d, const RequestAttributes& request,
 
 std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttributes& request) {
   if (d.service == nullptr) return std::nullopt;
-  const LoadBalancer& lb = d.subset != nullptr ? d.subset->lb : d.service->all.lb;
+  const LoadBalancer& lb = d.service->endpoint_set(d.subset).lb;
   if (!lb.hashed()) return std::nullopt;
   switch (lb.key) {
     case LoadBalancer::HashKey::kHeader: {

@@ -46,6 +46,16 @@ struct Destination {
   std::uint16_t port = 0;
   Protocol protocol = Protocol::kHttp;       // how the destination port speaks
   std::uint16_t app_port = 0;                // inbound: the local application
+  std::size_t avoid_endpoint = static_cast<std::size_t>(-1);  // a retry's previous host
+  // Calls to mesh services are retried by the route's policy, or Istio's default without one;
+  // inbound calls and calls to the local application are not retried (nullptr).
+  [[nodiscard]] const RetryPolicy* retry_policy() const {
+    if (service == nullptr) return nullptr;
+    return route != nullptr && route->retries ? &*route->retries : &default_retry_policy();
+  }
+  [[nodiscard]] std::chrono::milliseconds timeout() const {
+    return route != nullptr ? route->timeout : std::chrono::milliseconds(0);
+  }
 };
 
 struct RouteError {

@@ -64,6 +64,10 @@ struct ResolvedService {
   std::vector<ResolvedRoute> http_routes;          // the VirtualService's, in order
   std::shared_ptr<const RouteIndex> route_index;   // null: few routes, walked in order
   [[nodiscard]] const PortRoute* route(std::uint16_t port) const;
+  // The endpoints a request may go to: `subset`, or all of them when it is null.
+  [[nodiscard]] const EndpointSubset& endpoint_set(const EndpointSubset* subset) const {
+    return subset != nullptr ? *subset : all;
+  }
 };
 
 struct Snapshot {

@@ -53,6 +53,10 @@ struct WorkerStats {
   Counter upstream_connections_reused;
   Counter upstream_retries;            // another endpoint or a fresh connection after a failure
   Counter fault_delays;                // requests held back by a route's fault.delay
+  Counter request_retries;             // tries after the first, by the route's retry policy
+  Counter retry_budget_exhausted;      // retries the policy wanted and the retry budget refused
+  Counter route_timeouts;              // requests cut off by the route's timeout
+  Counter per_try_timeouts;            // tries cut off by perTryTimeout
 
   ListenerStats& listener(ListenerKind kind) { return listeners[static_cast<std::size_t>(kind)]; }
   void count(LocalReason reason) { local_replies[static_cast<std::size_t>(reason)].add(); }

@@ -80,9 +80,10 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
                                                    const ResolvedService& service,
                                                    std::uint16_t port, std::string_view alpn,
                                                    bool pooled, const EndpointSubset* subset,
-                                                   std::optional<std::uint64_t> hash) {
+                                                   std::optional<std::uint64_t> hash, std::size_t avoid) {
   const auto& endpoints = service.service->endpoints;
-  const std::size_t count = subset != nullptr ? subset->members.size() : endpoints.size();
+  const EndpointSubset& set = service.endpoint_set(subset);
+  const std::size_t count = set.members.size();
   ConnectOutcome last;
   if (count == 0) {
     last.failure = LocalReason::kNoHealthyUpstream;
@@ -96,17 +97,17 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     co_return last;
   }
   const std::vector<std::string>& keys = route->keys_for(alpn);
-  const std::size_t start = first_choice(worker, service, subset, hash);
+  const std::size_t start = first_choice(worker, service, subset, hash, avoid);
   const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
   for (int attempt = 0; attempt < attempts; ++attempt) {
     const std::size_t slot = (start + attempt) % count;
-    const std::size_t i = subset != nullptr ? subset->members[slot] : slot;
+    const std::size_t i = set.members[slot];
     const Endpoint& endpoint = endpoints[i];
     const auto& address = service.addresses[i];
     if (pooled) {
       if (auto idle = worker.pool().take(keys[i], snapshot.config->limits.idle_timeout)) {
         worker.stats().upstream_connections_reused.add();
-        co_return ConnectOutcome{std::move(idle), {}, {}};
+        co_return ConnectOutcome{std::move(idle), {}, {}, i};
       }
     }
     if (attempt > 0) worker.stats().upstream_retries.add();
@@ -114,6 +115,7 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     last = co_await connect_once(worker, snapshot, address, route->sni, alpn,
                                  endpoint.mtls ? &service.service->allowed_identities : nullptr,
                                  std::move(key));
+    last.endpoint = i;
     if (last.connection) co_return last;
     // An identity mismatch is a security finding, not a flaky endpoint: do not paper over it.
     if (last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
@@ -121,11 +123,10 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
   co_return last;
 }
 
-std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
-                         std::optional<std::uint64_t> hash) {
-  const EndpointSubset& set = subset != nullptr ? *subset : service.all;
+namespace {
+
+std::size_t balanced_slot(Worker& worker, const EndpointSubset& set, std::optional<std::uint64_t> hash) {
   const std::size_t count = set.members.size();
-  if (count == 0) return 0;
   switch (set.lb.kind) {
     case LoadBalancer::Kind::kRandom:
       return worker.random() % count;
@@ -136,7 +137,19 @@ std::size_t first_choice(Worker& worker, const ResolvedService& service, const E
     case LoadBalancer::Kind::kRoundRobin:
       break;
   }
-  return worker.next_round_robin(set.round_robin_key);
+  return worker.next_round_robin(set.round_robin_key) % count;
+}
+
+}  // namespace
+
+std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
+                         std::optional<std::uint64_t> hash, std::size_t avoid) {
+  const EndpointSubset& set = service.endpoint_set(subset);
+  const std::size_t count = set.members.size();
+  if (count == 0) return 0;
+  const std::size_t slot = balanced_slot(worker, set, hash);
+  if (count > 1 && set.members[slot] == avoid) return (slot + 1) % count;
+  return slot;
 }
 
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,

@@ -15,25 +15,31 @@
 
 namespace strait::proxy {
 
+inline constexpr std::size_t kNoEndpoint = static_cast<std::size_t>(-1);
+
 struct ConnectOutcome {
   std::unique_ptr<UpstreamConnection> connection;  // null on failure
   LocalReason failure = LocalReason::kUpstreamConnectFailed;
   std::string detail;
+  std::size_t endpoint = kNoEndpoint;  // index into the service's endpoints (mesh services only)
 };
 
 // A connection to some endpoint of `service` (of `subset` when given) for `port`, speaking `alpn`
 // (kAlpnHttp11 or kAlpnTcp) with mesh endpoints. `pooled` takes an idle pooled connection first
-// (HTTP only).
+// (HTTP only). `avoid` is an endpoint to pass over while the set has another (a retry's previous
+// host).
 asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapshot& snapshot,
                                                    const ResolvedService& service,
                                                    std::uint16_t port, std::string_view alpn,
                                                    bool pooled, const EndpointSubset* subset = nullptr,
-                                                   std::optional<std::uint64_t> hash = std::nullopt);
+                                                   std::optional<std::uint64_t> hash = std::nullopt,
+                                                   std::size_t avoid = kNoEndpoint);
 
 // The slot of the set (`subset`, or every endpoint) to try first, by the set's load balancer:
-// round robin, random, or the consistent hash of `hash` (random without one).
+// round robin, random, or the consistent hash of `hash` (random without one); the next slot when
+// that one holds endpoint `avoid` and the set has more than one.
 [[nodiscard]] std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
-                                       std::optional<std::uint64_t> hash);
+                                       std::optional<std::uint64_t> hash, std::size_t avoid = kNoEndpoint);
 
 // A new connection to endpoint `index` of `service` (no pool, no retry).
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,

@@ -17,6 +17,7 @@
 
 #include "http2/h2_connection.h"
 #include "net/stream.h"
+#include "proxy/retry_policy.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
 #include "proxy/upstream_pool.h"
@@ -46,6 +47,8 @@ class Worker {
   [[nodiscard]] UpstreamPool& pool() { return pool_; }
   [[nodiscard]] std::size_t next_round_robin(const std::string& key) { return round_robin_[key]++; }
   [[nodiscard]] std::uint64_t random() { return rng_(); }
+  // This worker's requests and retries in flight to a service (by FQDN), for its retry budget.
+  [[nodiscard]] RetryLoad& retry_load(const std::string& fqdn) { return retry_loads_[fqdn]; }
   // Multiplexed HTTP/2 upstream connections, one per endpoint key.
   [[nodiscard]] std::unordered_map<std::string, std::shared_ptr<http2::H2Connection>>& h2_upstreams() {
     return h2_upstreams_;
@@ -74,6 +77,7 @@ class Worker {
   UpstreamPool pool_;
   WorkerStats stats_;
   std::unordered_map<std::string, std::size_t> round_robin_;
+  std::unordered_map<std::string, RetryLoad> retry_loads_;
   std::unordered_map<std::string, std::shared_ptr<http2::H2Connection>> h2_upstreams_;
   std::unordered_set<TrackedConnection*> tracked_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;

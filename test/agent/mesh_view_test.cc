@@ -204,6 +204,51 @@ TEST_F(MeshViewTest, UnusableViewIsRefusedWithTheResourceNamed) {
       << applied.error();
 }
 
+TEST_F(MeshViewTest, TimeoutsRetriesAndTheRetryBudgetReachTheProxy) {
+  resources_ = stored(R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /slow}}]
+    timeout: 1.5s
+    retries: {attempts: 4, perTryTimeout: 250ms, retryOn: "gateway-error,reset,429", retryIgnorePreviousHosts: false}
+    route: [{destination: {host: reviews}}]
+  - retries: {attempts: 1}
+    route: [{destination: {host: reviews}}]
+  - route: [{destination: {host: reviews}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy: {retryBudget: {percent: 10, minRetryConcurrency: 5}}
+)");
+  auto applied = agent::config_from_view(base_, view());
+  ASSERT_TRUE(applied) << applied.error();
+  const proxy::Service& reviews = applied->config.services.front();
+  ASSERT_EQ(reviews.http_routes.size(), 3u);
+  const auto& slow = reviews.http_routes[0];
+  EXPECT_EQ(slow.timeout, std::chrono::milliseconds(1500));
+  ASSERT_TRUE(slow.retries);
+  EXPECT_EQ(slow.retries->attempts, 4);
+  EXPECT_EQ(slow.retries->per_try_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(slow.retries->retry_on.conditions, kRetryOnGatewayError | kRetryOnReset | kRetryOnRetriableStatusCodes);
+  EXPECT_EQ(slow.retries->retry_on.status_codes, std::vector<int>{429});
+  EXPECT_FALSE(slow.retries->avoid_previous_host);
+  // attempts without retryOn: Istio's default conditions.
+  ASSERT_TRUE(reviews.http_routes[1].retries);
+  EXPECT_EQ(reviews.http_routes[1].retries->attempts, 1);
+  EXPECT_EQ(reviews.http_routes[1].retries->retry_on.conditions, proxy::default_retry_policy().retry_on.conditions);
+  EXPECT_EQ(reviews.http_routes[1].timeout, std::chrono::milliseconds(0));
+  EXPECT_FALSE(reviews.http_routes[2].retries);  // the default policy applies at the proxy
+  EXPECT_EQ(reviews.retry_budget.percent, 10);
+  EXPECT_EQ(reviews.retry_budget.min_retry_concurrency, 5u);
+}
+
 TEST_F(MeshViewTest, SidecarEgressAndExportToScopeWhatAProxySees) {
   auto scoped = stored(R"(
 apiVersion: networking.istio.io/v1

@@ -244,12 +244,25 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _handle(self):
-        self.server.requests += 1
+        with self.server.lock:
+            self.server.requests += 1
         path, _, query = self.path.partition("?")
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         if path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             return self._websocket()
         received, trailers = self._body()
+        # Set by a test on the whole app: answer every request late, or with an error status.
+        if self.server.delay_ms:
+            time.sleep(self.server.delay_ms / 1000)
+        if self.server.fail_with:
+            return self._json(self.server.fail_with, {"app": self.server.app_name, "status": self.server.fail_with})
+        if self.server.grpc_fail_with:  # a trailers-only gRPC error, as an HTTP/1.1 head
+            self.send_response(200)
+            self.send_header("Content-Type", "application/grpc")
+            self.send_header("grpc-status", str(self.server.grpc_fail_with))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if path == "/bytes":
             n = int(params.get("n", "0"))
             self.send_response(200)
@@ -355,6 +368,10 @@ class HttpApp:
         self.server = _ThreadingServer(("127.0.0.1", self.port), EchoHandler)
         self.server.app_name = name
         self.server.requests = 0
+        self.server.lock = threading.Lock()
+        self.server.fail_with = 0  # a status to answer every request with (0: answer normally)
+        self.server.delay_ms = 0   # a wait before every answer
+        self.server.grpc_fail_with = 0  # a gRPC status to answer every request with
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

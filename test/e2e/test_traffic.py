@@ -1,10 +1,12 @@
 """Traffic management through real sidecars configured by straitd (issue: traffic management):
-route answers of the proxy's own (directResponse, redirect) and fault injection (abort by HTTP or
-gRPC status, delay), with measured shares."""
+route answers of the proxy's own (directResponse, redirect), fault injection (abort by HTTP or gRPC
+status, delay) with measured shares, retries (the policy, the retry budget's bound on amplification,
+bodies that cannot be sent again) and timeouts."""
 
 import http.client
 import json
 import os
+import threading
 import shutil
 import subprocess
 import tempfile
@@ -203,6 +205,156 @@ spec:
         self.assertIn("HTTP/2 200", r.stdout)
         self.assertIn("grpc-status: 14", r.stdout)
         self.assertIn("x-strait-reason: fault_abort", r.stdout)
+
+
+@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
+class RetriesAndTimeouts(unittest.TestCase):
+    """web calls reviews (v1 and v2, round robin); the tests make the apps fail or stall."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="strait-retries-")
+        cls.shop = Shop(cls.tmp)
+        cls.mesh = cls.shop.mesh
+        cls.v1, cls.v2 = cls.shop.apps["v1"], cls.shop.apps["v2"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shop.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        for app in (self.v1, self.v2):
+            app.server.fail_with = 0
+            app.server.delay_ms = 0
+            app.server.grpc_fail_with = 0
+
+    def apply(self, route_yaml):
+        """A VirtualService for reviews with one route (fields under `- `) to every endpoint."""
+        before = self.mesh.wait_synced(3)
+        self.mesh.apply(f"""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{{destination: {{host: reviews}}}}]
+{route_yaml}""")
+        self.mesh.wait_synced(3, newer_than=before)
+
+    def upstream_requests(self):
+        return self.v1.requests + self.v2.requests
+
+    def call(self, path="/", method="GET", body=None, conn=None):
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.shop.binding, timeout=30)
+        try:
+            conn.request(method, path, body=body)
+            r = conn.getresponse()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), r.read()
+        finally:
+            if own:
+                conn.close()
+
+    def test_a_failing_endpoint_is_masked_by_retries_and_attempts_zero_turns_them_off(self):
+        self.v1.server.fail_with = 503
+        # Istio's default policy (no retries field) retries a 503 twice, on another endpoint.
+        self.apply("")
+        statuses = [self.call()[0] for _ in range(100)]
+        self.assertEqual(statuses.count(200), 100, statuses)
+        self.assertGreater(self.v1.requests, 0)
+        self.assertGreater(self.shop.web.stats()["strait_request_retries_total"], 0)
+        self.apply("    retries: {attempts: 0}")
+        statuses = [self.call()[0] for _ in range(100)]
+        self.assertTrue(30 <= statuses.count(503) <= 70, statuses)  # round robin: about every other
+        # retryOn decides: a 500 is not retried by 503 alone, and is by 5xx.
+        self.v1.server.fail_with = 500
+        self.apply("    retries: {attempts: 2, retryOn: '503'}")
+        self.assertIn(500, [self.call()[0] for _ in range(20)])
+        self.apply("    retries: {attempts: 2, retryOn: 5xx}")
+        self.assertEqual({self.call()[0] for _ in range(40)}, {200})
+
+    def test_grpc_unavailable_is_retried_by_default(self):
+        self.v1.server.grpc_fail_with = 14
+
+        def grpc_statuses(count):
+            out = []
+            for _ in range(count):
+                r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge",
+                                    "-H", "content-type: application/grpc", "--data-binary", "call",
+                                    f"http://127.0.0.1:{self.shop.binding}/pkg.Service/Method"],
+                                   capture_output=True, text=True, timeout=30)
+                self.assertIn("HTTP/2 200", r.stdout)
+                out.append("grpc-status: 14" in r.stdout)
+            return out
+
+        self.apply("")
+        before = self.v1.requests
+        self.assertEqual(grpc_statuses(20), [False] * 20)  # UNAVAILABLE from v1 retried on v2
+        self.assertGreater(self.v1.requests, before)
+        self.apply("    retries: {attempts: 0}")
+        self.assertIn(True, grpc_statuses(20))
+
+    def test_the_retry_budget_bounds_amplification_when_every_endpoint_fails(self):
+        self.v1.server.fail_with = self.v2.server.fail_with = 503
+        self.apply("    retries: {attempts: 3, retryOn: 5xx}")
+        exhausted_before = self.shop.web.stats().get("strait_retry_budget_exhausted_total", 0)
+        before = self.upstream_requests()
+        # 64 connections keep enough requests in flight that 20% of them exceeds the budget's
+        # minimum of 3 concurrent retries.
+        sent = 6400
+        r = subprocess.run(["h2load", "--h1", "-c", "64", "-n", str(sent), f"http://127.0.0.1:{self.shop.binding}/"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertIn(f"status codes: 0 2xx, 0 3xx, 0 4xx, {sent} 5xx", r.stdout, r.stdout + r.stderr)
+        amplification = (self.upstream_requests() - before) / sent
+        print(f"\n  every endpoint failing: {sent} requests, amplification {amplification:.3f}")
+        self.assertGreater(amplification, 1.0)   # retries happened
+        self.assertLessEqual(amplification, 1.2)  # without the budget: 4.0
+        self.assertGreater(self.shop.web.stats()["strait_retry_budget_exhausted_total"], exhausted_before)
+
+    def test_a_body_beyond_the_buffer_is_sent_once_and_a_small_one_is_retried(self):
+        self.v1.server.fail_with = self.v2.server.fail_with = 503
+        self.apply("    retries: {attempts: 2, retryOn: 5xx}")
+        before = self.upstream_requests()
+        status, _, _ = self.call("/upload", "POST", b"x" * 1024)
+        self.assertEqual(status, 503)
+        self.assertEqual(self.upstream_requests() - before, 3)  # the first try and two retries
+        before = self.upstream_requests()
+        status, _, _ = self.call("/upload", "POST", b"x" * (200 * 1024))
+        self.assertEqual(status, 503)
+        self.assertEqual(self.upstream_requests() - before, 1)  # streamed through: never retried
+        # Through HTTP/2 (h2c from the caller, h2 between the sidecars) likewise.
+        before = self.upstream_requests()
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+                            "--data-binary", "small body", f"http://127.0.0.1:{self.shop.binding}/upload"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout, "503")
+        self.assertEqual(self.upstream_requests() - before, 3)
+
+    def test_the_route_timeout_answers_504_and_a_per_try_timeout_moves_to_another_endpoint(self):
+        self.v1.server.delay_ms = self.v2.server.delay_ms = 3000
+        self.apply("    timeout: 300ms")
+        started = time.monotonic()
+        status, headers, body = self.call()
+        elapsed = time.monotonic() - started
+        self.assertEqual(status, 504, body)
+        self.assertEqual(headers["x-strait-reason"], "upstream_response_timeout")
+        self.assertLess(elapsed, 2.5)
+        r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge",
+                            f"http://127.0.0.1:{self.shop.binding}/"], capture_output=True, text=True, timeout=30)
+        self.assertIn("HTTP/2 504", r.stdout)
+        self.assertIn("x-strait-reason: upstream_response_timeout", r.stdout)
+        self.assertGreaterEqual(self.shop.web.stats()["strait_route_timeouts_total"], 2)
+        # v1 stalls, v2 answers: each try that lands on v1 is cut at 200 ms and retried on v2.
+        self.v2.server.delay_ms = 0
+        self.apply("    timeout: 5s\n    retries: {attempts: 2, perTryTimeout: 200ms, retryOn: reset}")
+        answers = set()
+        for _ in range(6):
+            status, _, body = self.call()
+            self.assertEqual(status, 200, body)
+            answers.add(json.loads(body)["app"])
+        self.assertEqual(answers, {"reviews-v2"})
+        self.assertGreater(self.shop.web.stats()["strait_per_try_timeouts_total"], 0)
 
 
 if __name__ == "__main__":

@@ -425,6 +425,21 @@ TEST(HeaderEdits, RouteThenDestinationSetAddAndRemove) {
   EXPECT_TRUE(HeaderEdits{}.empty());
 }
 
+TEST(HeaderEdits, TheDestinationsSetOrRemoveReplacesTheRoutes) {
+  HeaderOps route;
+  route.set = {{"x-version", "route"}, {"x-gone", "route"}};
+  route.add = {{"x-tag", "route"}};
+  HeaderOps target;
+  target.set = {{"x-version", "destination"}, {"x-tag", "destination"}};
+  target.remove = {"x-gone"};
+  const HeaderEdits edits{&route, &target};
+  std::vector<std::pair<std::string, std::string>> fields{{"x-version", "client"}, {"x-gone", "client"}};
+  edits.apply(fields);
+  const std::vector<std::pair<std::string, std::string>> expected{{"x-version", "destination"},
+                                                                  {"x-tag", "destination"}};
+  EXPECT_EQ(fields, expected);  // one x-version, no x-gone, and the route's x-tag replaced
+}
+
 }  // namespace
 }  // namespace strait::proxy
 

@@ -1,0 +1,55 @@
+#include "proxy/retry_state.h"
+
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+
+#include "net/stream.h"
+
+namespace strait::proxy {
+
+RetryState::RetryState(Worker& worker, const RetryPolicy* policy, const ResolvedService* service)
+    : worker_(worker), policy_(policy) {
+  if (policy_ == nullptr || service == nullptr || policy_->attempts <= 0) return;
+  load_ = &worker_.retry_load(service->service->fqdn);
+  budget_ = &service->service->retry_budget;
+  ++load_->active_requests;
+}
+
+RetryState::~RetryState() {
+  if (load_ == nullptr) return;
+  --load_->active_requests;
+  if (holds_retry_slot_) --load_->active_retries;
+}
+
+asio::awaitable<bool> RetryState::again(AttemptFailure failure, Clock::time_point deadline) {
+  if (policy_ == nullptr || !retriable(*policy_, failure)) co_return false;
+  co_return co_await admit(deadline);
+}
+
+asio::awaitable<bool> RetryState::again_for_response(Clock::time_point deadline) {
+  co_return co_await admit(deadline);
+}
+
+asio::awaitable<bool> RetryState::admit(Clock::time_point deadline) {
+  if (load_ == nullptr || retries_ >= policy_->attempts) co_return false;
+  const auto wait = retry_backoff(*policy_, retries_ + 1, worker_.random());
+  if (deadline != Clock::time_point::max() && Clock::now() + wait >= deadline) co_return false;
+  if (!holds_retry_slot_) {
+    if (!load_->admits_retry(*budget_)) {
+      worker_.stats().retry_budget_exhausted.add();
+      co_return false;
+    }
+    holds_retry_slot_ = true;
+    ++load_->active_retries;
+  }
+  ++retries_;
+  worker_.stats().request_retries.add();
+  if (wait.count() > 0) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(wait);
+    co_await timer.async_wait(net::kAsTuple);
+  }
+  co_return true;
+}
+
+}  // namespace strait::proxy
