@@ -300,10 +300,6 @@ void ControlPlaneClient::discovery_loop() {
         }
         if (stopping) break;
         verdict = future.get();
-        if (verdict && !view->trust_bundle_pem.empty()) {
-          std::lock_guard lock(s.mutex);
-          s.credentials.trust_bundle_pem = view->trust_bundle_pem;
-        }
       }
       mesh::v1::DiscoveryRequest answer;
       answer.set_response_nonce(response.nonce());
@@ -377,11 +373,10 @@ void ControlPlaneClient::renew_until_stopped() {
                                         s.sign_context, s.stopping);
       if (issued && issued->spiffe_id == want) {
         {
-          // The trust bundle is the discovery stream's business: keep the one in force. Posted
-          // under the lock so that posts reach the main thread in the order of these updates.
+          // The trust bundle is the discovery stream's business: ProxyServer::post_credentials keeps
+          // the one in force. Posted under the lock so that posts reach the main thread in the order
+          // of these updates.
           std::lock_guard lock(s.mutex);
-          if (!s.credentials.trust_bundle_pem.empty())
-            issued->credentials.trust_bundle_pem = s.credentials.trust_bundle_pem;
           s.credentials = issued->credentials;
           s.not_after = issued->not_after;
           s.received_at = Clock::now();
