@@ -1,5 +1,7 @@
-// Micro-benchmarks of the consistent-hash picks (src/proxy/load_balancer.h): hashing a key and
-// looking it up in a ring-hash ring or a maglev table over 100 endpoints.
+// Micro-benchmarks of each load balancer's pick over 100 endpoints: the consistent-hash picks
+// (src/proxy/load_balancer.h: hashing a key and looking it up in a ring-hash ring or a maglev
+// table) and first_choice (src/proxy/upstream_connector.cc) for least request, round robin and
+// random, as a worker runs them.
 // Run: build/bin/load_balancer_bench --benchmark_min_time=0.2
 
 #include <benchmark/benchmark.h>
@@ -8,6 +10,9 @@
 #include <vector>
 
 #include "proxy/load_balancer.h"
+#include "proxy/snapshot.h"
+#include "proxy/upstream_connector.h"
+#include "proxy/worker.h"
 
 namespace {
 
@@ -39,6 +44,36 @@ void BM_MaglevBuild100(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(HashTable::maglev(ids, 65537));
 }
 
+// first_choice on a worker whose endpoints have 0-3 requests in flight each.
+void first_choice_with(benchmark::State& state, strait::proxy::LoadBalancer::Kind kind) {
+  using namespace strait::proxy;
+  Service service;
+  service.fqdn = "reviews.shop.svc.cluster.local";
+  service.endpoints.resize(100);
+  ResolvedService resolved;
+  resolved.service = &service;
+  resolved.endpoint_names = endpoints();
+  LoadBalancer lb;
+  lb.kind = kind;
+  resolved.all = EndpointSubset{"", {}, service.fqdn, lb, nullptr};
+  for (std::uint32_t i = 0; i < 100; ++i) resolved.all.members.push_back(i);
+  Worker worker(0);
+  for (std::size_t i = 0; i < 100; ++i) {
+    for (std::size_t n = 0; n < i % 4; ++n) worker.add_active_request(resolved.endpoint_names[i], 1);
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(first_choice(worker, resolved, nullptr, std::nullopt));
+}
+void BM_LeastRequestPick(benchmark::State& state) {
+  first_choice_with(state, strait::proxy::LoadBalancer::Kind::kLeastRequest);
+}
+void BM_RoundRobinPick(benchmark::State& state) {
+  first_choice_with(state, strait::proxy::LoadBalancer::Kind::kRoundRobin);
+}
+void BM_RandomPick(benchmark::State& state) { first_choice_with(state, strait::proxy::LoadBalancer::Kind::kRandom); }
+
+BENCHMARK(BM_LeastRequestPick);
+BENCHMARK(BM_RoundRobinPick);
+BENCHMARK(BM_RandomPick);
 BENCHMARK(BM_RingHashPick);
 BENCHMARK(BM_MaglevPick);
 BENCHMARK(BM_MaglevBuild100);

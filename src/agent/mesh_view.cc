@@ -154,6 +154,43 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
   return {};
 }
 
+// trafficPolicy.connectionPool; zero (unset) limits are unlimited, as in Istio.
+proxy::ConnectionPoolPolicy pool_from(const networking::v1::ConnectionPoolSettings& cp) {
+  proxy::ConnectionPoolPolicy pool;
+  auto limit = [](std::int32_t value, std::uint32_t& out) {
+    if (value > 0) out = static_cast<std::uint32_t>(value);
+  };
+  limit(cp.tcp().max_connections(), pool.max_connections);
+  limit(cp.http().http1_max_pending_requests(), pool.max_pending_requests);
+  limit(cp.http().http2_max_requests(), pool.max_requests);
+  limit(cp.http().max_retries(), pool.max_retries);
+  if (cp.http().max_requests_per_connection() > 0)
+    pool.max_requests_per_connection = static_cast<std::uint32_t>(cp.http().max_requests_per_connection());
+  if (cp.tcp().has_connect_timeout()) pool.connect_timeout = millis(cp.tcp().connect_timeout());
+  if (cp.http().has_idle_timeout()) pool.idle_timeout = millis(cp.http().idle_timeout());
+  return pool;
+}
+
+// trafficPolicy.outlierDetection with Istio's defaults. The deprecated consecutiveErrors counts
+// gateway errors, as Istio translates it; a maxEjectionPercent of 0 (unset) is Istio's 10.
+proxy::OutlierPolicy outlier_from(const networking::v1::OutlierDetection& od) {
+  proxy::OutlierPolicy policy;
+  if (od.has_consecutive_5xx_errors()) policy.consecutive_5xx = od.consecutive_5xx_errors().value();
+  if (od.has_consecutive_gateway_errors()) {
+    policy.consecutive_gateway = od.consecutive_gateway_errors().value();
+  } else if (od.consecutive_errors() > 0) {
+    policy.consecutive_gateway = static_cast<std::uint32_t>(od.consecutive_errors());
+  }
+  policy.split_local_origin = od.split_external_local_origin_errors();
+  if (od.has_consecutive_local_origin_failures())
+    policy.consecutive_local_origin = od.consecutive_local_origin_failures().value();
+  if (od.has_interval()) policy.interval = millis(od.interval());
+  if (od.has_base_ejection_time()) policy.base_ejection = millis(od.base_ejection_time());
+  if (od.max_ejection_percent() > 0) policy.max_ejection_percent = od.max_ejection_percent();
+  policy.min_health_percent = od.min_health_percent();
+  return policy;
+}
+
 // trafficPolicy.loadBalancer. What the sidecars do not do yet (LEAST_REQUEST, PASSTHROUGH,
 // useSourceIp, generated cookies, locality) falls back to round robin, or to random for a hash
 // without a usable key; straitd warns about each at apply.
@@ -162,6 +199,7 @@ proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSetting
   proxy::LoadBalancer lb;
   if (settings.lb_policy_case() == Settings::kSimple) {
     if (settings.simple() == Settings::RANDOM) lb.kind = proxy::LoadBalancer::Kind::kRandom;
+    if (settings.simple() == Settings::ROUND_ROBIN) lb.kind = proxy::LoadBalancer::Kind::kRoundRobin;
     return lb;
   }
   if (settings.lb_policy_case() != Settings::kConsistentHash) return lb;
@@ -221,6 +259,16 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
     route.name = http.name();
     route.virtual_service = ns + "/" + name;
     if (auto ok = actions_from(http, path, route); !ok) return std::unexpected(ok.error());
+    if (http.has_mirror()) {
+      const auto& m = http.mirror();
+      route.mirrors.push_back({qualify_host(m.host(), ns), static_cast<std::uint16_t>(m.port().number()), m.subset(),
+                               http.has_mirror_percentage() ? http.mirror_percentage().value() : 100.0});
+    }
+    for (const auto& mirror : http.mirrors()) {
+      const auto& m = mirror.destination();
+      route.mirrors.push_back({qualify_host(m.host(), ns), static_cast<std::uint16_t>(m.port().number()), m.subset(),
+                               mirror.has_percentage() ? mirror.percentage().value() : 100.0});
+    }
     bool any_block_applies = http.match_size() == 0;
     for (int j = 0; j < http.match_size(); ++j) {
       const auto& m = http.match(j);
@@ -312,6 +360,8 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     std::vector<proxy::Subset> subsets;
     proxy::LoadBalancer lb;
     proxy::RetryBudget retry_budget;
+    std::optional<proxy::OutlierPolicy> outlier;
+    proxy::ConnectionPoolPolicy pool;
   };
   std::map<std::string, SubsetClaim> subsets_by_host;
   std::map<std::string, std::string> service_ns;  // fqdn -> namespace
@@ -395,7 +445,12 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
       auto it = subsets_by_host.find(fqdn);
       if (it == subsets_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
-        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets), lb, budget};
+        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets), lb, budget,
+                                            dr.has_traffic_policy() && dr.traffic_policy().has_outlier_detection()
+                                                ? std::optional(outlier_from(dr.traffic_policy().outlier_detection()))
+                                                : std::nullopt,
+                                            dr.has_traffic_policy() ? pool_from(dr.traffic_policy().connection_pool())
+                                                                    : proxy::ConnectionPoolPolicy{}};
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();
@@ -407,6 +462,8 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       service.subsets = it->second.subsets;
       service.lb = it->second.lb;
       service.retry_budget = it->second.retry_budget;
+      service.outlier = it->second.outlier;
+      service.pool = it->second.pool;
     }
   }
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());

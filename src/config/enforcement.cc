@@ -25,21 +25,19 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
     add(h.has_fault() && h.fault().has_abort() &&
             h.fault().abort().error_type_case() == nw::HTTPFaultInjection::Abort::kHttp2Error,
         "fault.abort.http2Error");
-    add(h.has_mirror() || h.mirrors_size() > 0 || h.has_mirror_percentage(), "mirror");
     add(h.has_cors_policy(), "corsPolicy");
   }
   if (vs.tcp_size() > 0) out.push_back("spec.tcp: TCP routes are not enforced by the proxies yet");
   if (vs.tls_size() > 0) out.push_back("spec.tls: TLS routes are not enforced by the proxies yet");
 }
 
-void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, const std::string& p) {
+void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, const std::string& p,
+                    bool subset_level) {
   if (tp.has_load_balancer()) {
     using Settings = nw::LoadBalancerSettings;
     const auto& lb = tp.load_balancer();
-    if (lb.lb_policy_case() == Settings::kSimple && lb.simple() != Settings::RANDOM &&
-        lb.simple() != Settings::ROUND_ROBIN)
-      out.push_back(p + "loadBalancer.simple: " + Settings::SimpleLB_Name(lb.simple()) +
-                    " not enforced yet (round robin is used)");
+    if (lb.lb_policy_case() == Settings::kSimple && lb.simple() == Settings::PASSTHROUGH)
+      out.push_back(p + "loadBalancer.simple: PASSTHROUGH not enforced yet (least request is used)");
     if (lb.lb_policy_case() == Settings::kConsistentHash) {
       const auto& ch = lb.consistent_hash();
       if (ch.hash_key_case() == Settings::ConsistentHashLB::kUseSourceIp)
@@ -51,8 +49,24 @@ void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, 
     if (lb.has_locality_lb_setting()) out.push_back(p + "loadBalancer.localityLbSetting: not enforced yet");
     if (lb.has_warmup() || lb.has_warmup_duration_secs()) out.push_back(p + "loadBalancer.warmup: not enforced yet");
   }
-  if (tp.has_connection_pool()) out.push_back(p + "connectionPool: not enforced by the proxies yet");
-  if (tp.has_outlier_detection()) out.push_back(p + "outlierDetection: not enforced by the proxies yet");
+  if (tp.has_connection_pool()) {
+    const auto& cp = tp.connection_pool();
+    if (subset_level) out.push_back(p + "connectionPool: not enforced per subset yet (the service's applies)");
+    if (cp.tcp().has_tcp_keepalive()) out.push_back(p + "connectionPool.tcp.tcpKeepalive: not enforced yet");
+    if (cp.tcp().has_max_connection_duration())
+      out.push_back(p + "connectionPool.tcp.maxConnectionDuration: not enforced yet");
+    if (cp.tcp().has_idle_timeout()) out.push_back(p + "connectionPool.tcp.idleTimeout: not enforced yet");
+    if (cp.http().h2_upgrade_policy() != nw::ConnectionPoolSettings::HTTPSettings::DEFAULT)
+      out.push_back(p + "connectionPool.http.h2UpgradePolicy: not enforced (sidecars always speak HTTP/2 to each other)");
+    if (cp.http().use_client_protocol()) out.push_back(p + "connectionPool.http.useClientProtocol: not enforced yet");
+    if (cp.http().max_concurrent_streams() > 0)
+      out.push_back(p + "connectionPool.http.maxConcurrentStreams: not enforced yet");
+  }
+  // Outlier detection and the retry budget are the service's: a subset's own are not applied.
+  if (subset_level && tp.has_outlier_detection())
+    out.push_back(p + "outlierDetection: not enforced per subset yet (the service's applies)");
+  if (subset_level && tp.has_retry_budget())
+    out.push_back(p + "retryBudget: not enforced per subset yet (the service's applies)");
   if (tp.port_level_settings_size() > 0) out.push_back(p + "portLevelSettings: not enforced by the proxies yet");
   if (tp.has_retry_budget() && tp.retry_budget().has_budget_interval())
     out.push_back(p + "retryBudget.budgetInterval: not enforced yet (the budget counts requests in flight)");
@@ -69,10 +83,11 @@ std::vector<std::string> unenforced_fields(const Resource& resource) {
   if (const auto* vs = dynamic_cast<const nw::VirtualService*>(resource.spec.get())) {
     route_actions(out, *vs);
   } else if (const auto* dr = dynamic_cast<const nw::DestinationRule*>(resource.spec.get())) {
-    if (dr->has_traffic_policy()) traffic_policy(out, dr->traffic_policy(), "spec.trafficPolicy.");
+    if (dr->has_traffic_policy()) traffic_policy(out, dr->traffic_policy(), "spec.trafficPolicy.", false);
     for (int i = 0; i < dr->subsets_size(); ++i) {
       if (dr->subsets(i).has_traffic_policy())
-        traffic_policy(out, dr->subsets(i).traffic_policy(), "spec.subsets[" + std::to_string(i) + "].trafficPolicy.");
+        traffic_policy(out, dr->subsets(i).traffic_policy(), "spec.subsets[" + std::to_string(i) + "].trafficPolicy.",
+                       true);
     }
   } else if (const auto* se = dynamic_cast<const nw::ServiceEntry*>(resource.spec.get())) {
     for (int i = 0; i < se->endpoints_size(); ++i) {

@@ -63,6 +63,8 @@ class H2Stream {
   [[nodiscard]] std::int32_t id() const { return id_; }
   [[nodiscard]] const HeaderList& headers() const { return head_; }  // request (server) or response (client)
   [[nodiscard]] bool head_ends_stream() const { return head_ends_stream_; }
+  // The stream is over (reset by either side, or its connection is gone): nothing more can be sent.
+  [[nodiscard]] bool closed() const { return closed_; }
 
   // The next thing the peer sent, in order. Never fails: a dead connection yields kReset.
   asio::awaitable<Received> receive();

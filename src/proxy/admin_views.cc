@@ -157,8 +157,13 @@ std::string render_prometheus(const ProxyServer& server) {
       {"strait_fault_delays_total", "Requests delayed by a route's fault injection.", &WorkerStats::fault_delays},
       {"strait_request_retries_total", "Tries after the first, by a route's retry policy.", &WorkerStats::request_retries},
       {"strait_retry_budget_exhausted_total", "Retries refused by the destination's retry budget.", &WorkerStats::retry_budget_exhausted},
+      {"strait_retry_overflows_total", "Retries refused by the destination's connectionPool.http.maxRetries.", &WorkerStats::retry_overflows},
       {"strait_route_timeouts_total", "Requests cut off by a route's timeout.", &WorkerStats::route_timeouts},
       {"strait_per_try_timeouts_total", "Tries cut off by a route's perTryTimeout.", &WorkerStats::per_try_timeouts},
+      {"strait_mirror_requests_total", "Copies of requests sent to a route's mirrors.", &WorkerStats::mirror_requests},
+      {"strait_mirror_failures_total", "Mirrored copies that could not be sent or got no answer.", &WorkerStats::mirror_failures},
+      {"strait_mirror_skipped_total", "Requests not mirrored because their body was not held whole.", &WorkerStats::mirror_skipped},
+      {"strait_outlier_ejections_total", "Endpoints ejected by outlier detection.", &WorkerStats::outlier_ejections},
   };
   for (const auto& metric : kUpstreamMetrics) {
     family(metric.name, "counter", metric.help);

@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "proxy/circuit_breaker.h"
 #include "proxy/http_route.h"
 #include "proxy/load_balancer.h"
+#include "proxy/outlier_detection.h"
 
 namespace strait::proxy {
 
@@ -80,6 +83,8 @@ struct Service {
   std::vector<Subset> subsets;
   LoadBalancer lb;  // the DestinationRule's trafficPolicy.loadBalancer
   RetryBudget retry_budget;  // the DestinationRule's trafficPolicy.retryBudget (on by default)
+  std::optional<OutlierPolicy> outlier;  // the DestinationRule's trafficPolicy.outlierDetection
+  ConnectionPoolPolicy pool;             // the DestinationRule's trafficPolicy.connectionPool
 };
 
 struct TlsFiles {

@@ -18,6 +18,7 @@
 #include "net/event.h"
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
+#include "proxy/mirror.h"
 #include "proxy/retry_state.h"
 #include "proxy/upstream_connector.h"
 
@@ -176,6 +177,19 @@ class H2StreamProxy {
       if (!rewrite.authority.empty()) request_.authority = rewrite.authority;
     }
     request_headers_ = build_upstream_headers(first.headers);
+    // The destination's connectionPool.http.http2MaxRequests: past it, 503 at once.
+    CircuitSlot request_slot;
+    if (destination_.service != nullptr) {
+      const ResolvedService& service = *destination_.service;
+      request_slot = CircuitSlot(service.circuit->requests, service.service->pool.max_requests);
+      if (!request_slot.held()) {
+        const std::string detail = service.service->fqdn + ": connectionPool.http.http2MaxRequests (" +
+                                   std::to_string(service.service->pool.max_requests) + ") reached";
+        co_await send_local_reply(*down_, 503, LocalReason::kUpstreamOverflow, detail, worker_);
+        if (!request_ended_) down_->reset(NGHTTP2_NO_ERROR);
+        co_return;
+      }
+    }
     if (speaks_h2()) {
       co_await forward_h2();
     } else {
@@ -220,7 +234,8 @@ class H2StreamProxy {
     const RetryPolicy* policy = destination_.retry_policy();
     RetryState retry(worker_, policy, destination_.service);
     retry_ = &retry;
-    replayable_ = policy != nullptr && policy->attempts > 0;
+    std::vector<MirrorCopy> mirrors = mirror_copies(destination_, *snapshot_, worker_);
+    replayable_ = (policy != nullptr && policy->attempts > 0) || !mirrors.empty();
     auto executor = co_await asio::this_coro::executor;
     // The route's timeout covers every try and the whole response: when it passes, the upstream
     // stream is reset (a 504 if no head was sent yet, else the downstream stream is reset too).
@@ -235,15 +250,24 @@ class H2StreamProxy {
       });
     }
     bool first_try = true;
+    std::optional<EndpointRequest> in_flight;  // this try, on its endpoint (least request)
     while (true) {
       auto upstream = co_await h2_upstream(worker_, *snapshot_, destination_);
       if (policy != nullptr && policy->avoid_previous_host) destination_.avoid_endpoint = upstream.endpoint;
+      try_endpoint_ = upstream.endpoint;
+      in_flight.reset();
+      if (destination_.service != nullptr && upstream.endpoint != kNoEndpoint)
+        in_flight.emplace(worker_, destination_.service->endpoint_names[upstream.endpoint]);
       if (!upstream.connection) {
         if (co_await retry.again(AttemptFailure::kConnectFailure, deadline_)) continue;
         const int status = upstream.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
         co_await send_local_reply(*down_, status, upstream.failure, upstream.detail, worker_);
         co_return;
       }
+      // A caller that reset its stream already (a rapid-reset flood sends HEADERS and RST_STREAM
+      // together) gets no upstream stream: forwarding such resets one for one would make the
+      // upstream refuse the shared connection that other callers' streams ride on.
+      if (down_->closed()) co_return;
       const bool replay = !first_try;
       const bool ends_with_head = request_ended_ && (!replay || (replay_body_.empty() && replay_trailers_.empty()));
       up_ = upstream.connection->open(request_headers_, ends_with_head);
@@ -281,6 +305,33 @@ class H2StreamProxy {
       if (!try_again_) break;
     }
     retry_ = nullptr;
+    // The route's mirrors get the request once it has ended (its body kept whole), answer or not.
+    if (!mirrors.empty()) {
+      if (!request_ended_ || !replayable_) {
+        worker_.stats().mirror_skipped.add();
+        co_return;
+      }
+      for (const auto& copy : mirrors) {
+        const auto& endpoints = copy.destination.service->service->endpoints;
+        const bool h2 = copy.destination.protocol == Protocol::kHttp2 || copy.destination.protocol == Protocol::kGrpc ||
+                        std::ranges::all_of(endpoints, [](const Endpoint& e) { return e.mtls; });
+        if (!h2) {
+          worker_.stats().mirror_skipped.add();  // an HTTP/1.1 endpoint without a sidecar: no translation yet
+          continue;
+        }
+        HeaderList headers = request_headers_;
+        for (auto& [name, value] : headers) {
+          if (name == ":authority") value = shadow_authority(value);
+        }
+        std::string body = replay_body_;
+        HeaderList trailers = replay_trailers_;
+        std::shared_ptr<const Snapshot> held = snapshot_;
+        asio::co_spawn(worker_.io(),
+                       send_h2_mirror(worker_, std::move(held), copy, std::move(headers), std::move(body),
+                                      std::move(trailers)),
+                       asio::detached);
+      }
+    }
   }
 
   // Whether the request could be sent again now: it has ended and its body was kept.
@@ -321,6 +372,24 @@ class H2StreamProxy {
     }
   }
 
+  // Tells outlier detection how a try on a mesh endpoint went: its response head, or (null) a
+  // reset before one.
+  void record_outcome(const HeaderList* head) {
+    if (destination_.service == nullptr || try_endpoint_ == static_cast<std::size_t>(-1)) return;
+    const auto now = Clock::now();
+    if (head == nullptr) {
+      worker_.outliers().record_local_failure(*destination_.service, try_endpoint_, now);
+      return;
+    }
+    for (const auto& [name, value] : *head) {
+      int status = 0;
+      if (name == ":status" && std::from_chars(value.data(), value.data() + value.size(), status).ec == std::errc{}) {
+        if (status >= 200) worker_.outliers().record_status(*destination_.service, try_endpoint_, status, now);
+        return;
+      }
+    }
+  }
+
   // Whether a response head calls for another try by the route's policy.
   [[nodiscard]] bool retriable_head(const HeaderList& headers) const {
     const RetryPolicy* policy = destination_.retry_policy();
@@ -347,6 +416,7 @@ class H2StreamProxy {
       auto event = co_await up_->receive();
       if (event.kind == Kind::kHeaders && !head_sent) {
         if (per_try_timer_ != nullptr) per_try_timer_->cancel();  // bounds the wait for the head only
+        record_outcome(&event.headers);
         if (retriable_head(event.headers)) {
           const bool again = co_await retry_->again_for_response(deadline_);
           if (again) {
@@ -357,6 +427,7 @@ class H2StreamProxy {
         }
       }
       if (event.kind == Kind::kReset && !head_sent) {
+        record_outcome(nullptr);
         if (route_timed_out_) {
           worker_.stats().route_timeouts.add();
           const std::string detail = "no response within the route's timeout";
@@ -421,6 +492,7 @@ class H2StreamProxy {
   // --- HTTP/2 downstream, HTTP/1.1 upstream (an application that speaks http) ---
 
   asio::awaitable<void> forward_h1() {
+    if (down_->closed()) co_return;  // reset by the caller already: no upstream work for it
     // (No co_await inside ?: — GCC 12 destroys the result twice.)
     ConnectOutcome outcome;
     if (destination_.service == nullptr) {
@@ -585,6 +657,7 @@ class H2StreamProxy {
   bool route_timed_out_ = false;
   bool per_try_expired_ = false;
   bool try_again_ = false;
+  std::size_t try_endpoint_ = static_cast<std::size_t>(-1);  // the endpoint of the current try
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);  // timers' handlers check it is alive
 };
 

@@ -11,7 +11,6 @@ namespace {
 
 using http2::H2Connection;
 
-constexpr int kMaxConnectAttempts = 3;
 
 // Turns a fresh connection into a running HTTP/2 client session registered under `key`.
 H2Upstream adopt(Worker& worker, const Snapshot& snapshot, const std::string& key,
@@ -63,11 +62,9 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
                              " has no endpoints"};
   }
   H2Upstream last;
-  const std::size_t start = first_choice(worker, service, subset, destination.hash, destination.avoid_endpoint);
-  const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    const std::size_t slot = (start + attempt) % count;
-    const std::size_t index = set.members[slot];
+  const EndpointOrder order = endpoints_to_try(worker, service, subset, destination.hash, destination.avoid_endpoint);
+  for (std::size_t attempt = 0; attempt < order.size; ++attempt) {
+    const std::size_t index = order.indices[attempt];
     const bool mtls = service.service->endpoints[index].mtls;
     const PortRoute* route = service.route(destination.port);
     std::string computed;
@@ -82,6 +79,7 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
     last = adopt(worker, snapshot, key, std::move(outcome), mtls);
     last.endpoint = index;
     if (last.connection || last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
+    worker.outliers().record_local_failure(service, index, std::chrono::steady_clock::now());
   }
   co_return last;
 }

@@ -135,6 +135,14 @@ struct FaultAbort {
   int grpc_status = -1;
 };
 
+// mirror / mirrors: a copy of the request goes there too, its answer ignored (percent, 0-100).
+struct MirrorTarget {
+  std::string host;        // FQDN of the mirror service
+  std::uint16_t port = 0;  // 0: the port the request was sent to
+  std::string subset;
+  double percent = 100;
+};
+
 struct HttpRoute {
   std::string name;
   std::vector<RouteMatch> matches;  // empty: matches every request
@@ -148,6 +156,7 @@ struct HttpRoute {
   HeaderOps response_headers;
   std::chrono::milliseconds timeout{0};  // 0: none (Istio's default)
   std::optional<RetryPolicy> retries;    // unset: Istio's default policy
+  std::vector<MirrorTarget> mirrors;
   std::string virtual_service;      // <namespace>/<name>, for errors and config_dump
 };
 

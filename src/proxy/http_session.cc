@@ -1,5 +1,7 @@
 #include "proxy/http_session.h"
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
@@ -19,6 +21,7 @@
 #include "proxy/h2_proxy.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/local_reply.h"
+#include "proxy/mirror.h"
 #include "proxy/retry_state.h"
 #include "proxy/router.h"
 #include "proxy/upstream_connector.h"
@@ -226,6 +229,35 @@ class HttpSession {
                                           d.avoid_endpoint);
   }
 
+  // A connection for `d`; when the service's maxConnections are all open, the request waits as a
+  // pending request (at most http1MaxPendingRequests of them, across workers) for one to be freed,
+  // looking every millisecond, up to the connect timeout.
+  asio::awaitable<ConnectOutcome> connect_or_wait(const Destination& d, const Snapshot& snapshot, bool pooled) {
+    auto outcome = co_await connect(d, snapshot, tls::kAlpnHttp11, pooled);
+    if (outcome.connection || outcome.failure != LocalReason::kUpstreamOverflow) co_return outcome;
+    const Service& service = *d.service->service;
+    CircuitSlot pending(d.service->circuit->pending, service.pool.max_pending_requests);
+    if (!pending.held()) {
+      outcome.detail = service.fqdn + ": connectionPool.tcp.maxConnections (" +
+                       std::to_string(service.pool.max_connections) +
+                       ") reached and connectionPool.http.http1MaxPendingRequests (" +
+                       std::to_string(service.pool.max_pending_requests) + ") waiting";
+      co_return outcome;
+    }
+    const auto wait = service.pool.connect_timeout.count() > 0 ? service.pool.connect_timeout : limits_.connect_timeout;
+    const auto give_up = Clock::now() + wait;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (Clock::now() < give_up) {
+      timer.expires_after(std::chrono::milliseconds(1));
+      co_await timer.async_wait(net::kAsTuple);
+      outcome = co_await connect(d, snapshot, tls::kAlpnHttp11, pooled);
+      if (outcome.connection || outcome.failure != LocalReason::kUpstreamOverflow) co_return outcome;
+    }
+    outcome.detail = service.fqdn + ": no connection freed within the connect timeout (connectionPool.tcp.maxConnections " +
+                     std::to_string(service.pool.max_connections) + ")";
+    co_return outcome;
+  }
+
   static int status_for_connect_failure(LocalReason reason) {
     return reason == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
   }
@@ -406,8 +438,35 @@ class HttpSession {
       watchdog_.disarm();
       co_return keep && !worker_.draining();
     }
+    // The destination's connectionPool.http.http2MaxRequests: past it, 503 at once.
+    CircuitSlot request_slot;
+    if (destination->service != nullptr) {
+      const ResolvedService& service = *destination->service;
+      request_slot = CircuitSlot(service.circuit->requests, service.service->pool.max_requests);
+      if (!request_slot.held()) {
+        const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
+        const std::string detail = service.service->fqdn + ": connectionPool.http.http2MaxRequests (" +
+                                   std::to_string(service.service->pool.max_requests) + ") reached";
+        co_await reply(503, LocalReason::kUpstreamOverflow, detail, close);
+        if (!close) in_.consume(request.head_size);
+        co_return !close;
+      }
+    }
     std::string& upstream_head = upstream_head_;
     write_request_head(request, edits, upstream_head);
+    // The route's mirrors get the same request with a "-shadow" authority.
+    std::vector<MirrorCopy> mirrors;
+    std::string mirror_head;
+    if (!upgrade && destination->route != nullptr && !destination->route->mirrors.empty()) {
+      mirrors = mirror_copies(*destination, *snapshot, worker_);
+      if (!mirrors.empty()) {
+        RequestEdits mirror_edits = edits;
+        const std::string shadow =
+            shadow_authority(edits.authority.empty() ? target.request_authority : edits.authority);
+        mirror_edits.authority = shadow;
+        write_request_head(request, mirror_edits, mirror_head);
+      }
+    }
     in_.consume(request.head_size);
 
     if (expect_continue) {
@@ -420,12 +479,25 @@ class HttpSession {
     // can send it again; a longer or chunked body streams once and is retried only on a connect
     // failure (before any of it is read).
     bool body_sent = framing == http::BodyFraming::kNone;
-    if (policy != nullptr && policy->attempts > 0 && framing == http::BodyFraming::kContentLength &&
-        content_length <= limits_.max_head_size) {
+    const bool wants_whole_body = (policy != nullptr && policy->attempts > 0) || !mirrors.empty();
+    if (wants_whole_body && framing == http::BodyFraming::kContentLength && content_length <= limits_.max_head_size) {
       if (!co_await read_body_whole(static_cast<std::size_t>(content_length))) co_return false;
-      upstream_head.append(in_.data().substr(0, static_cast<std::size_t>(content_length)));
+      const std::string_view body = in_.data().substr(0, static_cast<std::size_t>(content_length));
+      upstream_head.append(body);
+      if (!mirrors.empty()) mirror_head.append(body);
       in_.consume(static_cast<std::size_t>(content_length));
       body_sent = true;
+    }
+    if (!mirrors.empty()) {
+      if (body_sent) {
+        for (const auto& copy : mirrors) {
+          std::string bytes = mirror_head;
+          std::shared_ptr<const Snapshot> held = snapshot;
+          asio::co_spawn(worker_.io(), send_h1_mirror(worker_, std::move(held), copy, std::move(bytes)), asio::detached);
+        }
+      } else {
+        worker_.stats().mirror_skipped.add();  // a chunked or long body streams once, to the destination only
+      }
     }
     const bool replayable = body_sent;
     // The route's timeout runs from here (the request held whole, or its head sent on).
@@ -437,18 +509,24 @@ class HttpSession {
     auto& worker_stats = worker_.stats();
     http::ResponseHead& response = response_;
     std::unique_ptr<UpstreamConnection> up;
+    std::optional<EndpointRequest> in_flight;  // this try, on its endpoint (least request)
     HeadRead head_read = HeadRead::kFailed;
     while (true) {  // one try per turn
       const bool per_try = policy != nullptr && policy->per_try_timeout.count() > 0;
-      auto outcome = co_await connect(*destination, *snapshot, tls::kAlpnHttp11, !upgrade);
+      auto outcome = co_await connect_or_wait(*destination, *snapshot, !upgrade);
       if (policy != nullptr && policy->avoid_previous_host) destination->avoid_endpoint = outcome.endpoint;
       if (!outcome.connection) {
-        if (co_await retry.again(AttemptFailure::kConnectFailure, route_deadline)) continue;
+        const bool overflow = outcome.failure == LocalReason::kUpstreamOverflow;
+        if (!overflow && co_await retry.again(AttemptFailure::kConnectFailure, route_deadline)) continue;
         const bool close = !body_sent || !client_keep_alive;
         co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, close);
         co_return !close;
       }
       up = std::move(outcome.connection);
+      std::size_t try_endpoint = outcome.endpoint;
+      in_flight.reset();
+      if (destination->service != nullptr && try_endpoint != kNoEndpoint)
+        in_flight.emplace(worker_, destination->service->endpoint_names[try_endpoint]);
       if (per_try) watchdog_.set_deadline(std::min(route_deadline, Clock::now() + policy->per_try_timeout));
 
       // Send the head (and body), then read the response head. A pooled connection that the
@@ -495,6 +573,7 @@ class HttpSession {
             co_return client_keep_alive;
           }
           up = std::move(fresh.connection);
+          try_endpoint = fresh.endpoint;
           continue;
         }
         break;
@@ -515,6 +594,14 @@ class HttpSession {
       const bool timed_out = head_read == HeadRead::kTimeout && watchdog_.deadline_passed();
       const bool route_timed_out = timed_out && Clock::now() >= route_deadline;
       if (timed_out && !route_timed_out) worker_stats.per_try_timeouts.add();
+      // Outlier detection learns from every try on a mesh endpoint.
+      if (destination->service != nullptr && try_endpoint != kNoEndpoint) {
+        if (head_read == HeadRead::kOk) {
+          worker_.outliers().record_status(*destination->service, try_endpoint, response.status, Clock::now());
+        } else {
+          worker_.outliers().record_local_failure(*destination->service, try_endpoint, Clock::now());
+        }
+      }
       bool again = false;
       if (replayable && !route_timed_out) {
         if (head_read == HeadRead::kOk) {
@@ -599,7 +686,10 @@ class HttpSession {
       worker_stats.route_timeouts.add();  // cut off mid-body: the connection closes
     watchdog_.disarm();
     if (forwarded != BodyOutcome::kComplete) co_return false;
-    if (upstream_reusable) {
+    // connectionPool.http.maxRequestsPerConnection: a connection that has served its share closes.
+    const std::uint32_t per_connection =
+        destination->service != nullptr ? destination->service->service->pool.max_requests_per_connection : 0;
+    if (upstream_reusable && (per_connection == 0 || ++up->requests < per_connection)) {
       worker_.pool().give_back(std::move(up), limits_.max_idle_upstream_per_endpoint);
     }
     in_.shrink_if_idle();

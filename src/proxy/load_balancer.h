@@ -1,5 +1,6 @@
-// How a sidecar picks an endpoint of a service (or subset) for a request: round robin, random, or a
-// consistent hash of a request attribute (DestinationRule loadBalancer, Istio's semantics). The
+// How a sidecar picks an endpoint of a service (or subset) for a request: least request (the
+// default), round robin, random, or a consistent hash of a request attribute (DestinationRule
+// loadBalancer, Istio's semantics). The
 // consistent-hash tables are built once per snapshot from the endpoints' addresses, so that the
 // same key lands on the same endpoint, and removing one of N endpoints moves only about 1/N keys.
 #pragma once
@@ -13,9 +14,10 @@
 namespace strait::proxy {
 
 struct LoadBalancer {
-  enum class Kind : std::uint8_t { kRoundRobin, kRandom, kRingHash, kMaglev };
+  // kLeastRequest: the power of two choices over the worker's requests in flight per endpoint.
+  enum class Kind : std::uint8_t { kLeastRequest, kRoundRobin, kRandom, kRingHash, kMaglev };
   enum class HashKey : std::uint8_t { kNone, kHeader, kCookie, kQueryParameter };
-  Kind kind = Kind::kRoundRobin;
+  Kind kind = Kind::kLeastRequest;  // Istio's default (UNSPECIFIED, LEAST_REQUEST, LEAST_CONN)
   HashKey key = HashKey::kNone;
   std::string key_name;          // header (lower case), cookie or query parameter name
   std::uint64_t table_size = 0;  // ring hash: minimum ring size (default 1024); maglev: table size (65537)

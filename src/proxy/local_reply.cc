@@ -23,6 +23,7 @@ std::string_view name_of(LocalReason reason) {
     case LocalReason::kDirectResponse: return "direct_response";
     case LocalReason::kRedirect: return "redirect";
     case LocalReason::kFaultAbort: return "fault_abort";
+    case LocalReason::kUpstreamOverflow: return "upstream_overflow";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -28,6 +28,7 @@ enum class LocalReason : std::uint8_t {
   kDirectResponse,                // the route's directResponse (its status and body)
   kRedirect,                      // the route's redirect (3xx with Location)
   kFaultAbort,                    // the route's fault.abort (its status)
+  kUpstreamOverflow,              // 503: a connectionPool limit of the destination is reached
   kCount,
 };
 

@@ -83,6 +83,7 @@ class ProxyServer {
   std::optional<tls::Credentials> memory_credentials_;
   std::function<void()> on_drain_;
   bool ready_ = true;
+  CircuitRegistry circuits_;  // connection-pool counts, carried from snapshot to snapshot
   std::shared_ptr<const Snapshot> snapshot_;
   std::chrono::system_clock::time_point snapshot_time_;
   std::vector<FileStamp> stamps_;

@@ -10,6 +10,7 @@ namespace strait::proxy {
 RetryState::RetryState(Worker& worker, const RetryPolicy* policy, const ResolvedService* service)
     : worker_(worker), policy_(policy) {
   if (policy_ == nullptr || service == nullptr || policy_->attempts <= 0) return;
+  service_ = service;
   load_ = &worker_.retry_load(service->service->fqdn);
   budget_ = &service->service->retry_budget;
   ++load_->active_requests;
@@ -37,6 +38,11 @@ asio::awaitable<bool> RetryState::admit(Clock::time_point deadline) {
   if (!holds_retry_slot_) {
     if (!load_->admits_retry(*budget_)) {
       worker_.stats().retry_budget_exhausted.add();
+      co_return false;
+    }
+    retry_slot_ = CircuitSlot(service_->circuit->retries, service_->service->pool.max_retries);
+    if (!retry_slot_.held()) {
+      worker_.stats().retry_overflows.add();
       co_return false;
     }
     holds_retry_slot_ = true;

@@ -37,6 +37,8 @@ class RetryState {
   const RetryPolicy* policy_;
   RetryLoad* load_ = nullptr;
   const RetryBudget* budget_ = nullptr;
+  const ResolvedService* service_ = nullptr;
+  CircuitSlot retry_slot_;  // a unit of the service's connectionPool.http.maxRetries
   int retries_ = 0;
   bool holds_retry_slot_ = false;
 };

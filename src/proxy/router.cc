@@ -136,14 +136,14 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
                                         " matches this request"});
 }
 
-namespace {
-
-// A share of requests, drawn from a uniform 64-bit number: exact to a millionth of a percent.
-bool drawn(double percent, std::uint64_t random) {
+bool share_drawn(double percent, std::uint64_t random) {
   if (percent >= 100) return true;
   if (percent <= 0) return false;
   return static_cast<double>(random % 100'000'000) < percent * 1'000'000;
 }
+
+namespace {
+
 
 }  // namespace
 
@@ -187,8 +187,8 @@ RouteAction route_action(const Destination& d, const RequestAttributes& request,
   RouteAction action;
   if (d.route == nullptr) return action;
   const HttpRoute& route = *d.route;
-  if (route.fault_delay && drawn(route.fault_delay->percent, random_delay)) action.delay = route.fault_delay->delay;
-  if (route.fault_abort && drawn(route.fault_abort->percent, random_abort)) {
+  if (route.fault_delay && share_drawn(route.fault_delay->percent, random_delay)) action.delay = route.fault_delay->delay;
+  if (route.fault_abort && share_drawn(route.fault_abort->percent, random_abort)) {
     LocalResponse r;
     r.reason = LocalReason::kFaultAbort;
     if (route.fault_abort->http_status > 0) {

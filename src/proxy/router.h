@@ -77,6 +77,10 @@ struct RouteError {
 [[nodiscard]] std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
                                                                 std::uint64_t random);
 
+// Whether a request falls in a share of `percent` (0-100, fractions), drawn from a uniform 64-bit
+// number: exact to a millionth of a percent.
+[[nodiscard]] bool share_drawn(double percent, std::uint64_t random);
+
 // What the matched route asks for before the request goes upstream: a response of the proxy's own
 // (directResponse, redirect, fault abort), a delay (fault delay), or neither. `random` draws the
 // fault percentages (two independent draws).

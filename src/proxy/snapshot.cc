@@ -23,12 +23,15 @@ const ResolvedService* Snapshot::find_service(std::string_view host) const {
 }
 
 std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
-    std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version) {
+    std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version,
+    CircuitRegistry* circuits) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->tls = std::move(tls);
+  if (circuits != nullptr) circuits->forget_unused();
   for (const auto& service : config->services) {
     ResolvedService resolved{&service, {}};
+    resolved.circuit = circuits != nullptr ? circuits->state_for(service.fqdn) : std::make_shared<CircuitState>();
     for (const auto& endpoint : service.endpoints) {
       std::error_code ec;
       auto ip = asio::ip::make_address(endpoint.address.host, ec);
@@ -36,6 +39,7 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
         return std::unexpected("service " + service.fqdn + ": endpoint address '" +
                                endpoint.address.host + "' is not an IP address");
       resolved.addresses.emplace_back(ip, endpoint.address.port);
+      resolved.endpoint_names.push_back(endpoint.address.to_string());
     }
     for (const auto& port : service.ports) {
       PortRoute route{port.port, mesh_sni(port.port, service.fqdn), {}, {}, {}};

@@ -58,6 +58,8 @@ struct ResolvedRoute {
 struct ResolvedService {
   const Service* service = nullptr;
   std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
+  std::vector<std::string> endpoint_names;         // "host:port", parallel to service->endpoints
+  std::shared_ptr<CircuitState> circuit;           // what is in flight to the service (every worker)
   std::vector<PortRoute> routes;                   // one per service port
   std::vector<EndpointSubset> subsets;
   EndpointSubset all;                              // every endpoint, with the service's lb
@@ -84,9 +86,11 @@ struct Snapshot {
   [[nodiscard]] const ResolvedService* find_service(std::string_view host) const;
 };
 
-// Builds a snapshot; fails when an address is not an IP literal.
+// Builds a snapshot; fails when an address is not an IP literal. `circuits` carries each service's
+// in-flight counts over from the previous snapshot (null: fresh counts, for tests and tools).
 [[nodiscard]] std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
-    std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version);
+    std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version,
+    CircuitRegistry* circuits = nullptr);
 
 // The key of the per-worker pool for connections to `address` with this SNI ("" without mTLS) and
 // protocol.

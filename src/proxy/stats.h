@@ -55,8 +55,13 @@ struct WorkerStats {
   Counter fault_delays;                // requests held back by a route's fault.delay
   Counter request_retries;             // tries after the first, by the route's retry policy
   Counter retry_budget_exhausted;      // retries the policy wanted and the retry budget refused
+  Counter retry_overflows;             // retries refused by connectionPool.http.maxRetries
   Counter route_timeouts;              // requests cut off by the route's timeout
   Counter per_try_timeouts;            // tries cut off by perTryTimeout
+  Counter outlier_ejections;           // endpoints ejected by outlier detection
+  Counter mirror_requests;             // copies sent to a route's mirrors
+  Counter mirror_failures;             // copies that got no answer (or could not be sent)
+  Counter mirror_skipped;              // requests not mirrored: their body was not held whole
 
   ListenerStats& listener(ListenerKind kind) { return listeners[static_cast<std::size_t>(kind)]; }
   void count(LocalReason reason) { local_replies[static_cast<std::size_t>(reason)].add(); }

@@ -10,7 +10,6 @@
 namespace strait::proxy {
 namespace {
 
-constexpr int kMaxConnectAttempts = 3;
 constexpr std::size_t kUpstreamBufferMax = 64 * 1024;
 
 // One attempt at one address. For mTLS: TCP connect, handshake, then the identity check.
@@ -18,10 +17,10 @@ asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& sna
                                              const asio::ip::tcp::endpoint& address,
                                              const std::string& sni, std::string_view alpn,
                                              const std::vector<std::string>* allowed_identities,
-                                             std::string key) {
+                                             std::string key, std::chrono::milliseconds connect_timeout = {}) {
   auto& stats = worker.stats();
   stats.upstream_connections_total.add();
-  const auto timeout = snapshot.config->limits.connect_timeout;
+  const auto timeout = connect_timeout.count() > 0 ? connect_timeout : snapshot.config->limits.connect_timeout;
   net::Tcp::socket socket(worker.io());
   net::Stream stream = allowed_identities != nullptr
                            ? net::Stream(net::TlsStream(std::move(socket), *snapshot.tls.client))
@@ -97,35 +96,69 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     co_return last;
   }
   const std::vector<std::string>& keys = route->keys_for(alpn);
-  const std::size_t start = first_choice(worker, service, subset, hash, avoid);
-  const int attempts = std::min<int>(kMaxConnectAttempts, static_cast<int>(count));
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    const std::size_t slot = (start + attempt) % count;
-    const std::size_t i = set.members[slot];
+  const ConnectionPoolPolicy& limits = service.service->pool;
+  const auto max_idle = limits.idle_timeout.count() > 0 ? limits.idle_timeout : snapshot.config->limits.idle_timeout;
+  const EndpointOrder order = endpoints_to_try(worker, service, subset, hash, avoid);
+  for (std::size_t attempt = 0; attempt < order.size; ++attempt) {
+    const std::size_t i = order.indices[attempt];
     const Endpoint& endpoint = endpoints[i];
     const auto& address = service.addresses[i];
     if (pooled) {
-      if (auto idle = worker.pool().take(keys[i], snapshot.config->limits.idle_timeout)) {
+      if (auto idle = worker.pool().take(keys[i], max_idle)) {
         worker.stats().upstream_connections_reused.add();
         co_return ConnectOutcome{std::move(idle), {}, {}, i};
       }
+    }
+    // A new connection needs a unit of the service's maxConnections (shared by every worker).
+    CircuitSlot counted(service.circuit->connections, limits.max_connections);
+    if (!counted.held()) {
+      last.failure = LocalReason::kUpstreamOverflow;
+      last.detail = service.service->fqdn + ": connectionPool.tcp.maxConnections (" +
+                    std::to_string(limits.max_connections) + ") reached";
+      co_return last;
     }
     if (attempt > 0) worker.stats().upstream_retries.add();
     std::string key = keys[i];
     last = co_await connect_once(worker, snapshot, address, route->sni, alpn,
                                  endpoint.mtls ? &service.service->allowed_identities : nullptr,
-                                 std::move(key));
+                                 std::move(key), limits.connect_timeout);
     last.endpoint = i;
-    if (last.connection) co_return last;
+    if (last.connection) {
+      last.connection->counted = std::move(counted);
+      co_return last;
+    }
     // An identity mismatch is a security finding, not a flaky endpoint: do not paper over it.
     if (last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
+    worker.outliers().record_local_failure(service, i, std::chrono::steady_clock::now());
   }
   co_return last;
 }
 
+EndpointOrder endpoints_to_try(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
+                               std::optional<std::uint64_t> hash, std::size_t avoid) {
+  const EndpointSubset& set = service.endpoint_set(subset);
+  const std::size_t count = set.members.size();
+  EndpointOrder order;
+  if (count == 0) return order;
+  const std::size_t start = first_choice(worker, service, subset, hash, avoid);
+  const std::size_t wanted = std::min(kMaxConnectAttempts, count);
+  const auto now = std::chrono::steady_clock::now();
+  OutlierTracker& outliers = worker.outliers();
+  if (outliers.ejecting(service, now)) {
+    for (std::size_t k = 0; k < count && order.size < wanted; ++k) {
+      const std::size_t i = set.members[(start + k) % count];
+      if (!outliers.ejected(service, i, now)) order.indices[order.size++] = i;
+    }
+    if (order.size > 0) return order;  // else every endpoint of the subset is ejected: try them anyway
+  }
+  for (std::size_t k = 0; k < wanted; ++k) order.indices[order.size++] = set.members[(start + k) % count];
+  return order;
+}
+
 namespace {
 
-std::size_t balanced_slot(Worker& worker, const EndpointSubset& set, std::optional<std::uint64_t> hash) {
+std::size_t balanced_slot(Worker& worker, const ResolvedService& service, const EndpointSubset& set,
+                          std::optional<std::uint64_t> hash) {
   const std::size_t count = set.members.size();
   switch (set.lb.kind) {
     case LoadBalancer::Kind::kRandom:
@@ -134,6 +167,18 @@ std::size_t balanced_slot(Worker& worker, const EndpointSubset& set, std::option
     case LoadBalancer::Kind::kMaglev:
       if (hash && set.table) return set.table->member(*hash);
       return worker.random() % count;
+    case LoadBalancer::Kind::kLeastRequest: {
+      // Two choices: the round-robin next one and another at random; the one with fewer requests
+      // in flight wins, the round-robin one on a tie (so that an idle service is spread evenly).
+      const std::size_t next = worker.next_round_robin(set.round_robin_key) % count;
+      if (count == 1) return next;
+      std::size_t other = worker.random() % (count - 1);
+      if (other >= next) ++other;
+      const auto& names = service.endpoint_names;
+      return worker.active_requests(names[set.members[other]]) < worker.active_requests(names[set.members[next]])
+                 ? other
+                 : next;
+    }
     case LoadBalancer::Kind::kRoundRobin:
       break;
   }
@@ -147,7 +192,7 @@ std::size_t first_choice(Worker& worker, const ResolvedService& service, const E
   const EndpointSubset& set = service.endpoint_set(subset);
   const std::size_t count = set.members.size();
   if (count == 0) return 0;
-  const std::size_t slot = balanced_slot(worker, set, hash);
+  const std::size_t slot = balanced_slot(worker, service, set, hash);
   if (count > 1 && set.members[slot] == avoid) return (slot + 1) % count;
   return slot;
 }
@@ -162,7 +207,7 @@ asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapsh
   std::string key = pool_key(address, endpoint.mtls ? std::string_view(sni) : std::string_view{}, alpn);
   co_return co_await connect_once(worker, snapshot, address, sni, alpn,
                                   endpoint.mtls ? &service.service->allowed_identities : nullptr,
-                                  std::move(key));
+                                  std::move(key), service.service->pool.connect_timeout);
 }
 
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,19 @@
 namespace strait::proxy {
 
 inline constexpr std::size_t kNoEndpoint = static_cast<std::size_t>(-1);
+// Endpoints tried for one request before giving up on connecting.
+inline constexpr std::size_t kMaxConnectAttempts = 3;
+
+// The endpoints to try, in order: from first_choice on, passing over those outlier detection has
+// ejected (unless it ejects none that matter: then every endpoint of the set counts), at most
+// kMaxConnectAttempts.
+struct EndpointOrder {
+  std::array<std::size_t, kMaxConnectAttempts> indices{};  // into the service's endpoints
+  std::size_t size = 0;
+};
+[[nodiscard]] EndpointOrder endpoints_to_try(Worker& worker, const ResolvedService& service,
+                                             const EndpointSubset* subset, std::optional<std::uint64_t> hash,
+                                             std::size_t avoid);
 
 struct ConnectOutcome {
   std::unique_ptr<UpstreamConnection> connection;  // null on failure
@@ -36,10 +50,27 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
                                                    std::size_t avoid = kNoEndpoint);
 
 // The slot of the set (`subset`, or every endpoint) to try first, by the set's load balancer:
-// round robin, random, or the consistent hash of `hash` (random without one); the next slot when
-// that one holds endpoint `avoid` and the set has more than one.
+// least request, round robin, random, or the consistent hash of `hash` (random without one); the
+// next slot when that one holds endpoint `avoid` and the set has more than one.
 [[nodiscard]] std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
                                        std::optional<std::uint64_t> hash, std::size_t avoid = kNoEndpoint);
+
+// Counts a request in flight to an endpoint on this worker (for the least-request balancer) for as
+// long as it lives. `endpoint` names it as in ResolvedService::endpoint_names (the snapshot that
+// holds the name must outlive this).
+class EndpointRequest {
+ public:
+  EndpointRequest(Worker& worker, const std::string& endpoint) : worker_(worker), endpoint_(endpoint) {
+    worker_.add_active_request(endpoint_, 1);
+  }
+  ~EndpointRequest() { worker_.add_active_request(endpoint_, -1); }
+  EndpointRequest(const EndpointRequest&) = delete;
+  EndpointRequest& operator=(const EndpointRequest&) = delete;
+
+ private:
+  Worker& worker_;
+  const std::string& endpoint_;
+};
 
 // A new connection to endpoint `index` of `service` (no pool, no retry).
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,

@@ -10,6 +10,7 @@
 
 #include "net/read_buffer.h"
 #include "net/stream.h"
+#include "proxy/circuit_breaker.h"
 
 namespace strait::proxy {
 
@@ -22,6 +23,8 @@ struct UpstreamConnection {
   std::string peer_identity;  // verified SPIFFE ID, for mTLS connections
   std::chrono::steady_clock::time_point idle_since;
   bool reused = false;  // true once taken from the pool at least once
+  std::uint32_t requests = 0;  // requests sent on it (maxRequestsPerConnection)
+  CircuitSlot counted;         // its unit of the service's maxConnections, released when it closes
 };
 
 class UpstreamPool {

@@ -17,6 +17,7 @@
 
 #include "http2/h2_connection.h"
 #include "net/stream.h"
+#include "proxy/outlier_detection.h"
 #include "proxy/retry_policy.h"
 #include "proxy/snapshot.h"
 #include "proxy/stats.h"
@@ -49,6 +50,18 @@ class Worker {
   [[nodiscard]] std::uint64_t random() { return rng_(); }
   // This worker's requests and retries in flight to a service (by FQDN), for its retry budget.
   [[nodiscard]] RetryLoad& retry_load(const std::string& fqdn) { return retry_loads_[fqdn]; }
+  // This worker's requests in flight per endpoint ("host:port"), for the least-request balancer.
+  [[nodiscard]] std::int64_t active_requests(const std::string& endpoint) const {
+    auto it = endpoint_requests_.find(endpoint);
+    return it == endpoint_requests_.end() ? 0 : it->second;
+  }
+  void add_active_request(const std::string& endpoint, int delta) {
+    auto& n = endpoint_requests_[endpoint];
+    n += delta;
+    if (n <= 0) endpoint_requests_.erase(endpoint);
+  }
+  // This worker's outlier detection (its view of which endpoints are ejected).
+  [[nodiscard]] OutlierTracker& outliers() { return outliers_; }
   // Multiplexed HTTP/2 upstream connections, one per endpoint key.
   [[nodiscard]] std::unordered_map<std::string, std::shared_ptr<http2::H2Connection>>& h2_upstreams() {
     return h2_upstreams_;
@@ -78,6 +91,8 @@ class Worker {
   WorkerStats stats_;
   std::unordered_map<std::string, std::size_t> round_robin_;
   std::unordered_map<std::string, RetryLoad> retry_loads_;
+  std::unordered_map<std::string, std::int64_t> endpoint_requests_;
+  OutlierTracker outliers_{stats_};
   std::unordered_map<std::string, std::shared_ptr<http2::H2Connection>> h2_upstreams_;
   std::unordered_set<TrackedConnection*> tracked_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;

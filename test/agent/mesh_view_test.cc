@@ -204,7 +204,7 @@ TEST_F(MeshViewTest, UnusableViewIsRefusedWithTheResourceNamed) {
       << applied.error();
 }
 
-TEST_F(MeshViewTest, TimeoutsRetriesAndTheRetryBudgetReachTheProxy) {
+TEST_F(MeshViewTest, TrafficPolicyAndRouteResilienceReachTheProxy) {
   resources_ = stored(R"(
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -218,6 +218,9 @@ spec:
     route: [{destination: {host: reviews}}]
   - retries: {attempts: 1}
     route: [{destination: {host: reviews}}]
+    mirror: {host: reviews, subset: v2}
+    mirrorPercentage: {value: 25}
+    mirrors: [{destination: {host: billing.example.com, port: {number: 443}}}]
   - route: [{destination: {host: reviews}}]
 ---
 apiVersion: networking.istio.io/v1
@@ -225,7 +228,12 @@ kind: DestinationRule
 metadata: {name: reviews, namespace: shop}
 spec:
   host: reviews
-  trafficPolicy: {retryBudget: {percent: 10, minRetryConcurrency: 5}}
+  trafficPolicy:
+    retryBudget: {percent: 10, minRetryConcurrency: 5}
+    outlierDetection: {consecutive5xxErrors: 3, interval: 1s, baseEjectionTime: 2s, maxEjectionPercent: 50}
+    connectionPool:
+      tcp: {maxConnections: 4, connectTimeout: 250ms}
+      http: {http1MaxPendingRequests: 2, http2MaxRequests: 8, maxRequestsPerConnection: 1, maxRetries: 3}
 )");
   auto applied = agent::config_from_view(base_, view());
   ASSERT_TRUE(applied) << applied.error();
@@ -244,9 +252,31 @@ spec:
   EXPECT_EQ(reviews.http_routes[1].retries->attempts, 1);
   EXPECT_EQ(reviews.http_routes[1].retries->retry_on.conditions, proxy::default_retry_policy().retry_on.conditions);
   EXPECT_EQ(reviews.http_routes[1].timeout, std::chrono::milliseconds(0));
+  const auto& mirrors = reviews.http_routes[1].mirrors;
+  ASSERT_EQ(mirrors.size(), 2u);
+  EXPECT_EQ(mirrors[0].host, "reviews.shop.svc.cluster.local");
+  EXPECT_EQ(mirrors[0].subset, "v2");
+  EXPECT_EQ(mirrors[0].percent, 25);
+  EXPECT_EQ(mirrors[1].host, "billing.example.com");
+  EXPECT_EQ(mirrors[1].port, 443);
+  EXPECT_EQ(mirrors[1].percent, 100);  // without a percentage: every request
   EXPECT_FALSE(reviews.http_routes[2].retries);  // the default policy applies at the proxy
   EXPECT_EQ(reviews.retry_budget.percent, 10);
   EXPECT_EQ(reviews.retry_budget.min_retry_concurrency, 5u);
+  ASSERT_TRUE(reviews.outlier);
+  EXPECT_EQ(reviews.outlier->consecutive_5xx, 3u);
+  EXPECT_EQ(reviews.outlier->consecutive_gateway, 0u);
+  EXPECT_EQ(reviews.outlier->interval, std::chrono::milliseconds(1000));
+  EXPECT_EQ(reviews.outlier->base_ejection, std::chrono::milliseconds(2000));
+  EXPECT_EQ(reviews.outlier->max_ejection_percent, 50);
+  EXPECT_EQ(reviews.outlier->min_health_percent, 0);
+  EXPECT_EQ(reviews.pool.max_connections, 4u);
+  EXPECT_EQ(reviews.pool.connect_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(reviews.pool.max_pending_requests, 2u);
+  EXPECT_EQ(reviews.pool.max_requests, 8u);
+  EXPECT_EQ(reviews.pool.max_requests_per_connection, 1u);
+  EXPECT_EQ(reviews.pool.max_retries, 3u);
+  EXPECT_EQ(reviews.pool.idle_timeout, std::chrono::milliseconds(0));  // unset: the proxy's
 }
 
 TEST_F(MeshViewTest, SidecarEgressAndExportToScopeWhatAProxySees) {

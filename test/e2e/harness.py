@@ -251,6 +251,8 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
         if path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             return self._websocket()
         received, trailers = self._body()
+        with self.server.lock:
+            self.server.log.append((self.headers.get("Host"), received))
         # Set by a test on the whole app: answer every request late, or with an error status.
         if self.server.delay_ms:
             time.sleep(self.server.delay_ms / 1000)
@@ -372,6 +374,7 @@ class HttpApp:
         self.server.fail_with = 0  # a status to answer every request with (0: answer normally)
         self.server.delay_ms = 0   # a wait before every answer
         self.server.grpc_fail_with = 0  # a gRPC status to answer every request with
+        self.server.log = []  # (Host, body size) of each request
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -1,7 +1,7 @@
 """Traffic management through real sidecars configured by straitd (issue: traffic management):
 route answers of the proxy's own (directResponse, redirect), fault injection (abort by HTTP or gRPC
 status, delay) with measured shares, retries (the policy, the retry budget's bound on amplification,
-bodies that cannot be sent again) and timeouts."""
+bodies that cannot be sent again), timeouts, outlier detection, connection-pool limits and mirroring."""
 
 import http.client
 import json
@@ -13,6 +13,7 @@ import tempfile
 import time
 import unittest
 
+from harness import HttpApp
 from test_mesh import Shop
 from test_straitd import STRAITD
 
@@ -37,24 +38,36 @@ spec:
 {DR}"""
 
 
-@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
-class RouteActionsAndFaults(unittest.TestCase):
+class ShopTestCase(unittest.TestCase):
+    """A mesh of its own per test class: straitd, reviews v1 and v2 (apps and sidecars), and web,
+    whose sidecar binds a local port to reviews:9080 (test_mesh.Shop)."""
+
+    proxies = 3
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="strait-traffic-")
         cls.shop = Shop(cls.tmp)
         cls.mesh = cls.shop.mesh
+        cls.v1, cls.v2 = cls.shop.apps["v1"], cls.shop.apps["v2"]
 
     @classmethod
     def tearDownClass(cls):
         cls.shop.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
+    def apply_and_sync(self, yaml_text):
+        """Applies resources and waits until every sidecar holds them."""
+        before = self.mesh.wait_synced(self.proxies)
+        self.mesh.apply(yaml_text)
+        self.mesh.wait_synced(self.proxies, newer_than=before)
+
+
+@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
+class RouteActionsAndFaults(ShopTestCase):
+
     def apply(self, http_yaml):
-        before = self.mesh.wait_synced(3)
-        self.mesh.apply(virtual_service(http_yaml))
-        self.mesh.wait_synced(3, newer_than=before)
+        self.apply_and_sync(virtual_service(http_yaml))
 
     def request(self, conn, path="/", headers=None):
         conn.request("GET", path, headers=headers or {})
@@ -118,6 +131,21 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.assertTrue(0.28 * total <= aborted <= 0.32 * total, f"{aborted} of {total} aborted, expected 30%")
         self.assertEqual(self.shop.web.stats()[key], before + aborted)
 
+    def test_a_90_10_split_lands_within_two_points_over_10000_requests(self):
+        self.apply("""  - route:
+    - {destination: {host: reviews, subset: v1}, weight: 90}
+    - {destination: {host: reviews, subset: v2}, weight: 10}""")
+        conn = self.connect()
+        total = 10000
+        v2 = 0
+        for _ in range(total):
+            status, _, body = self.request(conn)
+            self.assertEqual(status, 200)
+            v2 += json.loads(body)["app"] == "reviews-v2"
+        conn.close()
+        print(f"\n  90/10 split: {v2} of {total} to v2")
+        self.assertTrue(0.08 * total <= v2 <= 0.12 * total, f"{v2} of {total} went to v2, expected 10% +- 2")
+
     def test_delay_holds_the_request_back(self):
         self.apply("""  - fault: {delay: {fixedDelay: 300ms, percentage: {value: 100}}}
     route: [{destination: {host: reviews, subset: v1}}]""")
@@ -167,8 +195,7 @@ class RouteActionsAndFaults(unittest.TestCase):
         self.assertNotIn("x-drop", echo["headers"])
 
     def test_consistent_hash_keeps_each_user_on_one_endpoint(self):
-        before = self.mesh.wait_synced(3)
-        self.mesh.apply("""apiVersion: networking.istio.io/v1
+        self.apply_and_sync("""apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews, namespace: shop}
 spec:
@@ -182,7 +209,6 @@ spec:
   host: reviews
   trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}
 """)
-        self.mesh.wait_synced(3, newer_than=before)
         conn = self.connect()
         seen = {}
         for user in range(30):
@@ -208,20 +234,9 @@ spec:
 
 
 @unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
-class RetriesAndTimeouts(unittest.TestCase):
-    """web calls reviews (v1 and v2, round robin); the tests make the apps fail or stall."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="strait-retries-")
-        cls.shop = Shop(cls.tmp)
-        cls.mesh = cls.shop.mesh
-        cls.v1, cls.v2 = cls.shop.apps["v1"], cls.shop.apps["v2"]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.shop.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+class Resilience(ShopTestCase):
+    """Retries, timeouts and outlier detection: web calls reviews (v1 and v2, round robin); the tests
+    make the apps fail or stall."""
 
     def setUp(self):
         for app in (self.v1, self.v2):
@@ -231,8 +246,7 @@ class RetriesAndTimeouts(unittest.TestCase):
 
     def apply(self, route_yaml):
         """A VirtualService for reviews with one route (fields under `- `) to every endpoint."""
-        before = self.mesh.wait_synced(3)
-        self.mesh.apply(f"""apiVersion: networking.istio.io/v1
+        self.apply_and_sync(f"""apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {{name: reviews, namespace: shop}}
 spec:
@@ -240,7 +254,6 @@ spec:
   http:
   - route: [{{destination: {{host: reviews}}}}]
 {route_yaml}""")
-        self.mesh.wait_synced(3, newer_than=before)
 
     def upstream_requests(self):
         return self.v1.requests + self.v2.requests
@@ -294,6 +307,38 @@ spec:
         self.assertGreater(self.v1.requests, before)
         self.apply("    retries: {attempts: 0}")
         self.assertIn(True, grpc_statuses(20))
+
+    def apply_traffic_policy(self, policy_yaml):
+        self.apply_and_sync(f"""apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  host: reviews
+  trafficPolicy: {policy_yaml}
+""")
+
+    def test_a_failing_endpoint_is_ejected_after_five_errors_and_returns_after_the_base_time(self):
+        self.apply_traffic_policy("{outlierDetection: {consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 3s,"
+                                  " maxEjectionPercent: 100}}")
+        try:
+            self.apply("    retries: {attempts: 0}")
+            ejections = self.shop.web.stats().get("strait_outlier_ejections_total", 0)
+            self.v1.server.fail_with = 503
+            statuses = [self.call()[0] for _ in range(10)]  # round robin: v1 fails 5 times
+            ejected_at = time.monotonic()
+            self.assertEqual(statuses.count(503), 5, statuses)
+            self.assertEqual(self.shop.web.stats()["strait_outlier_ejections_total"], ejections + 1)
+            v1_before = self.v1.requests
+            statuses = [self.call()[0] for _ in range(40)]
+            self.assertEqual(statuses, [200] * 40)  # every request goes to v2 while v1 is out
+            self.assertEqual(self.v1.requests, v1_before)
+            self.v1.server.fail_with = 0
+            self.assertLess(time.monotonic() - ejected_at, 3.0)  # still within baseEjectionTime
+            time.sleep(3.2 - (time.monotonic() - ejected_at))
+            answers = {json.loads(self.call()[2])["app"] for _ in range(10)}
+            self.assertEqual(answers, {"reviews-v1", "reviews-v2"})  # v1 is back
+        finally:
+            self.apply_traffic_policy("{}")
 
     def test_the_retry_budget_bounds_amplification_when_every_endpoint_fails(self):
         self.v1.server.fail_with = self.v2.server.fail_with = 503
@@ -355,6 +400,149 @@ spec:
             answers.add(json.loads(body)["app"])
         self.assertEqual(answers, {"reviews-v2"})
         self.assertGreater(self.shop.web.stats()["strait_per_try_timeouts_total"], 0)
+
+
+@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
+class ConnectionPoolLimits(ShopTestCase):
+    """connectionPool limits as circuit breakers: past a limit, 503 upstream_overflow at once. Its own
+    mesh, so that no pooled connection from another test counts against maxConnections."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for app in cls.shop.apps.values():
+            app.server.delay_ms = 700
+
+    def apply_pool(self, pool_yaml):
+        self.apply_and_sync(f"""apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  host: reviews
+  trafficPolicy: {{connectionPool: {pool_yaml}}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  hosts: [reviews]
+  http: [{{route: [{{destination: {{host: reviews}}}}], retries: {{attempts: 0}}}}]
+""")
+
+    def concurrent_calls(self, count):
+        """`count` requests at once; returns (status, reason, seconds) for each."""
+        barrier = threading.Barrier(count)
+        results = []
+
+        def call():
+            conn = http.client.HTTPConnection("127.0.0.1", self.shop.binding, timeout=30)
+            barrier.wait()
+            started = time.monotonic()
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            r.read()
+            results.append((r.status, r.getheader("x-strait-reason"), time.monotonic() - started))
+            conn.close()
+
+        threads = [threading.Thread(target=call) for _ in range(count)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+
+    def check_overflow(self, results, served):
+        ok = [r for r in results if r[0] == 200]
+        overflow = [r for r in results if r[0] != 200]
+        self.assertEqual(len(ok), served, results)
+        for status, reason, seconds in overflow:
+            self.assertEqual((status, reason), (503, "upstream_overflow"))
+            self.assertLess(seconds, 0.5)  # answered at once, not after the app's 700 ms
+        return ok
+
+    def test_max_connections_with_one_pending_request(self):
+        self.apply_pool("{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}}")
+        key = 'strait_local_replies_total{reason="upstream_overflow"}'
+        before = self.shop.web.stats().get(key, 0)
+        ok = self.check_overflow(self.concurrent_calls(6), served=2)
+        # One went at once, the pending one when the connection closed after it.
+        self.assertGreater(max(seconds for _, _, seconds in ok), 1.3)
+        self.assertEqual(self.shop.web.stats()[key], before + 4)
+
+    def test_max_requests_in_flight(self):
+        self.apply_pool("{http: {http2MaxRequests: 2, maxRequestsPerConnection: 1}}")
+        self.check_overflow(self.concurrent_calls(6), served=2)
+        # Through HTTP/2 as well.
+        procs = [subprocess.Popen(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+                                   f"http://127.0.0.1:{self.shop.binding}/"], stdout=subprocess.PIPE, text=True)
+                 for _ in range(5)]
+        codes = sorted(p.communicate(timeout=30)[0] for p in procs)
+        self.assertEqual(codes.count("200"), 2, codes)
+        self.assertEqual(codes.count("503"), 3, codes)
+
+
+@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
+class Mirroring(ShopTestCase):
+    """reviews is mirrored to shadow (its own app and sidecar), whose answers must not matter."""
+
+    proxies = 4
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.shadow = HttpApp(name="shadow")
+        cls.mesh.proxy("shadow-1", "shop", "shadow", services=["shadow:9080"], app_port=cls.shadow.port,
+                       labels={"app": "shadow"})
+        cls.mesh.wait_synced(cls.proxies)
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.shadow.stop()
+
+    def wait_for_shadow(self, count):
+        deadline = time.monotonic() + 10
+        while self.shadow.requests < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.shadow.requests
+
+    def test_the_mirror_sees_every_request_and_its_answers_are_ignored(self):
+        self.apply_and_sync("""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{destination: {host: reviews}}]
+    mirror: {host: shadow}
+    mirrorPercentage: {value: 100}
+""")
+        self.shadow.server.fail_with = 500   # ignored
+        self.shadow.server.delay_ms = 1500   # and never waited for
+        start = self.shadow.requests
+        conn = http.client.HTTPConnection("127.0.0.1", self.shop.binding, timeout=10)
+        started = time.monotonic()
+        for _ in range(200):
+            conn.request("GET", "/")
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertIn(json.loads(r.read())["app"], ("reviews-v1", "reviews-v2"))
+        self.assertLess(time.monotonic() - started, 20)  # 200 x 1.5 s would be 300 s
+        self.shadow.server.delay_ms = 0
+        conn.request("POST", "/upload", body=b"y" * 3000)
+        self.assertEqual(conn.getresponse().read() and 200, 200)
+        conn.close()
+        self.assertEqual(self.wait_for_shadow(start + 201), start + 201)
+        self.assertEqual({host for host, _ in self.shadow.server.log}, {"reviews-shadow:9080"})
+        self.assertIn(("reviews-shadow:9080", 3000), self.shadow.server.log)
+        # HTTP/2 (h2c from the caller) too.
+        r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--http2-prior-knowledge",
+                            "--data-binary", "h2 body", f"http://127.0.0.1:{self.shop.binding}/h2"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.stdout, "200")
+        self.assertEqual(self.wait_for_shadow(start + 202), start + 202)
+        self.assertIn(("reviews-shadow:9080", len("h2 body")), self.shadow.server.log)
+        self.assertGreaterEqual(self.shop.web.stats()["strait_mirror_requests_total"], 202)
 
 
 if __name__ == "__main__":

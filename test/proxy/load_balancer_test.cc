@@ -1,5 +1,9 @@
 #include "proxy/load_balancer.h"
 
+#include "proxy/snapshot.h"
+#include "proxy/upstream_connector.h"
+#include "proxy/worker.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -68,6 +72,47 @@ TEST(HashTable, MaglevIsConsistent) {
 TEST(HashTable, StableHashIsStable) {
   EXPECT_EQ(stable_hash("jason"), stable_hash("jason"));
   EXPECT_NE(stable_hash("jason"), stable_hash("jason2"));
+}
+
+}  // namespace
+}  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+class LeastRequestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    service_.fqdn = "reviews.shop.svc.cluster.local";
+    service_.endpoints.resize(3);
+    resolved_.service = &service_;
+    resolved_.endpoint_names = {"10.0.0.1:15006", "10.0.0.2:15006", "10.0.0.3:15006"};
+    resolved_.all = EndpointSubset{"", {0, 1, 2}, service_.fqdn, LoadBalancer{}, nullptr};
+  }
+  Service service_;
+  ResolvedService resolved_;
+  Worker worker_{0};
+};
+
+TEST_F(LeastRequestTest, IsTheDefaultAndSpreadsAnIdleServiceEvenly) {
+  EXPECT_EQ(LoadBalancer{}.kind, LoadBalancer::Kind::kLeastRequest);
+  std::vector<int> picks(3, 0);
+  for (int i = 0; i < 300; ++i) ++picks[first_choice(worker_, resolved_, nullptr, std::nullopt)];
+  EXPECT_EQ(picks, (std::vector<int>{100, 100, 100}));  // ties go to the round-robin choice
+}
+
+TEST_F(LeastRequestTest, AvoidsTheBusyEndpoint) {
+  // Endpoint 0 has many requests in flight: it loses every comparison it is part of.
+  std::vector<std::unique_ptr<EndpointRequest>> busy;
+  for (int i = 0; i < 10; ++i) busy.push_back(std::make_unique<EndpointRequest>(worker_, resolved_.endpoint_names[0]));
+  EXPECT_EQ(worker_.active_requests("10.0.0.1:15006"), 10);
+  std::vector<int> picks(3, 0);
+  for (int i = 0; i < 3000; ++i) ++picks[first_choice(worker_, resolved_, nullptr, std::nullopt)];
+  EXPECT_EQ(picks[0], 0);
+  EXPECT_GT(picks[1], 1000);
+  EXPECT_GT(picks[2], 1000);
+  busy.clear();
+  EXPECT_EQ(worker_.active_requests("10.0.0.1:15006"), 0);
 }
 
 }  // namespace

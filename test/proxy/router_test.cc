@@ -1,3 +1,4 @@
+#include "proxy/mirror.h"
 #include "proxy/router.h"
 
 #include <gtest/gtest.h>
@@ -519,6 +520,20 @@ TEST(RouteIndex, PicksTheSameRouteAsAWalkInOrder) {
   }
   EXPECT_EQ(compared, 3 * 3 * 20 * 16);
   EXPECT_EQ(RouteIndex::build({}), nullptr);  // few routes: walked in order
+}
+
+TEST(Mirror, ShadowAuthorityKeepsThePort) {
+  EXPECT_EQ(shadow_authority("reviews:9080"), "reviews-shadow:9080");
+  EXPECT_EQ(shadow_authority("reviews.shop.svc.cluster.local"), "reviews.shop.svc.cluster.local-shadow");
+  EXPECT_EQ(shadow_authority("[::1]:8080"), "[::1]-shadow:8080");
+}
+
+TEST(ShareDrawn, HoldsItsShareAndItsBounds) {
+  int drawn = 0;
+  for (std::uint64_t r = 0; r < 100000; ++r) drawn += share_drawn(12.5, r * 2654435761ULL) ? 1 : 0;
+  EXPECT_NEAR(drawn, 12500, 500);
+  EXPECT_TRUE(share_drawn(100, 12345));
+  EXPECT_FALSE(share_drawn(0, 12345));
 }
 
 }  // namespace

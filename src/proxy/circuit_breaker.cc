@@ -1,0 +1,49 @@
+#include "proxy/circuit_breaker.h"
+
+#include <iterator>
+
+namespace strait::proxy {
+
+CircuitSlot::CircuitSlot(std::atomic<std::int64_t>& counter, std::uint32_t limit) {
+  if (limit == ConnectionPoolPolicy::kUnlimited) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+    counter_ = &counter;
+    return;
+  }
+  // Increment first, then check: concurrent takers never both pass the last free unit.
+  if (counter.fetch_add(1, std::memory_order_relaxed) < static_cast<std::int64_t>(limit)) {
+    counter_ = &counter;
+  } else {
+    counter.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+CircuitSlot& CircuitSlot::operator=(CircuitSlot&& other) noexcept {
+  if (this != &other) {
+    release();
+    counter_ = other.counter_;
+    other.counter_ = nullptr;
+  }
+  return *this;
+}
+
+void CircuitSlot::release() {
+  if (counter_ != nullptr) counter_->fetch_sub(1, std::memory_order_relaxed);
+  counter_ = nullptr;
+}
+
+void CircuitRegistry::forget_unused() {
+  for (auto it = states_.begin(); it != states_.end();) {
+    it = it->second.expired() ? states_.erase(it) : std::next(it);
+  }
+}
+
+std::shared_ptr<CircuitState> CircuitRegistry::state_for(const std::string& fqdn) {
+  auto& weak = states_[fqdn];
+  if (auto state = weak.lock()) return state;
+  auto state = std::make_shared<CircuitState>();
+  weak = state;
+  return state;
+}
+
+}  // namespace strait::proxy

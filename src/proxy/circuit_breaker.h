@@ -1,0 +1,65 @@
+// Connection-pool limits of a service (DestinationRule trafficPolicy.connectionPool), enforced as
+// circuit breakers: past a limit a request is answered 503 `upstream_overflow` at once instead of
+// queueing without bound. The counts are shared by every worker of the proxy (atomics, no lock)
+// and outlive config updates, so a new snapshot does not reset what is in flight.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace strait::proxy {
+
+struct ConnectionPoolPolicy {
+  static constexpr std::uint32_t kUnlimited = std::numeric_limits<std::uint32_t>::max();
+  std::uint32_t max_connections = kUnlimited;         // tcp.maxConnections (HTTP/1.1 and TCP upstreams)
+  std::uint32_t max_pending_requests = kUnlimited;    // http.http1MaxPendingRequests
+  std::uint32_t max_requests = kUnlimited;            // http.http2MaxRequests (every request)
+  std::uint32_t max_requests_per_connection = 0;      // http.maxRequestsPerConnection (0: unlimited)
+  std::uint32_t max_retries = kUnlimited;             // http.maxRetries (retries in flight)
+  std::chrono::milliseconds connect_timeout{0};       // tcp.connectTimeout (0: the proxy's)
+  std::chrono::milliseconds idle_timeout{0};          // http.idleTimeout (0: the proxy's)
+};
+
+// What is in flight to one service, across workers.
+struct CircuitState {
+  std::atomic<std::int64_t> connections{0};
+  std::atomic<std::int64_t> pending{0};
+  std::atomic<std::int64_t> requests{0};
+  std::atomic<std::int64_t> retries{0};
+};
+
+// Takes one unit of `counter` if that keeps it within `limit`; releases it when destroyed.
+class CircuitSlot {
+ public:
+  CircuitSlot() = default;
+  CircuitSlot(std::atomic<std::int64_t>& counter, std::uint32_t limit);
+  ~CircuitSlot() { release(); }
+  CircuitSlot(CircuitSlot&& other) noexcept : counter_(other.counter_) { other.counter_ = nullptr; }
+  CircuitSlot& operator=(CircuitSlot&& other) noexcept;
+  CircuitSlot(const CircuitSlot&) = delete;
+  CircuitSlot& operator=(const CircuitSlot&) = delete;
+  [[nodiscard]] bool held() const { return counter_ != nullptr; }
+  void release();
+
+ private:
+  std::atomic<std::int64_t>* counter_ = nullptr;
+};
+
+// The state of each service by FQDN, kept across snapshots (main thread only: snapshots are
+// built there). A service that no snapshot holds any more is forgotten.
+class CircuitRegistry {
+ public:
+  [[nodiscard]] std::shared_ptr<CircuitState> state_for(const std::string& fqdn);
+  // Drops the services no snapshot holds any more.
+  void forget_unused();
+
+ private:
+  std::unordered_map<std::string, std::weak_ptr<CircuitState>> states_;
+};
+
+}  // namespace strait::proxy
