@@ -119,6 +119,27 @@ std::expected<void, std::string> actions_from(const networking::v1::HTTPRoute& h
     route.request_headers = header_ops(http.headers().request());
     route.response_headers = header_ops(http.headers().response());
   }
+  if (http.has_cors_policy()) {
+    const auto& c = http.cors_policy();
+    proxy::CorsPolicy cors;
+    for (int i = 0; i < c.allow_origins_size(); ++i) {
+      auto matcher = matcher_from(c.allow_origins(i), path + ".corsPolicy.allowOrigins[" + std::to_string(i) + "]");
+      if (!matcher) return std::unexpected(matcher.error());
+      cors.allow_origins.push_back(std::move(*matcher));
+    }
+    auto joined = [](const auto& list) {
+      std::string out;
+      for (const auto& item : list) out.append(out.empty() ? "" : ", ").append(item);
+      return out;
+    };
+    cors.allow_methods = joined(c.allow_methods());
+    cors.allow_headers = joined(c.allow_headers());
+    cors.expose_headers = joined(c.expose_headers());
+    if (c.has_max_age()) cors.max_age = std::to_string(c.max_age().seconds());
+    if (c.has_allow_credentials()) cors.allow_credentials = c.allow_credentials().value();
+    cors.ignore_unmatched_preflights = c.unmatched_preflights() == networking::v1::CorsPolicy::IGNORE;
+    route.cors = std::move(cors);
+  }
   if (http.has_timeout()) route.timeout = millis(http.timeout());
   if (http.has_retries()) {
     const auto& r = http.retries();

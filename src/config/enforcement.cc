@@ -25,7 +25,6 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
     add(h.has_fault() && h.fault().has_abort() &&
             h.fault().abort().error_type_case() == nw::HTTPFaultInjection::Abort::kHttp2Error,
         "fault.abort.http2Error");
-    add(h.has_cors_policy(), "corsPolicy");
   }
   if (vs.tcp_size() > 0) out.push_back("spec.tcp: TCP routes are not enforced by the proxies yet");
   if (vs.tls_size() > 0) out.push_back("spec.tls: TLS routes are not enforced by the proxies yet");

@@ -99,6 +99,7 @@ asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse&
   }
   if (!response.body.empty()) head.emplace_back("content-type", response.content_type);
   response.edits.apply(head);
+  for (const auto& field : response.fields) head.push_back(field);
   if (response.status != 204 && response.status != 304)
     head.emplace_back("content-length", std::to_string(response.body.size()));
   if (response.body.empty() || !response_has_body(response.status, head_request)) {
@@ -150,17 +151,19 @@ class H2StreamProxy {
       co_return;
     }
     destination_ = *destination;
-    // The matched route may answer itself (directResponse, redirect, fault abort) or hold the
-    // request back (fault delay) before it goes upstream.
+    // The matched route may answer itself (CORS preflight, directResponse, redirect, fault abort),
+    // hold the request back (fault delay) before it goes upstream, or add CORS fields to the answer.
     if (destination_.route != nullptr) {
       const RequestAttributes attributes{request_.method, request_.path, request_.authority, destination_.port,
                                          &first.headers, &find_h2_header};
-      const RouteAction action = route_action(destination_, attributes, worker_.random(), worker_.random());
+      RouteAction action = route_action(destination_, attributes, worker_.random(), worker_.random());
+      response_fields_ = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
         asio::steady_timer timer(co_await asio::this_coro::executor);
         timer.expires_after(action.delay);
         co_await timer.async_wait(net::kAsTuple);
+        if (down_->closed()) co_return;  // the caller gave up during the delay
       }
       if (action.respond) {
         const bool head_request = request_.method == "HEAD";
@@ -334,6 +337,17 @@ class H2StreamProxy {
     }
   }
 
+  // The route's headers.response edits, then the fields the proxy sets (CORS), which replace the
+  // upstream's of the same names.
+  void edit_response_head(HeaderList& head) const {
+    destination_.response_edits().apply(head);
+    if (response_fields_.empty()) return;
+    std::erase_if(head, [&](const auto& field) {
+      return std::ranges::any_of(response_fields_, [&](const auto& f) { return f.first == field.first; });
+    });
+    head.insert(head.end(), response_fields_.begin(), response_fields_.end());
+  }
+
   // Whether the request could be sent again now: it has ended and its body was kept.
   [[nodiscard]] bool can_resend() const { return retry_ != nullptr && replayable_ && request_ended_; }
 
@@ -463,7 +477,7 @@ class H2StreamProxy {
           for (auto& [name, value] : event.headers) {
             if (!is_connection_specific(name)) head.emplace_back(std::move(name), std::move(value));
           }
-          if (!head_sent) destination_.response_edits().apply(head);
+          if (!head_sent) edit_response_head(head);
           head_sent = down_->send_headers(head, event.end_stream);
           if (event.end_stream) co_return;
           break;
@@ -584,7 +598,7 @@ class H2StreamProxy {
                          (response.framing == http::BodyFraming::kContentLength && response.content_length == 0);
     const bool reusable = response.keep_alive && response.framing != http::BodyFraming::kUntilClose;
     up->buffer.consume(response.head_size);
-    destination_.response_edits().apply(head_out);
+    edit_response_head(head_out);
     down_->send_headers(head_out, no_body);
     if (!no_body && !co_await forward_h1_body(*up, response)) {
       down_->reset(NGHTTP2_INTERNAL_ERROR);
@@ -657,6 +671,7 @@ class H2StreamProxy {
   bool route_timed_out_ = false;
   bool per_try_expired_ = false;
   bool try_again_ = false;
+  HeaderList response_fields_;  // CORS fields for the upstream's answer
   std::size_t try_endpoint_ = static_cast<std::size_t>(-1);  // the endpoint of the current try
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);  // timers' handlers check it is alive
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "proxy/local_reply.h"
 
 namespace strait::proxy {
@@ -67,9 +69,15 @@ void write_response_head(const http::ResponseHead& head, const ResponseEdits& ed
   for (const auto& field : head.headers) {
     if (is_hop_by_hop(field.name, head.headers)) continue;
     if (edits.headers.drops(field.name)) continue;
+    if (edits.fields != nullptr &&
+        std::ranges::any_of(*edits.fields, [&](const auto& f) { return iequals(f.first, field.name); }))
+      continue;
     append_field(out, field.name, field.value);
   }
   edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
+  if (edits.fields != nullptr) {
+    for (const auto& [n, v] : *edits.fields) append_field(out, n, v);
+  }
   if (head.framing == http::BodyFraming::kChunked && !edits.dechunk)
     append_field(out, "transfer-encoding", "chunked");
   if (edits.upgrade) {

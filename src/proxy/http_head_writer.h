@@ -34,6 +34,8 @@ struct ResponseEdits {
   bool dechunk = false;       // body is forwarded without chunked framing
   bool upgrade = false;       // 101: keep Connection: upgrade and Upgrade
   HeaderEdits headers;        // the route's headers.response
+  // Fields the proxy sets (the CORS fields), replacing the upstream's of the same names.
+  const std::vector<std::pair<std::string, std::string>>* fields = nullptr;
 };
 
 void write_response_head(const http::ResponseHead& head, const ResponseEdits& edits, std::string& out);

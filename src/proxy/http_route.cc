@@ -88,6 +88,12 @@ bool HeaderEdits::drops(std::string_view name) const {
   return false;
 }
 
+bool CorsPolicy::allows(std::string_view origin) const {
+  return std::ranges::any_of(allow_origins, [&](const StringMatcher& m) {
+    return (m.kind == StringMatcher::Kind::kExact && m.value == "*") || m.matches(origin);
+  });
+}
+
 bool HeaderEdits::overridden_by_target(std::string_view name) const {
   if (target == nullptr || route == nullptr) return false;
   return std::ranges::any_of(target->remove, [&](const std::string& r) { return r == name; }) ||

@@ -135,6 +135,19 @@ struct FaultAbort {
   int grpc_status = -1;
 };
 
+// corsPolicy, answered and added by the proxy as Envoy's CORS filter does. The lists are already
+// joined (", ") as they go into the Access-Control-* fields.
+struct CorsPolicy {
+  std::vector<StringMatcher> allow_origins;  // an exact "*" allows any origin
+  std::string allow_methods;
+  std::string allow_headers;
+  std::string expose_headers;
+  std::string max_age;                       // seconds; "" : not sent
+  std::optional<bool> allow_credentials;
+  bool ignore_unmatched_preflights = false;  // IGNORE: answer them without CORS fields
+  [[nodiscard]] bool allows(std::string_view origin) const;
+};
+
 // mirror / mirrors: a copy of the request goes there too, its answer ignored (percent, 0-100).
 struct MirrorTarget {
   std::string host;        // FQDN of the mirror service
@@ -157,6 +170,7 @@ struct HttpRoute {
   std::chrono::milliseconds timeout{0};  // 0: none (Istio's default)
   std::optional<RetryPolicy> retries;    // unset: Istio's default policy
   std::vector<MirrorTarget> mirrors;
+  std::optional<CorsPolicy> cors;
   std::string virtual_service;      // <namespace>/<name>, for errors and config_dump
 };
 

@@ -356,12 +356,14 @@ class HttpSession {
       co_return !close;
     }
 
-    // The matched route may answer itself (directResponse, redirect, fault abort) or hold the
-    // request back (fault delay) before it goes upstream.
+    // The matched route may answer itself (CORS preflight, directResponse, redirect, fault abort),
+    // hold the request back (fault delay) before it goes upstream, or add CORS fields to the answer.
+    std::vector<std::pair<std::string, std::string>> cors_fields;
     if (destination->route != nullptr) {
       const RequestAttributes attributes{request.method, target.path, target.request_authority, destination->port,
                                          &request, &find_h1_header};
-      const RouteAction action = route_action(*destination, attributes, worker_.random(), worker_.random());
+      RouteAction action = route_action(*destination, attributes, worker_.random(), worker_.random());
+      cors_fields = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
         co_await sleep_for(action.delay);
@@ -664,7 +666,8 @@ class HttpSession {
                                  .keep_alive_10 = client_http10 && !close_downstream,
                                  .dechunk = dechunk,
                                  .upgrade = upgraded,
-                                 .headers = destination->response_edits()};
+                                 .headers = destination->response_edits(),
+                                 .fields = cors_fields.empty() ? nullptr : &cors_fields};
     std::string& downstream_head = downstream_head_;
     write_response_head(response, response_edits, downstream_head);
     const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&

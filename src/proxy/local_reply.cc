@@ -24,6 +24,7 @@ std::string_view name_of(LocalReason reason) {
     case LocalReason::kRedirect: return "redirect";
     case LocalReason::kFaultAbort: return "fault_abort";
     case LocalReason::kUpstreamOverflow: return "upstream_overflow";
+    case LocalReason::kCorsPreflight: return "cors_preflight";
     case LocalReason::kCount: break;
   }
   return "unknown";
@@ -114,6 +115,7 @@ std::string build_local_response(const LocalResponse& response, bool close_conne
     out += fmt::format("content-type: {}\r\n", response.content_type);
   }
   response.edits.for_each_added([&](const std::string& n, const std::string& v) { out += n + ": " + v + "\r\n"; });
+  for (const auto& [n, v] : response.fields) out += n + ": " + v + "\r\n";
   const bool no_length = response.status == 204 || response.status == 304;
   if (!no_length) out += fmt::format("content-length: {}\r\n", response.body.size());
   out += fmt::format("{}\r\n", close_connection ? "connection: close\r\n" : "");

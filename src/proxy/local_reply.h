@@ -29,6 +29,7 @@ enum class LocalReason : std::uint8_t {
   kRedirect,                      // the route's redirect (3xx with Location)
   kFaultAbort,                    // the route's fault.abort (its status)
   kUpstreamOverflow,              // 503: a connectionPool limit of the destination is reached
+  kCorsPreflight,                 // 200: a CORS preflight answered by the route's corsPolicy
   kCount,
 };
 
@@ -52,6 +53,7 @@ struct LocalResponse {
   std::string location;   // redirect
   int grpc_status = -1;   // >= 0: a gRPC fault, sent as grpc-status with HTTP 200
   HeaderEdits edits;      // the route's headers.response (direct responses and redirects)
+  std::vector<std::pair<std::string, std::string>> fields;  // more fields (CORS preflight answers)
 };
 
 // The HTTP/1.1 bytes of `response` (with x-strait-reason naming the mechanism). A response to HEAD

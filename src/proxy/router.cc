@@ -187,6 +187,37 @@ RouteAction route_action(const Destination& d, const RequestAttributes& request,
   RouteAction action;
   if (d.route == nullptr) return action;
   const HttpRoute& route = *d.route;
+  // CORS comes first, as Envoy's filter runs before the fault filter and the router.
+  if (route.cors && request.header != nullptr) {
+    if (auto origin = request.header(request.context, "origin")) {
+      const CorsPolicy& cors = *route.cors;
+      const bool allowed = cors.allows(*origin);
+      const bool preflight =
+          request.method == "OPTIONS" && request.header(request.context, "access-control-request-method").has_value();
+      if (preflight && (allowed || cors.ignore_unmatched_preflights)) {
+        LocalResponse r;
+        r.reason = LocalReason::kCorsPreflight;
+        r.status = 200;
+        if (allowed) {
+          r.fields.emplace_back("access-control-allow-origin", std::string(*origin));
+          if (!cors.allow_methods.empty()) r.fields.emplace_back("access-control-allow-methods", cors.allow_methods);
+          if (!cors.allow_headers.empty()) r.fields.emplace_back("access-control-allow-headers", cors.allow_headers);
+          if (!cors.max_age.empty()) r.fields.emplace_back("access-control-max-age", cors.max_age);
+          if (cors.allow_credentials.value_or(false))
+            r.fields.emplace_back("access-control-allow-credentials", "true");
+        }
+        action.respond = std::move(r);
+        return action;
+      }
+      if (!preflight && allowed) {
+        action.response_fields.emplace_back("access-control-allow-origin", std::string(*origin));
+        if (!cors.expose_headers.empty())
+          action.response_fields.emplace_back("access-control-expose-headers", cors.expose_headers);
+        if (cors.allow_credentials.value_or(false))
+          action.response_fields.emplace_back("access-control-allow-credentials", "true");
+      }
+    }
+  }
   if (route.fault_delay && share_drawn(route.fault_delay->percent, random_delay)) action.delay = route.fault_delay->delay;
   if (route.fault_abort && share_drawn(route.fault_abort->percent, random_abort)) {
     LocalResponse r;

@@ -87,6 +87,8 @@ struct RouteError {
 struct RouteAction {
   std::optional<LocalResponse> respond;
   std::chrono::milliseconds delay{0};
+  // Fields for the upstream's response (the CORS fields of a request from an allowed origin).
+  std::vector<std::pair<std::string, std::string>> response_fields;
 };
 [[nodiscard]] RouteAction route_action(const Destination& d, const RequestAttributes& request,
                                        std::uint64_t random_delay, std::uint64_t random_abort);

@@ -22,7 +22,7 @@ kind: VirtualService
 metadata: {name: reviews}
 spec:
   hosts: [reviews]
-  http: [{route: [{destination: {host: reviews}}], timeout: 2s, corsPolicy: {allowMethods: [GET]}}]
+  http: [{route: [{destination: {host: reviews}}], timeout: 2s, fault: {abort: {http2Error: CANCEL, percentage: {value: 1}}}}]
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: DestinationRule
@@ -83,9 +83,10 @@ TEST_F(ConfigApiTest, ApplyCreatesConfiguresAndLeavesUnchanged) {
   auto third = json::parse(call("POST", "/api/v1/apply?namespace=team-a", changed).body);
   EXPECT_EQ(third["results"][0]["action"], "configured");
   EXPECT_EQ(third["results"][0]["generation"], 2);
-  // The CORS policy is stored but not enforced yet: the answer says so.
+  // An HTTP/2 error abort is stored but not enforced yet: the answer says so.
   ASSERT_TRUE(third.contains("warnings")) << third.dump();
-  EXPECT_EQ(third["warnings"][0], "VirtualService team-a/reviews: spec.http[0].corsPolicy: not enforced by the proxies yet");
+  EXPECT_EQ(third["warnings"][0],
+            "VirtualService team-a/reviews: spec.http[0].fault.abort.http2Error: not enforced by the proxies yet");
 }
 
 TEST_F(ConfigApiTest, GetListAndDeleteRenderIstioResources) {

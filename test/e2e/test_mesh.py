@@ -155,11 +155,12 @@ kind: VirtualService
 metadata: {name: ratings, namespace: shop}
 spec:
   hosts: [ratings]
-  http: [{route: [{destination: {host: ratings}}], corsPolicy: {allowMethods: [GET]}}]
+  http: [{route: [{destination: {host: ratings}}], fault: {abort: {http2Error: CANCEL, percentage: {value: 1}}}}]
 """)
         self.assertIn("Warning: ServiceEntry shop/db: spec.endpoints[0].address: host names are not resolved",
                       done.stderr)
-        self.assertIn("Warning: VirtualService shop/ratings: spec.http[0].corsPolicy: not enforced", done.stderr)
+        self.assertIn("Warning: VirtualService shop/ratings: spec.http[0].fault.abort.http2Error: not enforced",
+                      done.stderr)
         self.mesh.wait_synced(3, newer_than=good)
         config = json.loads(self.mesh.ctl("proxy-config", "web-1.shop", "-o", "json").stdout)
         db = [r for r in config["resources"] if r["name"] == "db.internal.example"]

@@ -146,6 +146,43 @@ class RouteActionsAndFaults(ShopTestCase):
         print(f"\n  90/10 split: {v2} of {total} to v2")
         self.assertTrue(0.08 * total <= v2 <= 0.12 * total, f"{v2} of {total} went to v2, expected 10% +- 2")
 
+    def test_cors_preflights_are_answered_and_allowed_origins_get_their_fields(self):
+        self.apply("""  - corsPolicy:
+      allowOrigins: [{exact: "https://shop.example"}]
+      allowMethods: [GET, POST]
+      allowHeaders: [x-user]
+      exposeHeaders: [x-trace]
+      maxAge: 10m
+    route: [{destination: {host: reviews, subset: v1}}]""")
+        before = self.shop.apps["v1"].requests
+        conn = self.connect()
+        conn.request("OPTIONS", "/cart", headers={"Origin": "https://shop.example",
+                                                  "Access-Control-Request-Method": "POST"})
+        r = conn.getresponse()
+        r.read()
+        status, headers = r.status, {k.lower(): v for k, v in r.getheaders()}
+        conn.close()
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["x-strait-reason"], "cors_preflight")
+        self.assertEqual(headers["access-control-allow-origin"], "https://shop.example")
+        self.assertEqual(headers["access-control-allow-methods"], "GET, POST")
+        self.assertEqual(headers["access-control-max-age"], "600")
+        self.assertEqual(self.shop.apps["v1"].requests, before)  # answered by the sidecar
+        conn = self.connect()
+        status, headers, _ = self.request(conn, "/cart", {"Origin": "https://shop.example"})
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["access-control-allow-origin"], "https://shop.example")
+        self.assertEqual(headers["access-control-expose-headers"], "x-trace")
+        status, headers, _ = self.request(conn, "/cart", {"Origin": "https://evil.example"})
+        conn.close()
+        self.assertEqual(status, 200)
+        self.assertNotIn("access-control-allow-origin", headers)
+        r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge", "-X", "OPTIONS",
+                            "-H", "origin: https://shop.example", "-H", "access-control-request-method: GET",
+                            f"http://127.0.0.1:{self.shop.binding}/cart"], capture_output=True, text=True, timeout=30)
+        self.assertIn("access-control-allow-origin: https://shop.example", r.stdout)
+        self.assertIn("x-strait-reason: cors_preflight", r.stdout)
+
     def test_delay_holds_the_request_back(self):
         self.apply("""  - fault: {delay: {fixedDelay: 300ms, percentage: {value: 100}}}
     route: [{destination: {host: reviews, subset: v1}}]""")

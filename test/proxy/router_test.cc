@@ -361,6 +361,71 @@ TEST(RouteAction, FaultsDrawTheirSharesAndAbortBeatsTheRoute) {
   EXPECT_EQ(grpc.respond->status, 200);
 }
 
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+std::optional<std::string_view> field_of(const void* context, std::string_view name) {
+  for (const auto& [n, v] : *static_cast<const Fields*>(context)) {
+    if (n == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+TEST(RouteAction, CorsPreflightIsAnsweredAndAllowedOriginsGetTheirFields) {
+  HttpRoute route;
+  CorsPolicy cors;
+  StringMatcher origin;
+  origin.kind = StringMatcher::Kind::kExact;
+  origin.value = "https://shop.example";
+  cors.allow_origins.push_back(origin);
+  cors.allow_methods = "GET, POST";
+  cors.allow_headers = "x-user";
+  cors.expose_headers = "x-trace";
+  cors.max_age = "600";
+  cors.allow_credentials = true;
+  route.cors = cors;
+  route.fault_abort = FaultAbort{100, 503, -1};  // CORS comes first: preflights are not aborted
+  Destination d;
+  d.route = &route;
+  const Fields preflight{{"origin", "https://shop.example"}, {"access-control-request-method", "POST"}};
+  RequestAttributes request = request_to("reviews", "/");
+  request.method = "OPTIONS";
+  request.context = &preflight;
+  request.header = &field_of;
+  auto action = route_action(d, request, 0, 0);
+  ASSERT_TRUE(action.respond);
+  EXPECT_EQ(action.respond->status, 200);
+  EXPECT_EQ(action.respond->reason, LocalReason::kCorsPreflight);
+  const Fields answered{{"access-control-allow-origin", "https://shop.example"},
+                        {"access-control-allow-methods", "GET, POST"},
+                        {"access-control-allow-headers", "x-user"},
+                        {"access-control-max-age", "600"},
+                        {"access-control-allow-credentials", "true"}};
+  EXPECT_EQ(action.respond->fields, answered);
+  EXPECT_NE(build_local_response(*action.respond, false).find("access-control-max-age: 600\r\n"), std::string::npos);
+  // A preflight from another origin goes on (FORWARD), here to the fault; with IGNORE it is answered bare.
+  const Fields stranger{{"origin", "https://evil.example"}, {"access-control-request-method", "POST"}};
+  request.context = &stranger;
+  EXPECT_EQ(route_action(d, request, 0, 0).respond->reason, LocalReason::kFaultAbort);
+  route.cors->ignore_unmatched_preflights = true;
+  action = route_action(d, request, 0, 0);
+  EXPECT_EQ(action.respond->reason, LocalReason::kCorsPreflight);
+  EXPECT_TRUE(action.respond->fields.empty());
+  // An actual request from the allowed origin is forwarded with fields for its answer.
+  route.fault_abort.reset();
+  const Fields actual{{"origin", "https://shop.example"}};
+  request.method = "GET";
+  request.context = &actual;
+  action = route_action(d, request, 0, 0);
+  EXPECT_FALSE(action.respond);
+  const Fields added{{"access-control-allow-origin", "https://shop.example"},
+                     {"access-control-expose-headers", "x-trace"},
+                     {"access-control-allow-credentials", "true"}};
+  EXPECT_EQ(action.response_fields, added);
+  route.cors->allow_origins.front().value = "*";  // any origin
+  request.context = &stranger;
+  EXPECT_EQ(route_action(d, request, 0, 0).response_fields.front().second, "https://evil.example");
+}
+
 TEST(RouteAction, DirectResponseAndRedirectAnswerWithoutAnUpstream) {
   HttpRoute route;
   route.direct_response = DirectResponse{418, "teapot"};
