@@ -5,14 +5,14 @@
 namespace strait::proxy {
 
 CircuitSlot::CircuitSlot(std::atomic<std::int64_t>& counter, std::uint32_t limit) {
-  if (limit == ConnectionPoolPolicy::kUnlimited) {
-    counter.fetch_add(1, std::memory_order_relaxed);
-    counter_ = &counter;
+  if (limit == ConnectionPoolPolicy::kUnlimited) {  // no shared count to touch
+    held_ = true;
     return;
   }
   // Increment first, then check: concurrent takers never both pass the last free unit.
   if (counter.fetch_add(1, std::memory_order_relaxed) < static_cast<std::int64_t>(limit)) {
     counter_ = &counter;
+    held_ = true;
   } else {
     counter.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -22,7 +22,9 @@ CircuitSlot& CircuitSlot::operator=(CircuitSlot&& other) noexcept {
   if (this != &other) {
     release();
     counter_ = other.counter_;
+    held_ = other.held_;
     other.counter_ = nullptr;
+    other.held_ = false;
   }
   return *this;
 }
@@ -30,6 +32,7 @@ CircuitSlot& CircuitSlot::operator=(CircuitSlot&& other) noexcept {
 void CircuitSlot::release() {
   if (counter_ != nullptr) counter_->fetch_sub(1, std::memory_order_relaxed);
   counter_ = nullptr;
+  held_ = false;
 }
 
 void CircuitRegistry::forget_unused() {

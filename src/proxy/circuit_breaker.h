@@ -25,29 +25,42 @@ struct ConnectionPoolPolicy {
   std::chrono::milliseconds idle_timeout{0};          // http.idleTimeout (0: the proxy's)
 };
 
-// What is in flight to one service, across workers.
+// What is in flight to one service, across workers. Each count has a cache line of its own: the
+// workers write them from different cores.
 struct CircuitState {
-  std::atomic<std::int64_t> connections{0};
-  std::atomic<std::int64_t> pending{0};
-  std::atomic<std::int64_t> requests{0};
-  std::atomic<std::int64_t> retries{0};
+  alignas(64) std::atomic<std::int64_t> connections{0};
+  alignas(64) std::atomic<std::int64_t> pending{0};
+  alignas(64) std::atomic<std::int64_t> requests{0};
+  alignas(64) std::atomic<std::int64_t> retries{0};
 };
 
-// Takes one unit of `counter` if that keeps it within `limit`; releases it when destroyed.
+// Takes one unit of `counter` if that keeps it within `limit`; releases it when destroyed. An
+// unlimited slot is always held and touches no shared count (no cross-core traffic when no limit
+// is set); so after a limit is first set, what was already in flight is not counted against it.
 class CircuitSlot {
  public:
-  CircuitSlot() = default;
+  CircuitSlot() = default;  // not held
+  // Held, counting nothing (no limit applies).
+  [[nodiscard]] static CircuitSlot unlimited() {
+    CircuitSlot slot;
+    slot.held_ = true;
+    return slot;
+  }
   CircuitSlot(std::atomic<std::int64_t>& counter, std::uint32_t limit);
   ~CircuitSlot() { release(); }
-  CircuitSlot(CircuitSlot&& other) noexcept : counter_(other.counter_) { other.counter_ = nullptr; }
+  CircuitSlot(CircuitSlot&& other) noexcept : counter_(other.counter_), held_(other.held_) {
+    other.counter_ = nullptr;
+    other.held_ = false;
+  }
   CircuitSlot& operator=(CircuitSlot&& other) noexcept;
   CircuitSlot(const CircuitSlot&) = delete;
   CircuitSlot& operator=(const CircuitSlot&) = delete;
-  [[nodiscard]] bool held() const { return counter_ != nullptr; }
+  [[nodiscard]] bool held() const { return held_; }
   void release();
 
  private:
-  std::atomic<std::int64_t>* counter_ = nullptr;
+  std::atomic<std::int64_t>* counter_ = nullptr;  // null: nothing counted (unlimited, or not held)
+  bool held_ = false;
 };
 
 // The state of each service by FQDN, kept across snapshots (main thread only: snapshots are

@@ -16,6 +16,7 @@
 
 #include "http/parser.h"
 #include "net/event.h"
+#include "net/sleep.h"
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/mirror.h"
@@ -160,9 +161,7 @@ class H2StreamProxy {
       response_fields_ = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
-        asio::steady_timer timer(co_await asio::this_coro::executor);
-        timer.expires_after(action.delay);
-        co_await timer.async_wait(net::kAsTuple);
+        co_await net::sleep_for(action.delay);
         if (down_->closed()) co_return;  // the caller gave up during the delay
       }
       if (action.respond) {
@@ -181,17 +180,12 @@ class H2StreamProxy {
     }
     request_headers_ = build_upstream_headers(first.headers);
     // The destination's connectionPool.http.http2MaxRequests: past it, 503 at once.
-    CircuitSlot request_slot;
-    if (destination_.service != nullptr) {
-      const ResolvedService& service = *destination_.service;
-      request_slot = CircuitSlot(service.circuit->requests, service.service->pool.max_requests);
-      if (!request_slot.held()) {
-        const std::string detail = service.service->fqdn + ": connectionPool.http.http2MaxRequests (" +
-                                   std::to_string(service.service->pool.max_requests) + ") reached";
-        co_await send_local_reply(*down_, 503, LocalReason::kUpstreamOverflow, detail, worker_);
-        if (!request_ended_) down_->reset(NGHTTP2_NO_ERROR);
-        co_return;
-      }
+    std::string overflow;
+    const CircuitSlot request_slot = take_request_slot(destination_, overflow);
+    if (!request_slot.held()) {
+      co_await send_local_reply(*down_, 503, LocalReason::kUpstreamOverflow, overflow, worker_);
+      if (!request_ended_) down_->reset(NGHTTP2_NO_ERROR);
+      co_return;
     }
     if (speaks_h2()) {
       co_await forward_h2();

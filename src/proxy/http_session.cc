@@ -2,8 +2,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
 
 #include "net/stream.h"
 
@@ -15,6 +13,7 @@
 
 #include "http/parser.h"
 #include "net/read_buffer.h"
+#include "net/sleep.h"
 #include "net/watchdog.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/h1_to_h2.h"
@@ -211,12 +210,6 @@ class HttpSession {
     co_return true;
   }
 
-  asio::awaitable<void> sleep_for(std::chrono::milliseconds delay) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(delay);
-    co_await timer.async_wait(net::kAsTuple);
-  }
-
   static std::optional<std::string_view> find_h1_header(const void* context, std::string_view name) {
     const auto* field = static_cast<const http::RequestHead*>(context)->find(name);
     return field != nullptr ? std::optional<std::string_view>(field->value) : std::nullopt;
@@ -246,10 +239,8 @@ class HttpSession {
     }
     const auto wait = service.pool.connect_timeout.count() > 0 ? service.pool.connect_timeout : limits_.connect_timeout;
     const auto give_up = Clock::now() + wait;
-    asio::steady_timer timer(co_await asio::this_coro::executor);
     while (Clock::now() < give_up) {
-      timer.expires_after(std::chrono::milliseconds(1));
-      co_await timer.async_wait(net::kAsTuple);
+      co_await net::sleep_for(std::chrono::milliseconds(1));
       outcome = co_await connect(d, snapshot, tls::kAlpnHttp11, pooled);
       if (outcome.connection || outcome.failure != LocalReason::kUpstreamOverflow) co_return outcome;
     }
@@ -366,7 +357,7 @@ class HttpSession {
       cors_fields = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
-        co_await sleep_for(action.delay);
+        co_await net::sleep_for(action.delay);
       }
       if (action.respond) {
         const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
@@ -441,18 +432,13 @@ class HttpSession {
       co_return keep && !worker_.draining();
     }
     // The destination's connectionPool.http.http2MaxRequests: past it, 503 at once.
-    CircuitSlot request_slot;
-    if (destination->service != nullptr) {
-      const ResolvedService& service = *destination->service;
-      request_slot = CircuitSlot(service.circuit->requests, service.service->pool.max_requests);
-      if (!request_slot.held()) {
-        const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
-        const std::string detail = service.service->fqdn + ": connectionPool.http.http2MaxRequests (" +
-                                   std::to_string(service.service->pool.max_requests) + ") reached";
-        co_await reply(503, LocalReason::kUpstreamOverflow, detail, close);
-        if (!close) in_.consume(request.head_size);
-        co_return !close;
-      }
+    std::string overflow;
+    const CircuitSlot request_slot = take_request_slot(*destination, overflow);
+    if (!request_slot.held()) {
+      const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
+      co_await reply(503, LocalReason::kUpstreamOverflow, overflow, close);
+      if (!close) in_.consume(request.head_size);
+      co_return !close;
     }
     std::string& upstream_head = upstream_head_;
     write_request_head(request, edits, upstream_head);

@@ -1,9 +1,6 @@
 #include "proxy/retry_state.h"
 
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-
-#include "net/stream.h"
+#include "net/sleep.h"
 
 namespace strait::proxy {
 
@@ -50,11 +47,7 @@ asio::awaitable<bool> RetryState::admit(Clock::time_point deadline) {
   }
   ++retries_;
   worker_.stats().request_retries.add();
-  if (wait.count() > 0) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(wait);
-    co_await timer.async_wait(net::kAsTuple);
-  }
+  if (wait.count() > 0) co_await net::sleep_for(wait);
   co_return true;
 }
 

@@ -136,6 +136,16 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
                                         " matches this request"});
 }
 
+CircuitSlot take_request_slot(const Destination& d, std::string& overflow) {
+  if (d.service == nullptr) return CircuitSlot::unlimited();
+  const Service& service = *d.service->service;
+  CircuitSlot slot(d.service->circuit->requests, service.pool.max_requests);
+  if (!slot.held())
+    overflow = service.fqdn + ": connectionPool.http.http2MaxRequests (" + std::to_string(service.pool.max_requests) +
+               ") reached";
+  return slot;
+}
+
 bool share_drawn(double percent, std::uint64_t random) {
   if (percent >= 100) return true;
   if (percent <= 0) return false;

@@ -77,6 +77,10 @@ struct RouteError {
 [[nodiscard]] std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
                                                                 std::uint64_t random);
 
+// A unit of the destination's connectionPool.http.http2MaxRequests for one request (always held
+// for a destination that is not a mesh service). When it is not held, `overflow` says why.
+[[nodiscard]] CircuitSlot take_request_slot(const Destination& d, std::string& overflow);
+
 // Whether a request falls in a share of `percent` (0-100, fractions), drawn from a uniform 64-bit
 // number: exact to a millionth of a percent.
 [[nodiscard]] bool share_drawn(double percent, std::uint64_t random);

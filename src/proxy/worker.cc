@@ -15,6 +15,12 @@ Worker::~Worker() {
   h2_upstreams_.clear();
 }
 
+void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  snapshot_ = std::move(snapshot);
+  std::erase_if(endpoint_requests_, [](const auto& entry) { return entry.second == 0; });
+  std::erase_if(retry_loads_, [](const auto& entry) { return entry.second.active_requests == 0; });
+}
+
 void Worker::begin_drain() {
   draining_ = true;
   for (auto& acceptor : acceptors_) {

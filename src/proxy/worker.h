@@ -44,7 +44,9 @@ class Worker {
 
   // Worker thread only.
   [[nodiscard]] const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
-  void set_snapshot(std::shared_ptr<const Snapshot> snapshot) { snapshot_ = std::move(snapshot); }
+  // Also forgets the per-service and per-endpoint counts that are idle, off the request path (the
+  // services and endpoints may be gone with the old snapshot).
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
   [[nodiscard]] UpstreamPool& pool() { return pool_; }
   [[nodiscard]] std::size_t next_round_robin(const std::string& key) { return round_robin_[key]++; }
   [[nodiscard]] std::uint64_t random() { return rng_(); }
@@ -55,11 +57,8 @@ class Worker {
     auto it = endpoint_requests_.find(endpoint);
     return it == endpoint_requests_.end() ? 0 : it->second;
   }
-  void add_active_request(const std::string& endpoint, int delta) {
-    auto& n = endpoint_requests_[endpoint];
-    n += delta;
-    if (n <= 0) endpoint_requests_.erase(endpoint);
-  }
+  // An endpoint's entry stays when its count drops to 0, so that a request costs no map node.
+  void add_active_request(const std::string& endpoint, int delta) { endpoint_requests_[endpoint] += delta; }
   // This worker's outlier detection (its view of which endpoints are ejected).
   [[nodiscard]] OutlierTracker& outliers() { return outliers_; }
   // Multiplexed HTTP/2 upstream connections, one per endpoint key.

@@ -26,6 +26,17 @@ spec:
 """
 
 
+def reviews_traffic_policy(policy_yaml):
+    """A DestinationRule for reviews with this trafficPolicy (a YAML flow mapping)."""
+    return f"""apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  host: reviews
+  trafficPolicy: {policy_yaml}
+"""
+
+
 def virtual_service(http_yaml):
     return f"""apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -346,13 +357,7 @@ spec:
         self.assertIn(True, grpc_statuses(20))
 
     def apply_traffic_policy(self, policy_yaml):
-        self.apply_and_sync(f"""apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {{name: reviews, namespace: shop}}
-spec:
-  host: reviews
-  trafficPolicy: {policy_yaml}
-""")
+        self.apply_and_sync(reviews_traffic_policy(policy_yaml))
 
     def test_a_failing_endpoint_is_ejected_after_five_errors_and_returns_after_the_base_time(self):
         self.apply_traffic_policy("{outlierDetection: {consecutive5xxErrors: 5, interval: 1s, baseEjectionTime: 3s,"
@@ -451,13 +456,7 @@ class ConnectionPoolLimits(ShopTestCase):
             app.server.delay_ms = 700
 
     def apply_pool(self, pool_yaml):
-        self.apply_and_sync(f"""apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {{name: reviews, namespace: shop}}
-spec:
-  host: reviews
-  trafficPolicy: {{connectionPool: {pool_yaml}}}
----
+        self.apply_and_sync(reviews_traffic_policy(f"{{connectionPool: {pool_yaml}}}") + f"""---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {{name: reviews, namespace: shop}}

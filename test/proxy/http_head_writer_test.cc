@@ -207,6 +207,16 @@ TEST(WriteResponseHeadTest, ForwardsEndToEndFields) {
             "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n");
 }
 
+TEST(WriteResponseHeadTest, FieldsTheProxySetsReplaceTheUpstreams) {
+  const std::vector<std::pair<std::string, std::string>> cors{{"access-control-allow-origin", "https://shop.example"}};
+  ResponseEdits edits;
+  edits.fields = &cors;
+  const std::string out = write_response(
+      "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n", edits);
+  EXPECT_EQ(out.find("Access-Control-Allow-Origin: *"), std::string::npos) << out;
+  EXPECT_NE(out.find("access-control-allow-origin: https://shop.example\r\n"), std::string::npos) << out;
+}
+
 TEST(WriteResponseHeadTest, DropsHopByHopFields) {
   EXPECT_EQ(write_response("HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\n"
                            "Keep-Alive: timeout=5\r\nX-Hop: 1\r\nProxy-Authenticate: Basic\r\n"

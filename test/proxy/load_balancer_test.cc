@@ -117,3 +117,28 @@ TEST_F(LeastRequestTest, AvoidsTheBusyEndpoint) {
 
 }  // namespace
 }  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+TEST_F(LeastRequestTest, EjectedEndpointsArePassedOverUnlessEveryOneIs) {
+  OutlierPolicy policy;
+  policy.max_ejection_percent = 100;
+  service_.outlier = policy;
+  const auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) worker_.outliers().record_status(resolved_, 1, 503, now);
+  for (int k = 0; k < 9; ++k) {
+    const EndpointOrder order = endpoints_to_try(worker_, resolved_, nullptr, std::nullopt, kNoEndpoint);
+    ASSERT_EQ(order.size, 2u);  // three endpoints, one ejected
+    for (std::size_t i = 0; i < order.size; ++i) EXPECT_NE(order.indices[i], 1u);
+  }
+  for (std::size_t e : {0, 2}) {
+    for (int i = 0; i < 5; ++i) worker_.outliers().record_status(resolved_, e, 503, now);
+  }
+  // Every endpoint ejected: they are tried anyway rather than failing the request.
+  const EndpointOrder order = endpoints_to_try(worker_, resolved_, nullptr, std::nullopt, kNoEndpoint);
+  EXPECT_EQ(order.size, 3u);
+}
+
+}  // namespace
+}  // namespace strait::proxy
