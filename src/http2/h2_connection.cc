@@ -139,6 +139,15 @@ void H2Stream::reset(std::uint32_t error_code) {
   connection_->want_write();
 }
 
+void H2Stream::stop_request_after_response() {
+  if (closed_ || connection_->closed_) return;
+  if (response_end_sent_) {
+    reset(NGHTTP2_NO_ERROR);
+    return;
+  }
+  reset_after_response_ = true;  // on_frame_send resets when the END_STREAM frame is out
+}
+
 ssize_t H2Stream::provide(std::uint8_t* buffer, std::size_t length, std::uint32_t* flags) {
   // Sent bytes are skipped by an offset rather than erased per frame: a large body handed over in one
   // call is not moved once per frame.
@@ -200,6 +209,7 @@ std::shared_ptr<H2Connection> H2Connection::create(asio::any_io_executor executo
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &H2Connection::on_frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &H2Connection::on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &H2Connection::on_stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &H2Connection::on_frame_send);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_no_auto_window_update(option, 1);
@@ -426,6 +436,22 @@ int H2Connection::on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t str
 int H2Connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std::uint32_t error,
                                   void* user) {
   static_cast<H2Connection*>(user)->stream_closed(stream_id, error);
+  return 0;
+}
+
+int H2Connection::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+  auto* self = static_cast<H2Connection*>(user);
+  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+      (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
+    return 0;
+  H2Stream* stream = self->find(frame->hd.stream_id);
+  if (stream == nullptr) return 0;
+  stream->response_end_sent_ = true;
+  if (stream->reset_after_response_) {
+    stream->reset_after_response_ = false;
+    nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                              NGHTTP2_NO_ERROR);
+  }
   return 0;
 }
 

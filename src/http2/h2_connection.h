@@ -75,6 +75,11 @@ class H2Stream {
   asio::awaitable<bool> send_data(std::string_view data, bool end_stream);
   bool send_trailers(const HeaderList& trailers);
   void reset(std::uint32_t error_code);
+  // Server, after a complete response was handed over while the request body is still coming:
+  // RST_STREAM(NO_ERROR) once the response's last frame is sent (RFC 9113 8.1), so the peer stops
+  // sending. An immediate reset would drop the response: nghttp2 refuses to send frames on a
+  // stream it is closing.
+  void stop_request_after_response();
 
  private:
   friend class H2Connection;
@@ -97,6 +102,8 @@ class H2Stream {
   bool trailers_pending_ = false;
   HeaderList trailers_;
   net::Event outbox_space_;
+  bool response_end_sent_ = false;     // the frame carrying END_STREAM went out
+  bool reset_after_response_ = false;  // stop_request_after_response() waits for that frame
   bool closed_ = false;
 };
 
@@ -145,6 +152,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t, const std::uint8_t*,
                            std::size_t, void*);
   static int on_stream_close(nghttp2_session*, std::int32_t, std::uint32_t, void*);
+  static int on_frame_send(nghttp2_session*, const nghttp2_frame*, void*);
   static ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t,
                            std::uint32_t*, nghttp2_data_source*, void*);
 

@@ -169,7 +169,7 @@ class H2StreamProxy {
         co_await send_route_response(*down_, *action.respond, worker_, head_request);
         // The request body, if still coming, is not wanted: end the stream so that its flow-control
         // window is released.
-        if (!request_ended_) down_->reset(NGHTTP2_NO_ERROR);
+        if (!request_ended_) down_->stop_request_after_response();
         co_return;
       }
     }
@@ -184,7 +184,7 @@ class H2StreamProxy {
     const CircuitSlot request_slot = take_request_slot(destination_, overflow);
     if (!request_slot.held()) {
       co_await send_local_reply(*down_, 503, LocalReason::kUpstreamOverflow, overflow, worker_);
-      if (!request_ended_) down_->reset(NGHTTP2_NO_ERROR);
+      if (!request_ended_) down_->stop_request_after_response();
       co_return;
     }
     if (speaks_h2()) {
