@@ -51,6 +51,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
   }
+  // The rate limiter's arithmetic relies on these (rate_limiter.cc).
+  for (const auto& limit : applied->config.rate_limits) {
+    FUZZ_CHECK(limit.max_tokens >= 1);
+    FUZZ_CHECK(limit.tokens_per_fill >= 1);
+    FUZZ_CHECK(limit.fill_interval >= std::chrono::milliseconds(1));
+    for (const auto& match : limit.matches) {
+      if (match.uri.kind == strait::proxy::StringMatcher::Kind::kRegex)
+        FUZZ_CHECK(match.uri.regex != nullptr);
+    }
+  }
   FUZZ_CHECK(applied->config.workload.name == "web");
   return 0;
 }

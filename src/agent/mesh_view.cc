@@ -10,6 +10,7 @@
 #include "proxy/bootstrap.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
+#include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 
 namespace strait::agent {
 namespace {
@@ -259,6 +260,50 @@ bool labels_hold(const google::protobuf::Map<std::string, std::string>& wanted,
   });
 }
 
+// One match block, as routes and rate limits use it (the conditions on the caller are decided
+// apart: applies_to_this_proxy).
+std::expected<proxy::RouteMatch, std::string> match_from(const networking::v1::HTTPMatchRequest& m,
+                                                         const std::string& mp) {
+  proxy::RouteMatch match;
+  match.ignore_uri_case = m.ignore_uri_case();
+  match.port = static_cast<std::uint16_t>(m.port());
+  auto uri = matcher_from(m.uri(), mp + ".uri");
+  auto method = matcher_from(m.method(), mp + ".method");
+  auto authority = matcher_from(m.authority(), mp + ".authority");
+  if (!uri) return std::unexpected(uri.error());
+  if (!method) return std::unexpected(method.error());
+  if (!authority) return std::unexpected(authority.error());
+  auto scheme = matcher_from(m.scheme(), mp + ".scheme");
+  if (!scheme) return std::unexpected(scheme.error());
+  match.uri = std::move(*uri);
+  match.method = std::move(*method);
+  match.authority = std::move(*authority);
+  match.scheme = std::move(*scheme);
+  // Maps are sorted so that equal views build equal routes.
+  std::map<std::string, networking::v1::StringMatch> headers(m.headers().begin(),
+                                                             m.headers().end());
+  for (const auto& [header, sm] : headers) {
+    auto matcher = matcher_from(sm, mp + ".headers." + header);
+    if (!matcher) return std::unexpected(matcher.error());
+    match.headers.push_back({ascii_lower(header), std::move(*matcher), false});
+  }
+  std::map<std::string, networking::v1::StringMatch> without(m.without_headers().begin(),
+                                                             m.without_headers().end());
+  for (const auto& [header, sm] : without) {
+    auto matcher = matcher_from(sm, mp + ".withoutHeaders." + header);
+    if (!matcher) return std::unexpected(matcher.error());
+    match.headers.push_back({ascii_lower(header), std::move(*matcher), true});
+  }
+  std::map<std::string, networking::v1::StringMatch> query(m.query_params().begin(),
+                                                           m.query_params().end());
+  for (const auto& [param, sm] : query) {
+    auto matcher = matcher_from(sm, mp + ".queryParams." + param);
+    if (!matcher) return std::unexpected(matcher.error());
+    match.query_params.emplace_back(param, std::move(*matcher));
+  }
+  return match;
+}
+
 // Conditions on the calling workload are decided here, once per view: this proxy is the caller.
 bool applies_to_this_proxy(const networking::v1::HTTPMatchRequest& m, const proxy::WorkloadIdentity& self) {
   if (!m.source_namespace().empty() && m.source_namespace() != self.ns) return false;
@@ -296,41 +341,9 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
       const std::string mp = path + ".match[" + std::to_string(j) + "]";
       if (!applies_to_this_proxy(m, self)) continue;
       any_block_applies = true;
-      proxy::RouteMatch match;
-      match.ignore_uri_case = m.ignore_uri_case();
-      match.port = static_cast<std::uint16_t>(m.port());
-      auto uri = matcher_from(m.uri(), mp + ".uri");
-      auto method = matcher_from(m.method(), mp + ".method");
-      auto authority = matcher_from(m.authority(), mp + ".authority");
-      if (!uri) return std::unexpected(uri.error());
-      if (!method) return std::unexpected(method.error());
-      if (!authority) return std::unexpected(authority.error());
-      auto scheme = matcher_from(m.scheme(), mp + ".scheme");
-      if (!scheme) return std::unexpected(scheme.error());
-      match.uri = std::move(*uri);
-      match.method = std::move(*method);
-      match.authority = std::move(*authority);
-      match.scheme = std::move(*scheme);
-      // Maps are sorted so that equal views build equal routes.
-      std::map<std::string, networking::v1::StringMatch> headers(m.headers().begin(), m.headers().end());
-      for (const auto& [header, sm] : headers) {
-        auto matcher = matcher_from(sm, mp + ".headers." + header);
-        if (!matcher) return std::unexpected(matcher.error());
-        match.headers.push_back({ascii_lower(header), std::move(*matcher), false});
-      }
-      std::map<std::string, networking::v1::StringMatch> without(m.without_headers().begin(), m.without_headers().end());
-      for (const auto& [header, sm] : without) {
-        auto matcher = matcher_from(sm, mp + ".withoutHeaders." + header);
-        if (!matcher) return std::unexpected(matcher.error());
-        match.headers.push_back({ascii_lower(header), std::move(*matcher), true});
-      }
-      std::map<std::string, networking::v1::StringMatch> query(m.query_params().begin(), m.query_params().end());
-      for (const auto& [param, sm] : query) {
-        auto matcher = matcher_from(sm, mp + ".queryParams." + param);
-        if (!matcher) return std::unexpected(matcher.error());
-        match.query_params.emplace_back(param, std::move(*matcher));
-      }
-      route.matches.push_back(std::move(match));
+      auto match = match_from(m, mp);
+      if (!match) return std::unexpected(match.error());
+      route.matches.push_back(std::move(*match));
     }
     for (const auto& d : http.route()) {
       proxy::RouteTarget target;
@@ -352,6 +365,39 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
   return routes;
 }
 
+// A RateLimitPolicy's limits. straitd sends a proxy only the policies that select its workload.
+std::expected<void, std::string> rate_limits_from(const policy::v1alpha1::RateLimitPolicy& policy,
+                                                  const std::string& key,
+                                                  std::vector<proxy::RateLimitRule>& out) {
+  const std::string where = "RateLimitPolicy " + key;
+  for (int i = 0; i < policy.limits_size(); ++i) {
+    const auto& limit = policy.limits(i);
+    const std::string path = where + ": limits[" + std::to_string(i) + "]";
+    proxy::RateLimitRule rule;
+    rule.name = key + "/" + limit.name();
+    for (int j = 0; j < limit.match_size(); ++j) {
+      auto match = match_from(limit.match(j), path + ".match[" + std::to_string(j) + "]");
+      if (!match) return std::unexpected(match.error());
+      rule.matches.push_back(std::move(*match));
+    }
+    const auto& bucket = limit.token_bucket();
+    const auto& fill = bucket.fill_interval();
+    // What apply validates, checked again: the nanosecond arithmetic must not overflow.
+    if (fill.seconds() < 0 || fill.seconds() > 24 * 3600 || fill.nanos() < 0 ||
+        fill.nanos() >= 1'000'000'000)
+      return std::unexpected(path + ".tokenBucket.fillInterval: must be from 1ms to 24h");
+    const auto interval = std::chrono::nanoseconds(fill.seconds() * 1'000'000'000LL + fill.nanos());
+    if (bucket.max_tokens() < 1 || interval < std::chrono::milliseconds(1))
+      return std::unexpected(path + ".tokenBucket: needs maxTokens >= 1 and fillInterval >= 1ms");
+    rule.max_tokens = bucket.max_tokens();
+    rule.tokens_per_fill = bucket.tokens_per_fill() == 0 ? 1 : bucket.tokens_per_fill();
+    rule.fill_interval = interval;
+    rule.per_source = limit.per_source() == policy::v1alpha1::RateLimit::PRINCIPAL;
+    out.push_back(std::move(rule));
+  }
+  return {};
+}
+
 // When several resources claim one host, the one in the proxy's own namespace wins, then the one
 // in the service's namespace, then the first by namespace and name (Istio's precedence for
 // VirtualServices and DestinationRules visible to a workload).
@@ -368,6 +414,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   AppliedView out;
   out.config = base;
   out.config.services.clear();
+  out.config.rate_limits.clear();
   out.config.config_version = view.version_info();
   struct Claim {
     int rank;
@@ -472,6 +519,12 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
                                                 : std::nullopt,
                                             dr.has_traffic_policy() ? pool_from(dr.traffic_policy().connection_pool())
                                                                     : proxy::ConnectionPoolPolicy{}};
+    } else if (resource.body().Is<policy::v1alpha1::RateLimitPolicy>()) {
+      policy::v1alpha1::RateLimitPolicy rl;
+      if (!resource.body().UnpackTo(&rl))
+        return std::unexpected("RateLimitPolicy " + key + ": cannot decode");
+      if (auto ok = rate_limits_from(rl, key, out.config.rate_limits); !ok)
+        return std::unexpected(ok.error());
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();

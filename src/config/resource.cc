@@ -14,6 +14,7 @@
 #include "strait/networking/v1/sidecar.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/networking/v1/workload_entry.pb.h"
+#include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 #include "strait/security/v1/authorization_policy.pb.h"
 #include "strait/security/v1/peer_authentication.pb.h"
 #include "strait/security/v1/request_authentication.pb.h"
@@ -25,9 +26,10 @@ namespace {
 constexpr std::array<std::string_view, 3> kNetworkingVersions{"v1", "v1beta1", "v1alpha3"};
 constexpr std::array<std::string_view, 2> kSecurityVersions{"v1", "v1beta1"};
 constexpr std::array<std::string_view, 2> kTelemetryVersions{"v1", "v1alpha1"};
+constexpr std::array<std::string_view, 1> kStraitVersions{"v1alpha1"};
 
-const std::array<KindInfo, 9>& kinds() {
-  static const std::array<KindInfo, 9> table{{
+const std::array<KindInfo, 10>& kinds() {
+  static const std::array<KindInfo, 10> table{{
       {"VirtualService", "networking.istio.io", kNetworkingVersions,
        &networking::v1::VirtualService::default_instance()},
       {"DestinationRule", "networking.istio.io", kNetworkingVersions,
@@ -46,6 +48,9 @@ const std::array<KindInfo, 9>& kinds() {
        &security::v1::RequestAuthentication::default_instance()},
       {"Telemetry", "telemetry.istio.io", kTelemetryVersions,
        &telemetry::v1::Telemetry::default_instance()},
+      // strait's own kinds, where Istio has no first-class resource.
+      {"RateLimitPolicy", "strait.dev", kStraitVersions,
+       &policy::v1alpha1::RateLimitPolicy::default_instance()},
   }};
   return table;
 }

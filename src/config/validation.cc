@@ -1,9 +1,5 @@
 #include "config/validation.h"
 
-#include "common/grpc_status.h"
-#include "common/host_name.h"
-#include "common/retry_on.h"
-
 #include <google/protobuf/duration.pb.h>
 #include <re2/re2.h>
 
@@ -11,17 +7,20 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 #include <tuple>
 
-#include <nlohmann/json.hpp>
-
+#include "common/grpc_status.h"
+#include "common/host_name.h"
+#include "common/retry_on.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
 #include "strait/networking/v1/sidecar.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/networking/v1/workload_entry.pb.h"
+#include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 #include "strait/security/v1/authorization_policy.pb.h"
 #include "strait/security/v1/peer_authentication.pb.h"
 #include "strait/security/v1/request_authentication.pb.h"
@@ -33,6 +32,7 @@ namespace {
 namespace nw = strait::networking::v1;
 namespace sec = strait::security::v1;
 namespace tel = strait::telemetry::v1;
+namespace pol = strait::policy::v1alpha1;
 
 using Errors = std::vector<ValidationError>;
 
@@ -524,6 +524,67 @@ void validate_telemetry(Errors& out, const tel::Telemetry& t) {
     check_providers(out, t.access_logging(i).providers(), at("spec.accessLogging", i) + ".providers");
 }
 
+// ---- RateLimitPolicy (strait.dev) ----
+
+// A fill interval beyond a day is refused: the bucket's arithmetic is in nanoseconds, and a limit
+// that slow is an outage, not a rate.
+constexpr std::int64_t kMaxFillIntervalSeconds = 24 * 3600;
+
+void check_token_bucket(Errors& out, bool set, const pol::TokenBucket& b, const std::string& path) {
+  if (!set) {
+    out.push_back({path, "is required (maxTokens, tokensPerFill, fillInterval)"});
+    return;
+  }
+  if (b.max_tokens() < 1) out.push_back({path + ".maxTokens", "must be at least 1"});
+  if (!b.has_fill_interval()) {
+    out.push_back({path + ".fillInterval", "is required"});
+  } else if (under_1ms(b.fill_interval())) {
+    out.push_back({path + ".fillInterval", "must be at least 1ms"});
+  } else if (b.fill_interval().seconds() > kMaxFillIntervalSeconds) {
+    out.push_back({path + ".fillInterval", "must be at most 24h"});
+  } else {
+    const double interval_ns =
+        static_cast<double>(b.fill_interval().seconds()) * 1e9 + b.fill_interval().nanos();
+    const std::uint32_t per_fill = b.tokens_per_fill() == 0 ? 1 : b.tokens_per_fill();
+    if (interval_ns / per_fill < 1000.0)
+      out.push_back({path + ".tokensPerFill", "refills faster than one token per microsecond (" +
+                                                  std::to_string(per_fill) + " per fillInterval)"});
+  }
+}
+
+void validate_rate_limit_policy(Errors& out, const pol::RateLimitPolicy& p) {
+  if (p.limits_size() == 0) out.push_back({"spec.limits", "needs at least one limit"});
+  std::set<std::string> names;
+  for (int i = 0; i < p.limits_size(); ++i) {
+    const auto& limit = p.limits(i);
+    const std::string path = at("spec.limits", i);
+    if (limit.name().empty()) {
+      out.push_back({path + ".name", "is required"});
+    } else if (!is_dns_label(limit.name())) {
+      out.push_back(
+          {path + ".name", in_quotes(limit.name()) + " must be a DNS label (a-z, 0-9, '-')"});
+    } else if (!names.insert(limit.name()).second) {
+      out.push_back(
+          {path + ".name", in_quotes(limit.name()) + " is already the name of another limit"});
+    }
+    for (int j = 0; j < limit.match_size(); ++j) {
+      const auto& m = limit.match(j);
+      const std::string mp = at(path + ".match", j);
+      check_match(out, m, mp);
+      // The sidecar that enforces the limit is the callee: it knows the caller by its SPIFFE ID.
+      if (m.source_labels_size() > 0)
+        out.push_back(
+            {mp + ".sourceLabels", "is not available to a rate limit (use perSource: PRINCIPAL)"});
+      if (!m.source_namespace().empty())
+        out.push_back({mp + ".sourceNamespace",
+                       "is not available to a rate limit (use perSource: PRINCIPAL)"});
+      if (m.gateways_size() > 0)
+        out.push_back({mp + ".gateways", "is not available to a rate limit"});
+    }
+    check_token_bucket(out, limit.has_token_bucket(), limit.token_bucket(), path + ".tokenBucket");
+  }
+}
+
 template <typename T>
 const T* spec_as(const Resource& r) {
   return dynamic_cast<const T*>(r.spec.get());
@@ -588,6 +649,8 @@ std::vector<ValidationError> validate(const Resource& r) {
   else if (const auto* ap = spec_as<sec::AuthorizationPolicy>(r)) validate_authorization_policy(out, *ap);
   else if (const auto* ra = spec_as<sec::RequestAuthentication>(r)) validate_request_authentication(out, *ra);
   else if (const auto* t = spec_as<tel::Telemetry>(r)) validate_telemetry(out, *t);
+  else if (const auto* rl = spec_as<pol::RateLimitPolicy>(r))
+    validate_rate_limit_policy(out, *rl);
   return out;
 }
 

@@ -148,7 +148,7 @@ void MeshHub::push() {
       auto view = std::make_shared<std::vector<mesh::v1::Resource>>();
       std::string proxy_bytes;
       for (std::size_t i = 0; i < view_->size(); ++i) {
-        if (!visible_to(reach_[i], node.namespace_(), scope)) continue;
+        if (!visible_to(reach_[i], node, scope)) continue;
         view->push_back((*view_)[i]);
         proxy_bytes += pieces_[i];
       }

@@ -13,6 +13,7 @@
 #include "strait/networking/v1/sidecar.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/networking/v1/workload_entry.pb.h"
+#include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 
 namespace strait::control {
 namespace {
@@ -155,6 +156,9 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
     } else if (r.kind == "DestinationRule") {
       networking::v1::DestinationRule spec;
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    } else if (r.kind == "RateLimitPolicy") {
+      policy::v1alpha1::RateLimitPolicy spec;
+      if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
     }
   }
   mesh::v1::TrustBundle bundle;
@@ -181,6 +185,12 @@ std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view)
                                                    resource.body().UnpackTo(&dr)) {
       reach.hosts.push_back(qualify_host(dr.host(), reach.ns));
       reach.export_to.assign(dr.export_to().begin(), dr.export_to().end());
+    } else if (policy::v1alpha1::RateLimitPolicy rl;
+               resource.body().Is<policy::v1alpha1::RateLimitPolicy>() &&
+               resource.body().UnpackTo(&rl)) {
+      reach.workload_policy = true;
+      reach.selector.insert(rl.selector().match_labels().begin(),
+                            rl.selector().match_labels().end());
     } else {
       reach.everyone = true;
     }
@@ -224,8 +234,17 @@ EgressScope egress_scope(const mesh::v1::Node& node, const std::vector<store::St
   return scope;
 }
 
-bool visible_to(const ResourceReach& reach, const std::string& proxy_ns, const EgressScope& scope) {
+bool visible_to(const ResourceReach& reach, const mesh::v1::Node& proxy, const EgressScope& scope) {
   if (reach.everyone) return true;
+  const std::string& proxy_ns = proxy.namespace_();
+  if (reach.workload_policy) {
+    if (reach.ns == "strait-system" && reach.selector.empty()) return true;
+    if (reach.ns != proxy_ns) return false;
+    return std::ranges::all_of(reach.selector, [&](const auto& entry) {
+      auto it = proxy.labels().find(entry.first);
+      return it != proxy.labels().end() && it->second == entry.second;
+    });
+  }
   if (!reach.export_to.empty()) {
     const bool exported = std::ranges::any_of(reach.export_to, [&](const std::string& to) {
       return to == "*" || to == proxy_ns || (to == "." && reach.ns == proxy_ns);

@@ -37,6 +37,11 @@ struct ResourceReach {
   std::vector<std::string> hosts;      // FQDNs it is about
   std::vector<std::string> export_to;  // empty: every namespace
   bool everyone = false;               // the trust bundle
+  // A policy for selected workloads (RateLimitPolicy): it reaches the proxies of its namespace
+  // whose labels hold every entry of `selector` (empty: all of them), or, from the root namespace
+  // strait-system without a selector, every proxy. Egress scopes and exportTo do not apply.
+  bool workload_policy = false;
+  std::map<std::string, std::string> selector;
 };
 [[nodiscard]] std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view);
 
@@ -51,6 +56,7 @@ struct EgressScope {
 [[nodiscard]] EgressScope egress_scope(const mesh::v1::Node& node,
                                        const std::vector<store::StoredResource>& resources);
 
-[[nodiscard]] bool visible_to(const ResourceReach& reach, const std::string& proxy_ns, const EgressScope& scope);
+[[nodiscard]] bool visible_to(const ResourceReach& reach, const mesh::v1::Node& proxy,
+                              const EgressScope& scope);
 
 }  // namespace strait::control

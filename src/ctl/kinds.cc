@@ -12,7 +12,7 @@ struct Names {
   std::string_view short_name;  // "" when the kind has none
 };
 
-constexpr std::array<Names, 9> kNames{{
+constexpr std::array<Names, 10> kNames{{
     {"VirtualService", "virtualservice", "virtualservices", "vs"},
     {"DestinationRule", "destinationrule", "destinationrules", "dr"},
     {"ServiceEntry", "serviceentry", "serviceentries", "se"},
@@ -22,6 +22,7 @@ constexpr std::array<Names, 9> kNames{{
     {"AuthorizationPolicy", "authorizationpolicy", "authorizationpolicies", "ap"},
     {"RequestAuthentication", "requestauthentication", "requestauthentications", "ra"},
     {"Telemetry", "telemetry", "telemetries", ""},
+    {"RateLimitPolicy", "ratelimitpolicy", "ratelimitpolicies", "rlp"},
 }};
 
 std::string lower(std::string_view s) {

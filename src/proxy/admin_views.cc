@@ -11,6 +11,20 @@
 namespace strait::proxy {
 namespace {
 
+// A Prometheus label value: backslash, double quote and newline escaped.
+std::string label_value(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -78,6 +92,18 @@ std::string render_config_dump(const ProxyServer& server) {
                         {"http_routes", routes}});
   }
   out["services"] = services;
+  json rate_limits = json::array();
+  for (const auto& r : config.rate_limits) {
+    rate_limits.push_back(
+        {{"name", r.name},
+         {"match_blocks", r.matches.size()},
+         {"max_tokens", r.max_tokens},
+         {"tokens_per_fill", r.tokens_per_fill},
+         {"fill_interval",
+          format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(r.fill_interval))},
+         {"per_source", r.per_source ? "PRINCIPAL" : "WORKLOAD"}});
+  }
+  out["rate_limits"] = rate_limits;
   const auto& cert = snapshot.tls.certificate;
   out["certificate"] = {{"spiffe_id", cert.spiffe_id},
                         {"serial", cert.serial_hex},
@@ -185,6 +211,25 @@ std::string render_prometheus(const ProxyServer& server) {
                  std::chrono::duration_cast<std::chrono::seconds>(
                      snapshot.tls.certificate.not_after.time_since_epoch())
                      .count());
+  family("strait_rate_limited_total", "counter",
+         "Requests refused by a RateLimitPolicy's limit, by limit.");
+  for (const auto& limit : snapshot.rate_limits) {
+    fmt::format_to(std::back_inserter(out), "strait_rate_limited_total{{limit=\"{}\"}} {}\n",
+                   label_value(limit.rule->name), limit.state->limited());
+  }
+  family("strait_rate_limit_sources", "gauge",
+         "Callers holding a bucket of their own, by perSource limit.");
+  family("strait_rate_limit_source_overflows_total", "counter",
+         "Requests of callers that found no free bucket and shared the overflow bucket, by limit.");
+  for (const auto& limit : snapshot.rate_limits) {
+    if (!limit.rule->per_source) continue;
+    const std::string name = label_value(limit.rule->name);
+    fmt::format_to(std::back_inserter(out), "strait_rate_limit_sources{{limit=\"{}\"}} {}\n", name,
+                   limit.state->sources());
+    fmt::format_to(std::back_inserter(out),
+                   "strait_rate_limit_source_overflows_total{{limit=\"{}\"}} {}\n", name,
+                   limit.state->source_overflows());
+  }
   family("strait_build_info", "gauge", "The proxy's version.");
   fmt::format_to(std::back_inserter(out), "strait_build_info{{version=\"{}\"}} 1\n", STRAIT_VERSION);
   return out;

@@ -14,6 +14,7 @@
 #include "proxy/http_route.h"
 #include "proxy/load_balancer.h"
 #include "proxy/outlier_detection.h"
+#include "proxy/rate_limiter.h"
 
 namespace strait::proxy {
 
@@ -115,6 +116,8 @@ struct ProxyConfig {
   std::vector<InboundService> inbound_services;
   std::vector<UpstreamBinding> upstreams;
   std::vector<Service> services;
+  // The RateLimitPolicies that apply to this workload, enforced on its inbound HTTP requests.
+  std::vector<RateLimitRule> rate_limits;
   TlsFiles tls;                // bootstrap mode
   bool control_plane = false;  // certificates and services come from straitd, not from files
   Limits limits;

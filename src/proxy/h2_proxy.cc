@@ -1,25 +1,24 @@
 #include "proxy/h2_proxy.h"
 
-#include <asio/steady_timer.hpp>
-#include <asio/this_coro.hpp>
-
-#include "net/stream.h"
-
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <charconv>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <fmt/format.h>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <charconv>
 
 #include "http/parser.h"
 #include "net/event.h"
 #include "net/sleep.h"
+#include "net/stream.h"
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/mirror.h"
+#include "proxy/rate_limit_filter.h"
 #include "proxy/retry_state.h"
 #include "proxy/upstream_connector.h"
 
@@ -95,6 +94,7 @@ asio::awaitable<void> send_route_response(H2Stream& stream, const LocalResponse&
     head.emplace_back("content-type", "application/grpc");
     head.emplace_back("grpc-status", std::to_string(response.grpc_status));
     head.emplace_back("grpc-message", std::string(name_of(response.reason)));
+    for (const auto& field : response.fields) head.push_back(field);
     stream.send_headers(head, true);
     co_return;
   }
@@ -152,6 +152,19 @@ class H2StreamProxy {
       co_return;
     }
     destination_ = *destination;
+    // An inbound request passes the workload's rate limits first.
+    if (info_.kind == ListenerKind::kInbound && !snapshot_->rate_limits.empty()) {
+      const RequestAttributes attributes{request_.method,   request_.path,  request_.authority,
+                                         destination_.port, &first.headers, &find_h2_header};
+      const auto content_type = find_h2_header(&first.headers, "content-type");
+      if (auto refused = check_rate_limits(snapshot_->rate_limits, attributes, info_.peer_identity,
+                                           content_type && is_grpc_content_type(*content_type),
+                                           steady_now_ns())) {
+        co_await send_route_response(*down_, *refused, worker_, request_.method == "HEAD");
+        if (!request_ended_) down_->stop_request_after_response();
+        co_return;
+      }
+    }
     // The matched route may answer itself (CORS preflight, directResponse, redirect, fault abort),
     // hold the request back (fault delay) before it goes upstream, or add CORS fields to the answer.
     if (destination_.route != nullptr) {

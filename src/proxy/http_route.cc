@@ -22,8 +22,6 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
   return std::nullopt;
 }
 
-namespace {
-
 bool block_matches(const RouteMatch& m, const RequestAttributes& r) {
   const auto question = r.path.find('?');
   const std::string_view path = r.path.substr(0, question);
@@ -44,8 +42,6 @@ bool block_matches(const RouteMatch& m, const RequestAttributes& r) {
   }
   return true;
 }
-
-}  // namespace
 
 bool StringMatcher::matches(std::string_view text, bool ignore_case) const {
   switch (kind) {

@@ -193,6 +193,9 @@ struct RequestAttributes {
   std::string_view scheme = "http";
 };
 
+// Whether every condition of one match block holds for the request.
+[[nodiscard]] bool block_matches(const RouteMatch& block, const RequestAttributes& request);
+
 // The match block that applies (nullptr when none does); a route without blocks matches with
 // `*matched_all` set.
 [[nodiscard]] const RouteMatch* matching_block(const HttpRoute& route, const RequestAttributes& request,

@@ -1,19 +1,17 @@
 #include "proxy/http_session.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
-
-#include "net/stream.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <charconv>
 #include <optional>
 
 #include "http/parser.h"
 #include "net/read_buffer.h"
 #include "net/sleep.h"
+#include "net/stream.h"
 #include "net/watchdog.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/h1_to_h2.h"
@@ -21,6 +19,7 @@
 #include "proxy/http_head_writer.h"
 #include "proxy/local_reply.h"
 #include "proxy/mirror.h"
+#include "proxy/rate_limit_filter.h"
 #include "proxy/retry_state.h"
 #include "proxy/router.h"
 #include "proxy/upstream_connector.h"
@@ -158,6 +157,19 @@ class HttpSession {
     watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
     co_await downstream_.write_all(asio::buffer(response));
     stats_.bytes_sent.add(response.size());
+  }
+
+  // A response of the proxy's own to `request` (route answers, rate limits). True when the
+  // connection may carry another request: not when the request has a body left unread.
+  asio::awaitable<bool> answer(const http::RequestHead& request, const LocalResponse& response) {
+    const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
+    worker_.stats().count(response.reason);
+    const std::string bytes = build_local_response(response, close, request.method == "HEAD");
+    watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
+    co_await downstream_.write_all(asio::buffer(bytes));
+    stats_.bytes_sent.add(bytes.size());
+    if (!close) in_.consume(request.head_size);
+    co_return !close;
   }
 
   // The request's path to send and, for absolute-form targets, the authority it names.
@@ -347,6 +359,19 @@ class HttpSession {
       co_return !close;
     }
 
+    // An inbound request passes the workload's rate limits first.
+    if (info_.kind == ListenerKind::kInbound && !snapshot->rate_limits.empty()) {
+      const RequestAttributes attributes{request.method,    target.path, target.request_authority,
+                                         destination->port, &request,    &find_h1_header};
+      const auto* content_type = request.find("content-type");
+      if (auto refused = check_rate_limits(
+              snapshot->rate_limits, attributes, info_.peer_identity,
+              content_type != nullptr && is_grpc_content_type(content_type->value),
+              steady_now_ns())) {
+        co_return co_await answer(request, *refused);
+      }
+    }
+
     // The matched route may answer itself (CORS preflight, directResponse, redirect, fault abort),
     // hold the request back (fault delay) before it goes upstream, or add CORS fields to the answer.
     std::vector<std::pair<std::string, std::string>> cors_fields;
@@ -359,16 +384,7 @@ class HttpSession {
         worker_.stats().fault_delays.add();
         co_await net::sleep_for(action.delay);
       }
-      if (action.respond) {
-        const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
-        worker_.stats().count(action.respond->reason);
-        const std::string bytes = build_local_response(*action.respond, close, request.method == "HEAD");
-        watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
-        co_await downstream_.write_all(asio::buffer(bytes));
-        stats_.bytes_sent.add(bytes.size());
-        if (!close) in_.consume(request.head_size);
-        co_return !close;
-      }
+      if (action.respond) co_return co_await answer(request, *action.respond);
     }
 
     // Everything needed after the head leaves the buffer is copied or serialized now.

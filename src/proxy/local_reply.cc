@@ -25,6 +25,8 @@ std::string_view name_of(LocalReason reason) {
     case LocalReason::kFaultAbort: return "fault_abort";
     case LocalReason::kUpstreamOverflow: return "upstream_overflow";
     case LocalReason::kCorsPreflight: return "cors_preflight";
+    case LocalReason::kRateLimited:
+      return "rate_limited";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -11,25 +11,27 @@
 namespace strait::proxy {
 
 enum class LocalReason : std::uint8_t {
-  kMalformedRequest,              // 400/414/431/501/505 from the HTTP/1 parser; detail names the rule
-  kHeaderTimeout,                 // 408: the request head did not arrive in time
-  kNoRoute,                       // 404: the host is not a known service
-  kNoHealthyUpstream,             // 503: the service has no endpoint
-  kUpstreamConnectFailed,         // 503: every connect attempt failed
-  kUpstreamConnectTimeout,        // 504: connect or handshake took longer than connectTimeout
-  kUpstreamTlsFailed,             // 503: the mTLS handshake with the peer sidecar failed
-  kUpstreamIdentityMismatch,      // 503: the server's SPIFFE ID may not serve this service
-  kUpstreamResetBeforeResponse,   // 502: the upstream closed or reset before a response head
-  kUpstreamProtocolError,         // 502: the upstream's response head was malformed
-  kUpstreamTimeout,               // 504: no byte from the upstream within streamIdleTimeout
-  kUpstreamResponseTimeout,       // 504: no response within the route's timeout (or the last perTryTimeout)
-  kMethodNotAllowed,              // 405: CONNECT on a listener that does not tunnel
-  kUnknownInboundPort,            // 404: inbound traffic for a port this workload does not serve
-  kDirectResponse,                // the route's directResponse (its status and body)
-  kRedirect,                      // the route's redirect (3xx with Location)
-  kFaultAbort,                    // the route's fault.abort (its status)
-  kUpstreamOverflow,              // 503: a connectionPool limit of the destination is reached
-  kCorsPreflight,                 // 200: a CORS preflight answered by the route's corsPolicy
+  kMalformedRequest,          // 400/414/431/501/505 from the HTTP/1 parser; detail names the rule
+  kHeaderTimeout,             // 408: the request head did not arrive in time
+  kNoRoute,                   // 404: the host is not a known service
+  kNoHealthyUpstream,         // 503: the service has no endpoint
+  kUpstreamConnectFailed,     // 503: every connect attempt failed
+  kUpstreamConnectTimeout,    // 504: connect or handshake took longer than connectTimeout
+  kUpstreamTlsFailed,         // 503: the mTLS handshake with the peer sidecar failed
+  kUpstreamIdentityMismatch,  // 503: the server's SPIFFE ID may not serve this service
+  kUpstreamResetBeforeResponse,  // 502: the upstream closed or reset before a response head
+  kUpstreamProtocolError,        // 502: the upstream's response head was malformed
+  kUpstreamTimeout,              // 504: no byte from the upstream within streamIdleTimeout
+  kUpstreamResponseTimeout,      // 504: no response within the route's timeout (or the last
+                                 // perTryTimeout)
+  kMethodNotAllowed,             // 405: CONNECT on a listener that does not tunnel
+  kUnknownInboundPort,           // 404: inbound traffic for a port this workload does not serve
+  kDirectResponse,               // the route's directResponse (its status and body)
+  kRedirect,                     // the route's redirect (3xx with Location)
+  kFaultAbort,                   // the route's fault.abort (its status)
+  kUpstreamOverflow,             // 503: a connectionPool limit of the destination is reached
+  kCorsPreflight,                // 200: a CORS preflight answered by the route's corsPolicy
+  kRateLimited,                  // 429: a RateLimitPolicy's limit has no token left for the request
   kCount,
 };
 

@@ -77,7 +77,8 @@ void ProxyServer::post_credentials(tls::Credentials credentials) {
       memory_credentials_ = std::move(previous);
       return;
     }
-    auto snapshot = build_snapshot(config_, std::move(*contexts), snapshot_->version + 1, &circuits_);
+    auto snapshot = build_snapshot(config_, std::move(*contexts), snapshot_->version + 1,
+                                   &circuits_, &rate_limits_);
     if (!snapshot) return;
     spdlog::info("certificate renewed: {} (serial {})", (*snapshot)->tls.certificate.spiffe_id,
                  (*snapshot)->tls.certificate.serial_hex);
@@ -107,7 +108,8 @@ std::future<std::expected<void, std::string>> ProxyServer::post_config(ProxyConf
       }
       contexts = std::move(*rebuilt);
     }
-    auto snapshot = build_snapshot(shared, std::move(contexts), snapshot_->version + 1, &circuits_);
+    auto snapshot = build_snapshot(shared, std::move(contexts), snapshot_->version + 1, &circuits_,
+                                   &rate_limits_);
     if (!snapshot) {
       promise->set_value(std::unexpected(snapshot.error()));
       return;
@@ -177,7 +179,7 @@ std::expected<void, std::string> ProxyServer::bind_listeners() {
 std::expected<void, std::string> ProxyServer::start() {
   auto contexts = load_credentials();
   if (!contexts) return std::unexpected(contexts.error());
-  auto snapshot = build_snapshot(config_, std::move(*contexts), 1, &circuits_);
+  auto snapshot = build_snapshot(config_, std::move(*contexts), 1, &circuits_, &rate_limits_);
   if (!snapshot) return std::unexpected(snapshot.error());
   stamps_ = credential_stamps();
   ready_ = !config_->control_plane;  // with a control plane: once the first view is applied
@@ -225,7 +227,8 @@ void ProxyServer::watch_credentials() {
       if (!contexts) {
         spdlog::error("certificate reload failed, keeping the current one: {}", contexts.error());
       } else {
-        auto snapshot = build_snapshot(config_, std::move(*contexts), snapshot_->version + 1, &circuits_);
+        auto snapshot = build_snapshot(config_, std::move(*contexts), snapshot_->version + 1,
+                                       &circuits_, &rate_limits_);
         if (snapshot) {
           spdlog::info("certificates reloaded: {} (serial {})", (*snapshot)->tls.certificate.spiffe_id,
                        (*snapshot)->tls.certificate.serial_hex);

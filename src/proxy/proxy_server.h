@@ -84,6 +84,7 @@ class ProxyServer {
   std::function<void()> on_drain_;
   bool ready_ = true;
   CircuitRegistry circuits_;  // connection-pool counts, carried from snapshot to snapshot
+  RateLimitRegistry rate_limits_;  // rate-limit buckets, likewise
   std::shared_ptr<const Snapshot> snapshot_;
   std::chrono::system_clock::time_point snapshot_time_;
   std::vector<FileStamp> stamps_;

@@ -44,6 +44,7 @@ std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
     if (it == snapshot.inbound_by_port.end())
       return std::unexpected(RouteError{404, LocalReason::kUnknownInboundPort,
                                         "this workload serves no port " + std::to_string(port)});
+    d.port = port;  // the service port, for rate-limit matches
     d.app_port = it->second->target_port;
     d.protocol = it->second->protocol;
     return d;

@@ -24,11 +24,17 @@ const ResolvedService* Snapshot::find_service(std::string_view host) const {
 
 std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version,
-    CircuitRegistry* circuits) {
+    CircuitRegistry* circuits, RateLimitRegistry* rate_limits) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->version = version;
   snapshot->tls = std::move(tls);
   if (circuits != nullptr) circuits->forget_unused();
+  if (rate_limits != nullptr) rate_limits->forget_unused();
+  for (const auto& rule : config->rate_limits) {
+    snapshot->rate_limits.push_back({&rule, rate_limits != nullptr
+                                                ? rate_limits->state_for(rule)
+                                                : std::make_shared<RateLimitState>(rule)});
+  }
   for (const auto& service : config->services) {
     ResolvedService resolved{&service, {}};
     resolved.circuit = circuits != nullptr ? circuits->state_for(service.fqdn) : std::make_shared<CircuitState>();

@@ -79,6 +79,7 @@ struct Snapshot {
   std::unordered_map<std::string, ResolvedService> services_by_fqdn;
   std::unordered_map<std::uint16_t, const InboundService*> inbound_by_port;
   std::unordered_map<std::uint16_t, std::string> app_pool_keys;  // by application port
+  std::vector<ActiveRateLimit> rate_limits;                      // parallel to config->rate_limits
 
   // Resolves a host as an application writes it ("reviews", "reviews.prod",
   // "reviews.prod.svc.cluster.local"; any case, optional trailing dot), with short names taken in
@@ -87,10 +88,11 @@ struct Snapshot {
 };
 
 // Builds a snapshot; fails when an address is not an IP literal. `circuits` carries each service's
-// in-flight counts over from the previous snapshot (null: fresh counts, for tests and tools).
+// in-flight counts over from the previous snapshot, `rate_limits` each limit's buckets (null: fresh
+// ones, for tests and tools).
 [[nodiscard]] std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version,
-    CircuitRegistry* circuits = nullptr);
+    CircuitRegistry* circuits = nullptr, RateLimitRegistry* rate_limits = nullptr);
 
 // The key of the per-worker pool for connections to `address` with this SNI ("" without mTLS) and
 // protocol.

@@ -304,7 +304,7 @@ spec:
     const auto scope = control::egress_scope(node, resources_);
     std::vector<std::string> seen;
     for (std::size_t i = 0; i < full.size(); ++i) {
-      if (control::visible_to(reach[i], node.namespace_(), scope))
+      if (control::visible_to(reach[i], node, scope))
         seen.push_back(full[i].namespace_() + "/" + full[i].name());
     }
     return seen;
@@ -328,6 +328,79 @@ spec:
   const auto outsider_sees = names_seen(outsider);
   EXPECT_EQ(std::ranges::count(outsider_sees, "shop/private"), 0);
   EXPECT_EQ(outsider_sees.size(), full.size() - 1);
+}
+
+TEST_F(MeshViewTest, RateLimitPoliciesReachTheWorkloadsTheySelectAndBecomeRules) {
+  auto policies = stored(R"(
+apiVersion: strait.dev/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: reviews, namespace: shop}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  limits:
+  - name: api
+    match: [{uri: {prefix: /api}}]
+    perSource: PRINCIPAL
+    tokenBucket: {maxTokens: 10, tokensPerFill: 5, fillInterval: 500ms}
+---
+apiVersion: strait.dev/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: mesh-wide, namespace: strait-system}
+spec:
+  limits: [{name: all, tokenBucket: {maxTokens: 1000, fillInterval: 1ms}}]
+---
+apiVersion: strait.dev/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: elsewhere, namespace: other}
+spec:
+  limits: [{name: all, tokenBucket: {maxTokens: 1, fillInterval: 1s}}]
+)");
+  for (auto& p : policies) {
+    if (p.name == "mesh-wide") p.ns = "strait-system";
+    if (p.name == "elsewhere") p.ns = "other";
+  }
+  resources_.insert(resources_.end(), policies.begin(), policies.end());
+  const auto pushed = view();
+  std::vector<mesh::v1::Resource> full(pushed.resources().begin(), pushed.resources().end());
+  const auto reach = control::reach_of(full);
+  auto policies_seen = [&](const mesh::v1::Node& node) {
+    const auto scope = control::egress_scope(node, resources_);
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      if (full[i].body().type_url().ends_with("RateLimitPolicy") &&
+          control::visible_to(reach[i], node, scope))
+        seen.push_back(full[i].namespace_() + "/" + full[i].name());
+    }
+    return seen;
+  };
+  mesh::v1::Node reviews = workloads_[0].node;
+  mesh::v1::Node web;
+  web.set_namespace_("shop");
+  (*web.mutable_labels())["app"] = "web";
+  EXPECT_EQ(policies_seen(reviews),
+            (std::vector<std::string>{"shop/reviews", "strait-system/mesh-wide"}));
+  EXPECT_EQ(policies_seen(web), std::vector<std::string>{"strait-system/mesh-wide"});
+
+  // The reviews proxy's view: its two policies, as rules.
+  mesh::v1::DiscoveryResponse own;
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    if (control::visible_to(reach[i], reviews, control::egress_scope(reviews, resources_)))
+      *own.add_resources() = full[i];
+  }
+  auto applied = agent::config_from_view(base_, own);
+  ASSERT_TRUE(applied) << applied.error();
+  const auto& rules = applied->config.rate_limits;
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].name, "shop/reviews/api");
+  EXPECT_TRUE(rules[0].per_source);
+  EXPECT_EQ(rules[0].max_tokens, 10u);
+  EXPECT_EQ(rules[0].tokens_per_fill, 5u);
+  EXPECT_EQ(rules[0].fill_interval, std::chrono::milliseconds(500));
+  ASSERT_EQ(rules[0].matches.size(), 1u);
+  EXPECT_EQ(rules[0].matches[0].uri.value, "/api");
+  EXPECT_EQ(rules[1].name, "strait-system/mesh-wide/all");
+  EXPECT_EQ(rules[1].tokens_per_fill, 1u);  // the default
+  EXPECT_FALSE(rules[1].per_source);
 }
 
 TEST_F(MeshViewTest, MatchBlocksForOtherCallersAreLeftOutNotWidened) {

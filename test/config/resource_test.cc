@@ -63,7 +63,7 @@ TEST(ResourceTest, VirtualServiceRoundTripsWithIstioNamesAndDurations) {
 }
 
 TEST(ResourceTest, EveryKindIsKnownWithItsGroup) {
-  EXPECT_EQ(all_kinds().size(), 9u);
+  EXPECT_EQ(all_kinds().size(), 10u);
   for (const char* kind : {"VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "Sidecar"}) {
     ASSERT_NE(find_kind(kind), nullptr) << kind;
     EXPECT_EQ(find_kind(kind)->group, "networking.istio.io");
@@ -73,6 +73,8 @@ TEST(ResourceTest, EveryKindIsKnownWithItsGroup) {
     EXPECT_EQ(find_kind(kind)->group, "security.istio.io");
   }
   ASSERT_NE(find_kind("Telemetry"), nullptr);
+  ASSERT_NE(find_kind("RateLimitPolicy"), nullptr);
+  EXPECT_EQ(find_kind("RateLimitPolicy")->group, "strait.dev");
   EXPECT_EQ(find_kind("Gateway"), nullptr);
 }
 

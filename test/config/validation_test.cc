@@ -46,6 +46,9 @@ std::vector<std::string> pa(std::string_view spec) { return errors_of("security.
 std::vector<std::string> ap(std::string_view spec) { return errors_of("security.istio.io/v1", "AuthorizationPolicy", spec); }
 std::vector<std::string> ra(std::string_view spec) { return errors_of("security.istio.io/v1", "RequestAuthentication", spec); }
 std::vector<std::string> telemetry(std::string_view spec) { return errors_of("telemetry.istio.io/v1", "Telemetry", spec); }
+std::vector<std::string> rlp(std::string_view spec) {
+  return errors_of("strait.dev/v1alpha1", "RateLimitPolicy", spec);
+}
 
 // The only error, or a description of what came instead.
 std::string only(const std::vector<std::string>& errors) {
@@ -380,6 +383,56 @@ TEST(TelemetryValidation, SamplingPercentageAndProviders) {
             (Strings{"spec.tracing[0].providers[0].name: unknown provider 'datadog' (prometheus, otel, zipkin, envoy or strait)",
                      "spec.accessLogging[0].providers[0].name: unknown provider 'stackdriver' (prometheus, otel, zipkin, "
                      "envoy or strait)"}));
+}
+
+TEST(RateLimitPolicyValidation, AWorkingPolicyPasses) {
+  EXPECT_EQ(
+      rlp("  selector: {matchLabels: {app: reviews}}\n"
+          "  limits:\n"
+          "  - {name: all, tokenBucket: {maxTokens: 100, tokensPerFill: 50, fillInterval: 1s}}\n"
+          "  - name: api-per-caller\n"
+          "    perSource: PRINCIPAL\n"
+          "    match: [{uri: {prefix: /api}, method: {exact: POST}}, {headers: {x-bulk: {exact: "
+          "'yes'}}}]\n"
+          "    tokenBucket: {maxTokens: 1, fillInterval: 1ms}\n"),
+      Strings{});
+}
+
+TEST(RateLimitPolicyValidation, EveryLimitNeedsANameAndABucketThatCanWork) {
+  EXPECT_EQ(only(rlp("  limits: []\n")), "spec.limits: needs at least one limit");
+  EXPECT_EQ(
+      rlp("  limits: [{tokenBucket: {maxTokens: 0, fillInterval: 0.5ms}}, {name: Big_Name}]\n"),
+      (Strings{
+          "spec.limits[0].name: is required",
+          "spec.limits[0].tokenBucket.maxTokens: must be at least 1",
+          "spec.limits[0].tokenBucket.fillInterval: must be at least 1ms",
+          "spec.limits[1].name: 'Big_Name' must be a DNS label (a-z, 0-9, '-')",
+          "spec.limits[1].tokenBucket: is required (maxTokens, tokensPerFill, fillInterval)"}));
+  EXPECT_EQ(only(rlp("  limits: [{name: a, tokenBucket: {maxTokens: 1}}]\n")),
+            "spec.limits[0].tokenBucket.fillInterval: is required");
+  EXPECT_EQ(only(rlp("  limits: [{name: a, tokenBucket: {maxTokens: 1, fillInterval: 25h}}]\n")),
+            "spec.limits[0].tokenBucket.fillInterval: must be at most 24h");
+  EXPECT_EQ(only(rlp("  limits: [{name: a, tokenBucket: {maxTokens: 1, tokensPerFill: 2000, "
+                     "fillInterval: 1ms}}]\n")),
+            "spec.limits[0].tokenBucket.tokensPerFill: refills faster than one token per "
+            "microsecond (2000 per "
+            "fillInterval)");
+  EXPECT_EQ(only(rlp("  limits:\n  - {name: a, tokenBucket: {maxTokens: 1, fillInterval: 1s}}\n"
+                     "  - {name: a, tokenBucket: {maxTokens: 1, fillInterval: 1s}}\n")),
+            "spec.limits[1].name: 'a' is already the name of another limit");
+}
+
+TEST(RateLimitPolicyValidation, MatchesAreTheCalleesToTest) {
+  EXPECT_EQ(rlp("  limits:\n  - name: a\n    tokenBucket: {maxTokens: 1, fillInterval: 1s}\n"
+                "    match: [{uri: {regex: '(['}, sourceLabels: {app: web}, sourceNamespace: shop, "
+                "gateways: [g]}]\n"),
+            (Strings{"spec.limits[0].match[0].uri.regex: invalid RE2 regex: missing ]: [",
+                     "spec.limits[0].match[0].sourceLabels: is not available to a rate limit (use "
+                     "perSource: PRINCIPAL)",
+                     "spec.limits[0].match[0].sourceNamespace: is not available to a rate limit "
+                     "(use perSource: "
+                     "PRINCIPAL)",
+                     "spec.limits[0].match[0].gateways: is not available to a rate limit"}));
 }
 
 // ---- Conflicts ----

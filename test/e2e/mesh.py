@@ -17,7 +17,7 @@ class MeshProxy(Proxy):
     """A sidecar configured by straitd. Its ports are picked free here so that they are known."""
 
     def __init__(self, mesh, workload, ns, sa, services=(), app_port=None, labels=None, upstreams=(),
-                 extra_args=(), wait=True, token_path=None):
+                 extra_args=(), wait=True, token_path=None, concurrency=1):
         self.name = workload
         self.id = f"{workload}.{ns}"
         self.admin = f"127.0.0.1:{free_port()}"
@@ -32,7 +32,7 @@ class MeshProxy(Proxy):
                 "--ca-bundle", os.path.join(mesh.data, "ca.crt"), "--token-file", self.token_path,
                 "--namespace", ns, "--service-account", sa, "--workload", workload,
                 "--admin-addr", self.admin, "--outbound-addr", self.outbound, "--inbound-addr", self.inbound,
-                "--concurrency", "1"]
+                "--concurrency", str(concurrency)]
         if labels:
             args += ["--labels", ",".join(f"{k}={v}" for k, v in labels.items())]
         for s in services:
@@ -105,6 +105,23 @@ class Mesh:
                 return versions.pop()
             time.sleep(0.01)
         raise AssertionError(f"proxies not synced: {json.dumps(last, indent=1)}")
+
+    def acked_version(self, proxy_id):
+        return next(p["ackedVersion"] for p in self.status()["items"] if p["id"] == proxy_id)
+
+    def wait_proxy_acked(self, proxy_id, count, newer_than, timeout=15):
+        """Waits until `count` proxies are SYNCED and `proxy_id` acknowledged a version other than
+        `newer_than` (for a change that reaches only some proxies, such as a RateLimitPolicy)."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            last = self.status()
+            items = last["items"]
+            if (len(items) == count and all(p["status"] == "SYNCED" for p in items)
+                    and any(p["id"] == proxy_id and p["ackedVersion"] != newer_than for p in items)):
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"{proxy_id} did not acknowledge a version after {newer_than}: {json.dumps(last, indent=1)}")
 
     def stop(self):
         for p in self.proxies:
