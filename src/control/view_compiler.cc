@@ -238,8 +238,8 @@ bool visible_to(const ResourceReach& reach, const mesh::v1::Node& proxy, const E
   if (reach.everyone) return true;
   const std::string& proxy_ns = proxy.namespace_();
   if (reach.workload_policy) {
-    if (reach.ns == "strait-system" && reach.selector.empty()) return true;
-    if (reach.ns != proxy_ns) return false;
+    // As Istio's policies: the root namespace's reach every namespace, a selector narrowing them.
+    if (reach.ns != proxy_ns && reach.ns != "strait-system") return false;
     return std::ranges::all_of(reach.selector, [&](const auto& entry) {
       auto it = proxy.labels().find(entry.first);
       return it != proxy.labels().end() && it->second == entry.second;

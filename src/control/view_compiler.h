@@ -38,8 +38,8 @@ struct ResourceReach {
   std::vector<std::string> export_to;  // empty: every namespace
   bool everyone = false;               // the trust bundle
   // A policy for selected workloads (RateLimitPolicy): it reaches the proxies of its namespace
-  // whose labels hold every entry of `selector` (empty: all of them), or, from the root namespace
-  // strait-system without a selector, every proxy. Egress scopes and exportTo do not apply.
+  // (of every namespace from the root namespace strait-system) whose labels hold every entry of
+  // `selector` (empty: all of them). Egress scopes and exportTo do not apply.
   bool workload_policy = false;
   std::map<std::string, std::string> selector;
 };

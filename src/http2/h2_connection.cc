@@ -142,7 +142,8 @@ void H2Stream::reset(std::uint32_t error_code) {
 void H2Stream::stop_request_after_response() {
   if (closed_ || connection_->closed_) return;
   if (response_end_sent_) {
-    reset(NGHTTP2_NO_ERROR);
+    if (nghttp2_session_get_stream_remote_close(connection_->session_, id_) == 0)
+      reset(NGHTTP2_NO_ERROR);
     return;
   }
   reset_after_response_ = true;  // on_frame_send resets when the END_STREAM frame is out
@@ -441,7 +442,8 @@ int H2Connection::on_stream_close(nghttp2_session*, std::int32_t stream_id, std:
 
 int H2Connection::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* user) {
   auto* self = static_cast<H2Connection*>(user);
-  if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
+  if (self->role_ != Role::kServer ||
+      (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) == 0)
     return 0;
   H2Stream* stream = self->find(frame->hd.stream_id);
@@ -449,8 +451,10 @@ int H2Connection::on_frame_send(nghttp2_session*, const nghttp2_frame* frame, vo
   stream->response_end_sent_ = true;
   if (stream->reset_after_response_) {
     stream->reset_after_response_ = false;
-    nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                              NGHTTP2_NO_ERROR);
+    // The request may have ended meanwhile: the stream then closes, and no reset is due.
+    if (nghttp2_session_get_stream_remote_close(self->session_, frame->hd.stream_id) == 0)
+      nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                                NGHTTP2_NO_ERROR);
   }
   return 0;
 }

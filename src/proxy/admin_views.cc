@@ -94,14 +94,12 @@ std::string render_config_dump(const ProxyServer& server) {
   out["services"] = services;
   json rate_limits = json::array();
   for (const auto& r : config.rate_limits) {
-    rate_limits.push_back(
-        {{"name", r.name},
-         {"match_blocks", r.matches.size()},
-         {"max_tokens", r.max_tokens},
-         {"tokens_per_fill", r.tokens_per_fill},
-         {"fill_interval",
-          format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(r.fill_interval))},
-         {"per_source", r.per_source ? "PRINCIPAL" : "WORKLOAD"}});
+    rate_limits.push_back({{"name", r.name},
+                           {"match_blocks", r.matches.size()},
+                           {"max_tokens", r.max_tokens},
+                           {"tokens_per_fill", r.tokens_per_fill},
+                           {"fill_interval", interval_text(r.fill_interval)},
+                           {"per_source", r.per_source ? "PRINCIPAL" : "WORKLOAD"}});
   }
   out["rate_limits"] = rate_limits;
   const auto& cert = snapshot.tls.certificate;
@@ -219,16 +217,18 @@ std::string render_prometheus(const ProxyServer& server) {
   }
   family("strait_rate_limit_sources", "gauge",
          "Callers holding a bucket of their own, by perSource limit.");
+  for (const auto& limit : snapshot.rate_limits) {
+    if (limit.rule->per_source)
+      fmt::format_to(std::back_inserter(out), "strait_rate_limit_sources{{limit=\"{}\"}} {}\n",
+                     label_value(limit.rule->name), limit.state->sources());
+  }
   family("strait_rate_limit_source_overflows_total", "counter",
          "Requests of callers that found no free bucket and shared the overflow bucket, by limit.");
   for (const auto& limit : snapshot.rate_limits) {
-    if (!limit.rule->per_source) continue;
-    const std::string name = label_value(limit.rule->name);
-    fmt::format_to(std::back_inserter(out), "strait_rate_limit_sources{{limit=\"{}\"}} {}\n", name,
-                   limit.state->sources());
-    fmt::format_to(std::back_inserter(out),
-                   "strait_rate_limit_source_overflows_total{{limit=\"{}\"}} {}\n", name,
-                   limit.state->source_overflows());
+    if (limit.rule->per_source)
+      fmt::format_to(std::back_inserter(out),
+                     "strait_rate_limit_source_overflows_total{{limit=\"{}\"}} {}\n",
+                     label_value(limit.rule->name), limit.state->source_overflows());
   }
   family("strait_build_info", "gauge", "The proxy's version.");
   fmt::format_to(std::back_inserter(out), "strait_build_info{{version=\"{}\"}} 1\n", STRAIT_VERSION);

@@ -160,7 +160,8 @@ class H2StreamProxy {
       if (auto refused = check_rate_limits(snapshot_->rate_limits, attributes, info_.peer_identity,
                                            content_type && is_grpc_content_type(*content_type),
                                            steady_now_ns())) {
-        co_await send_route_response(*down_, *refused, worker_, request_.method == "HEAD");
+        const bool head_request = request_.method == "HEAD";
+        co_await send_route_response(*down_, *refused, worker_, head_request);
         if (!request_ended_) down_->stop_request_after_response();
         co_return;
       }
@@ -315,6 +316,10 @@ class H2StreamProxy {
       if (!try_again_) break;
     }
     retry_ = nullptr;
+    // The upstream answered before the request's body was all sent (a 429 or other early answer):
+    // the caller stops sending once the answer is out, or its stream would wait on a window that
+    // no one opens.
+    if (!request_ended_) down_->stop_request_after_response();
     // The route's mirrors get the request once it has ended (its body kept whole), answer or not.
     if (!mirrors.empty()) {
       if (!request_ended_ || !replayable_) {

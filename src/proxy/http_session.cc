@@ -30,6 +30,12 @@ namespace {
 using http::iequals;
 using Clock = std::chrono::steady_clock;
 
+// Lingering close after an answer that left a request body unread (as nginx's lingering_close):
+// long enough for a caller on the same host or mesh to finish sending, bounded against a client
+// that never stops.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr std::size_t kLingerBytes = 64 * 1024 * 1024;
+
 bool is_idempotent(std::string_view method) {
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE" ||
          method == "PUT" || method == "DELETE";
@@ -76,6 +82,7 @@ class HttpSession {
     }
     watchdog_.disarm();
     downstream_.shutdown_send();
+    if (linger_) co_await drain_before_close();
     downstream_.close();
     worker_.untrack(&tracked_);
     stats_.connections_active.add(-1);
@@ -160,16 +167,43 @@ class HttpSession {
   }
 
   // A response of the proxy's own to `request` (route answers, rate limits). True when the
-  // connection may carry another request: not when the request has a body left unread.
+  // connection may carry another request. A small Content-Length body is read and dropped first,
+  // so the connection stays usable; after any other body the connection closes, lingering
+  // (run()) so that the unread body does not make the kernel reset the connection, and the
+  // answer with it.
   asio::awaitable<bool> answer(const http::RequestHead& request, const LocalResponse& response) {
-    const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
+    bool close = !request.keep_alive;
+    std::size_t request_size = request.head_size;
+    if (request.framing == http::BodyFraming::kContentLength &&
+        request.head_size + request.content_length <= limits_.max_head_size) {
+      request_size += request.content_length;
+      const bool whole = co_await read_body_whole(request_size);
+      if (!whole) co_return false;
+    } else if (request.framing != http::BodyFraming::kNone) {
+      close = true;
+      linger_ = true;
+    }
     worker_.stats().count(response.reason);
     const std::string bytes = build_local_response(response, close, request.method == "HEAD");
     watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
     co_await downstream_.write_all(asio::buffer(bytes));
     stats_.bytes_sent.add(bytes.size());
-    if (!close) in_.consume(request.head_size);
+    if (!close) in_.consume(request_size);
     co_return !close;
+  }
+
+  // After our half-close: reads and drops what the client still sends, until it closes, for at
+  // most kLingerTime and kLingerBytes.
+  asio::awaitable<void> drain_before_close() {
+    watchdog_.arm(kLingerTime, &downstream_);  // never touched: a deadline
+    std::size_t drained = 0;
+    while (drained < kLingerBytes) {
+      in_.consume(in_.size());
+      auto [ec, n] = co_await downstream_.read_some(in_.prepare(16 * 1024));
+      if (ec) break;
+      drained += n;
+    }
+    watchdog_.disarm();
   }
 
   // The request's path to send and, for absolute-form targets, the authority it names.
@@ -715,6 +749,7 @@ class HttpSession {
   http::ResponseHead response_;
   std::string upstream_head_;
   std::string downstream_head_;
+  bool linger_ = false;  // an answer left a request body unread: drain it before closing
 };
 
 }  // namespace

@@ -50,7 +50,7 @@ std::optional<LocalResponse> check_rate_limits(std::span<const ActiveRateLimit> 
       r.status = 429;
       r.body = "rate_limited: " + limit.rule->name + " (" +
                std::to_string(limit.rule->tokens_per_fill) + " per " +
-               std::to_string(limit.rule->fill_interval.count() / 1'000'000) + "ms, burst " +
+               interval_text(limit.rule->fill_interval) + ", burst " +
                std::to_string(limit.rule->max_tokens) +
                (limit.rule->per_source ? ", per caller" : "") + ")\n";
     }

@@ -7,6 +7,16 @@
 
 namespace strait::proxy {
 
+std::string interval_text(std::chrono::nanoseconds interval) {
+  const std::int64_t ns = interval.count();
+  if (ns % 1'000'000'000 == 0) return std::to_string(ns / 1'000'000'000) + "s";
+  if (ns % 1'000'000 == 0) return std::to_string(ns / 1'000'000) + "ms";
+  std::string ms =
+      std::to_string(ns / 1'000'000) + "." + std::to_string(1'000'000 + ns % 1'000'000).substr(1);
+  while (ms.back() == '0') ms.pop_back();
+  return ms + "ms";
+}
+
 std::string RateLimitRule::identity() const {
   return name + "|" + std::to_string(max_tokens) + "|" + std::to_string(tokens_per_fill) + "|" +
          std::to_string(fill_interval.count()) + "|" + (per_source ? "source" : "workload");

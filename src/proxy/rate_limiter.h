@@ -107,6 +107,9 @@ struct ActiveRateLimit {
   std::shared_ptr<RateLimitState> state;
 };
 
+// A fill interval as people write it: "1s", "250ms", "1.5ms".
+[[nodiscard]] std::string interval_text(std::chrono::nanoseconds interval);
+
 [[nodiscard]] inline std::int64_t steady_now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

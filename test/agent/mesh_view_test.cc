@@ -351,12 +351,19 @@ spec:
 ---
 apiVersion: strait.dev/v1alpha1
 kind: RateLimitPolicy
+metadata: {name: root-selected, namespace: strait-system}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  limits: [{name: all, tokenBucket: {maxTokens: 50, fillInterval: 1s}}]
+---
+apiVersion: strait.dev/v1alpha1
+kind: RateLimitPolicy
 metadata: {name: elsewhere, namespace: other}
 spec:
   limits: [{name: all, tokenBucket: {maxTokens: 1, fillInterval: 1s}}]
 )");
   for (auto& p : policies) {
-    if (p.name == "mesh-wide") p.ns = "strait-system";
+    if (p.name == "mesh-wide" || p.name == "root-selected") p.ns = "strait-system";
     if (p.name == "elsewhere") p.ns = "other";
   }
   resources_.insert(resources_.end(), policies.begin(), policies.end());
@@ -378,7 +385,8 @@ spec:
   web.set_namespace_("shop");
   (*web.mutable_labels())["app"] = "web";
   EXPECT_EQ(policies_seen(reviews),
-            (std::vector<std::string>{"shop/reviews", "strait-system/mesh-wide"}));
+            (std::vector<std::string>{"shop/reviews", "strait-system/mesh-wide",
+                                      "strait-system/root-selected"}));
   EXPECT_EQ(policies_seen(web), std::vector<std::string>{"strait-system/mesh-wide"});
 
   // The reviews proxy's view: its two policies, as rules.
@@ -390,7 +398,7 @@ spec:
   auto applied = agent::config_from_view(base_, own);
   ASSERT_TRUE(applied) << applied.error();
   const auto& rules = applied->config.rate_limits;
-  ASSERT_EQ(rules.size(), 2u);
+  ASSERT_EQ(rules.size(), 3u);
   EXPECT_EQ(rules[0].name, "shop/reviews/api");
   EXPECT_TRUE(rules[0].per_source);
   EXPECT_EQ(rules[0].max_tokens, 10u);

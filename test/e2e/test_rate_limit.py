@@ -154,7 +154,41 @@ class RateLimits(unittest.TestCase):
         self.assertIn("HTTP/2 200", r.stdout)
         self.assertIn("grpc-status: 8", r.stdout)  # RESOURCE_EXHAUSTED
         self.assertIn("x-strait-reason: rate_limited", r.stdout)
+        self.assertIn("x-strait-rate-limit: shop/reviews-limits/tiny", r.stdout)
+        self.assertIn("retry-after:", r.stdout)
         self.assertEqual(self.limited_count("tiny"), 3)
+
+    def test_a_refused_request_with_a_body_still_gets_its_429(self):
+        self.apply_and_sync(policy("""  - name: empty
+    tokenBucket: {maxTokens: 1, tokensPerFill: 1, fillInterval: 60s}"""))
+        self.assertEqual(get(self.web_port, "/empty")[0], 200)  # the one token
+
+        def post(conn, size):
+            conn.request("POST", "/empty", body=b"x" * size, headers={"content-type": "application/octet-stream"})
+            r = conn.getresponse()
+            r.read()
+            return r.status, r.getheader("x-strait-reason")
+
+        inbound = 'strait_downstream_connections_total{listener="inbound"}'
+        before = self.reviews.stats()[inbound]
+        conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=10)
+        # Small bodies are read and dropped: the connection between the sidecars stays open.
+        self.assertEqual({post(conn, 1000) for _ in range(10)}, {(429, "rate_limited")})
+        conn.close()
+        self.assertLessEqual(self.reviews.stats()[inbound] - before, 1)
+        # Large ones close it, but only after the answer is read: 429, never a reset (502).
+        for size in (200_000, 2_000_000, 8_000_000):
+            conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=20)
+            self.assertEqual(post(conn, size), (429, "rate_limited"), size)
+            conn.close()
+        # Over HTTP/2 from the caller (h2 between the sidecars), with a body still coming.
+        body = os.path.join(self.tmp, "big-body")
+        with open(body, "wb") as f:
+            f.write(b"x" * 1_000_000)
+        r = subprocess.run(["nghttp", "-v", "-d", body, f"http://127.0.0.1:{self.web_port}/empty"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn(":status: 429", r.stdout)
+        self.assertIn("x-strait-reason: rate_limited", r.stdout)
 
     def test_per_source_buckets_and_a_limit_on_one_route(self):
         self.apply_and_sync(policy("""  - name: per-caller
