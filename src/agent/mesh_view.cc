@@ -398,6 +398,56 @@ std::expected<void, std::string> rate_limits_from(const policy::v1alpha1::RateLi
   return {};
 }
 
+// A tcp[] or tls[] match block: the conditions on the caller are decided here, as for HTTP; a
+// block with destinationSubnets or sourceSubnet (not enforced: there is no original destination
+// address without transparent capture; apply warns) never matches rather than matching wider.
+template <typename Match>
+bool l4_block_applies(const Match& m, const proxy::WorkloadIdentity& self) {
+  if (!m.source_namespace().empty() && m.source_namespace() != self.ns) return false;
+  if (!labels_hold(m.source_labels(), self.labels)) return false;
+  if (m.gateways_size() > 0 &&
+      std::ranges::none_of(m.gateways(), [](const std::string& g) { return g == "mesh"; }))
+    return false;
+  if (m.destination_subnets_size() > 0) return false;
+  if constexpr (requires { m.source_subnet(); }) {
+    if (!m.source_subnet().empty()) return false;
+  }
+  return true;
+}
+
+template <typename Routes>
+std::vector<proxy::L4Route> l4_routes_from(const Routes& routes, const std::string& ns,
+                                           const std::string& name,
+                                           const proxy::WorkloadIdentity& self) {
+  std::vector<proxy::L4Route> out;
+  for (const auto& r : routes) {
+    proxy::L4Route route;
+    route.virtual_service = ns + "/" + name;
+    bool any_block_applies = r.match_size() == 0;
+    for (const auto& m : r.match()) {
+      if (!l4_block_applies(m, self)) continue;
+      any_block_applies = true;
+      proxy::L4Match match;
+      match.port = static_cast<std::uint16_t>(m.port());
+      if constexpr (requires { m.sni_hosts(); }) {
+        for (const auto& host : m.sni_hosts()) match.sni_hosts.push_back(ascii_lower(host));
+      }
+      route.matches.push_back(std::move(match));
+    }
+    for (const auto& d : r.route()) {
+      proxy::RouteTarget target;
+      target.host = qualify_host(d.destination().host(), ns);
+      target.port = static_cast<std::uint16_t>(d.destination().port().number());
+      target.subset = d.destination().subset();
+      target.weight =
+          d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (r.route_size() == 1 ? 100 : 0);
+      route.targets.push_back(std::move(target));
+    }
+    if (any_block_applies) out.push_back(std::move(route));
+  }
+  return out;
+}
+
 // When several resources claim one host, the one in the proxy's own namespace wins, then the one
 // in the service's namespace, then the first by namespace and name (Istio's precedence for
 // VirtualServices and DestinationRules visible to a workload).
@@ -420,6 +470,8 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     int rank;
     std::string key;  // namespace/name
     std::vector<HttpRoute> routes;
+    std::vector<proxy::L4Route> tls;
+    std::vector<proxy::L4Route> tcp;
   };
   std::map<std::string, Claim> routes_by_host;
   struct SubsetClaim {
@@ -484,7 +536,10 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
         const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
         auto it = routes_by_host.find(fqdn);
         if (it == routes_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
-          routes_by_host[fqdn] = Claim{rank, key, *routes};
+          routes_by_host[fqdn] = Claim{
+              rank, key, *routes,
+              l4_routes_from(vs.tls(), resource.namespace_(), resource.name(), base.workload),
+              l4_routes_from(vs.tcp(), resource.namespace_(), resource.name(), base.workload)};
       }
     } else if (resource.body().Is<networking::v1::DestinationRule>()) {
       networking::v1::DestinationRule dr;
@@ -531,7 +586,11 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     }
   }
   for (auto& service : out.config.services) {
-    if (auto it = routes_by_host.find(service.fqdn); it != routes_by_host.end()) service.http_routes = it->second.routes;
+    if (auto it = routes_by_host.find(service.fqdn); it != routes_by_host.end()) {
+      service.http_routes = it->second.routes;
+      service.tls_routes = it->second.tls;
+      service.tcp_routes = it->second.tcp;
+    }
     if (auto it = subsets_by_host.find(service.fqdn); it != subsets_by_host.end()) {
       service.subsets = it->second.subsets;
       service.lb = it->second.lb;

@@ -26,8 +26,25 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
             h.fault().abort().error_type_case() == nw::HTTPFaultInjection::Abort::kHttp2Error,
         "fault.abort.http2Error");
   }
-  if (vs.tcp_size() > 0) out.push_back("spec.tcp: TCP routes are not enforced by the proxies yet");
-  if (vs.tls_size() > 0) out.push_back("spec.tls: TLS routes are not enforced by the proxies yet");
+  // tcp[] and tls[] routes are enforced; a match on addresses is not (no original destination
+  // without transparent capture): such a block never matches.
+  auto l4 = [&](const auto& routes, const char* field) {
+    for (int i = 0; i < routes.size(); ++i) {
+      for (int j = 0; j < routes[i].match_size(); ++j) {
+        const auto& m = routes[i].match(j);
+        const std::string p = std::string("spec.") + field + "[" + std::to_string(i) + "].match[" +
+                              std::to_string(j) + "].";
+        if (m.destination_subnets_size() > 0)
+          out.push_back(p + "destinationSubnets: not enforced yet; this match block never matches");
+        if constexpr (requires { m.source_subnet(); }) {
+          if (!m.source_subnet().empty())
+            out.push_back(p + "sourceSubnet: not enforced yet; this match block never matches");
+        }
+      }
+    }
+  };
+  l4(vs.tcp(), "tcp");
+  l4(vs.tls(), "tls");
 }
 
 void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, const std::string& p,

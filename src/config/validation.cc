@@ -210,6 +210,30 @@ void check_l4_routes(Errors& out, const Routes& routes, const std::string& path)
   }
 }
 
+// tls[] routes choose by the SNI of a ClientHello: every one needs match blocks with sniHosts.
+void check_tls_matches(Errors& out,
+                       const google::protobuf::RepeatedPtrField<nw::TLSRoute>& routes) {
+  for (int i = 0; i < routes.size(); ++i) {
+    const std::string p = at("spec.tls", i);
+    if (routes[i].match_size() == 0)
+      out.push_back({p + ".match", "is required (TLS routes match by sniHosts)"});
+    for (int j = 0; j < routes[i].match_size(); ++j) {
+      const auto& m = routes[i].match(j);
+      const std::string mp = at(p + ".match", j);
+      if (m.sni_hosts_size() == 0) out.push_back({mp + ".sniHosts", "is required"});
+      for (int k = 0; k < m.sni_hosts_size(); ++k) {
+        const std::string& host = m.sni_hosts(k);
+        const bool wildcard_ok = host == "*" || (host.starts_with("*.") && host.size() > 2 &&
+                                                 host.find('*', 1) == std::string::npos);
+        if (host.empty() || (host.find('*') != std::string::npos && !wildcard_ok))
+          out.push_back(
+              {at(mp + ".sniHosts", k), "must be a host name, '*.' and a domain, or '*'"});
+      }
+      if (m.port() > 65535) check_port(out, m.port(), mp + ".port");
+    }
+  }
+}
+
 void validate_virtual_service(Errors& out, const nw::VirtualService& vs) {
   if (vs.hosts_size() == 0) out.push_back({"spec.hosts", "at least one host is required"});
   for (int i = 0; i < vs.hosts_size(); ++i) {
@@ -217,7 +241,14 @@ void validate_virtual_service(Errors& out, const nw::VirtualService& vs) {
   }
   for (int i = 0; i < vs.http_size(); ++i) check_http_route(out, vs.http(i), at("spec.http", i));
   check_l4_routes(out, vs.tls(), "spec.tls");
+  check_tls_matches(out, vs.tls());
   check_l4_routes(out, vs.tcp(), "spec.tcp");
+  for (int i = 0; i < vs.tcp_size(); ++i) {
+    for (int j = 0; j < vs.tcp(i).match_size(); ++j) {
+      if (vs.tcp(i).match(j).port() > 65535)
+        check_port(out, vs.tcp(i).match(j).port(), at(at("spec.tcp", i) + ".match", j) + ".port");
+    }
+  }
 }
 
 // ---- DestinationRule ----

@@ -12,6 +12,7 @@
 
 #include "proxy/circuit_breaker.h"
 #include "proxy/http_route.h"
+#include "proxy/l4_route.h"
 #include "proxy/load_balancer.h"
 #include "proxy/outlier_detection.h"
 #include "proxy/rate_limiter.h"
@@ -81,6 +82,8 @@ struct Service {
   // From the control plane: the routes of the VirtualService for this host (empty: every request
   // goes to every endpoint) and the DestinationRule's subsets.
   std::vector<HttpRoute> http_routes;
+  std::vector<L4Route> tls_routes;  // the same VirtualService's tls[] and tcp[] routes
+  std::vector<L4Route> tcp_routes;
   std::vector<Subset> subsets;
   LoadBalancer lb;  // the DestinationRule's trafficPolicy.loadBalancer
   RetryBudget retry_budget;  // the DestinationRule's trafficPolicy.retryBudget (on by default)

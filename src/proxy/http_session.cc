@@ -22,6 +22,7 @@
 #include "proxy/rate_limit_filter.h"
 #include "proxy/retry_state.h"
 #include "proxy/router.h"
+#include "proxy/tls_sniff.h"
 #include "proxy/upstream_connector.h"
 
 namespace strait::proxy {
@@ -339,14 +340,38 @@ class HttpSession {
       co_return;
     }
     in_.consume(request.head_size);
-    auto outcome = co_await connect_to_service(worker_, snapshot, *service, authority->port,
-                                               tls::kAlpnTcp, false);
-    if (!outcome.connection) {
-      co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, true);
+    // The VirtualService's tcp[] and tls[] routes choose where the tunnel goes. tls[] routes need
+    // the SNI of the app's ClientHello, which comes only after the tunnel is established: then the
+    // 200 goes first, and a failure to connect closes the tunnel instead of answering 503.
+    Destination d{.service = service, .port = authority->port};
+    d.protocol = std::ranges::find_if(ports, [&](const ServicePort& p) {
+                   return p.port == authority->port;
+                 })->protocol;
+    static constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n";
+    const bool sniff = d.protocol == Protocol::kTls && !service->tls_routes.empty();
+    std::string sni;
+    if (sniff) {
+      if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
+      sni = co_await sniff_server_name(downstream_, in_, limits_.header_read_timeout);
+    }
+    if (auto routed = select_l4_route(d, sni, worker_.random()); !routed) {
+      if (!sniff)
+        co_await reply(routed.error().status, routed.error().reason, routed.error().detail, true);
+      else
+        worker_.stats().count(routed.error().reason);
       co_return;
     }
-    static constexpr std::string_view kEstablished = "HTTP/1.1 200 Connection Established\r\n\r\n";
-    if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
+    auto outcome = co_await connect_to_service(worker_, snapshot, *d.service, d.port, tls::kAlpnTcp,
+                                               false, d.subset);
+    if (!outcome.connection) {
+      if (!sniff)
+        co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail,
+                       true);
+      else
+        worker_.stats().count(outcome.failure);
+      co_return;
+    }
+    if (!sniff && co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
     co_await relay_with(*outcome.connection);
   }
 

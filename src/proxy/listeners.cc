@@ -11,6 +11,8 @@
 #include "proxy/body_forwarder.h"
 #include "proxy/h2_proxy.h"
 #include "proxy/http_session.h"
+#include "proxy/router.h"
+#include "proxy/tls_sniff.h"
 #include "proxy/upstream_connector.h"
 
 namespace strait::proxy {
@@ -18,9 +20,10 @@ namespace {
 
 constexpr std::size_t kTunnelBuffer = 16 * 1024;
 
-// An opaque TCP stream between a downstream connection and an upstream one.
+// An opaque TCP stream between a downstream connection and an upstream one. `downstream_buffer`
+// may hold bytes already read from downstream (a sniffed ClientHello): they go upstream first.
 asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::Stream downstream,
-                                       ConnectOutcome outcome) {
+                                       ConnectOutcome outcome, net::ReadBuffer downstream_buffer) {
   auto& stats = worker.stats().listener(kind);
   stats.connections_total.add();
   stats.connections_active.add(1);
@@ -28,7 +31,6 @@ asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::S
   worker.track(&tracked);
   if (outcome.connection) {
     stats.tunnels_total.add();
-    net::ReadBuffer downstream_buffer(kTunnelBuffer);
     net::Watchdog watchdog(worker.io().get_executor());
     watchdog.arm(worker.snapshot()->config->limits.tunnel_idle_timeout, &downstream,
                  &outcome.connection->stream);
@@ -85,7 +87,9 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
     } else {
       outcome = co_await connect_to_app(worker, *snapshot, it->second->target_port, false);
     }
-    co_await relay_connection(worker, ListenerKind::kInbound, std::move(stream), std::move(outcome));
+    net::ReadBuffer buffer(kTunnelBuffer);
+    co_await relay_connection(worker, ListenerKind::kInbound, std::move(stream), std::move(outcome),
+                              std::move(buffer));
     co_return;
   }
   // Arguments are named objects, never prvalues: GCC 12 can destroy a prvalue argument of a
@@ -112,16 +116,30 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
     co_await serve_http(worker, std::move(stream), std::move(info));
     co_return;
   }
+  net::Stream stream(std::move(socket));
+  net::ReadBuffer buffer(kTunnelBuffer);
   ConnectOutcome outcome;
   if (port == nullptr) {
     outcome.failure = LocalReason::kNoRoute;
     outcome.detail = binding->service + ":" + std::to_string(binding->port) + " is not a mesh service port";
   } else {
-    outcome = co_await connect_to_service(worker, *snapshot, *service, binding->port, tls::kAlpnTcp, false);
+    // The VirtualService's tls[] (by the app's SNI) and tcp[] routes choose where the connection
+    // goes.
+    Destination d{.service = service, .port = port->port, .protocol = port->protocol};
+    std::string sni;
+    if (port->protocol == Protocol::kTls && !service->tls_routes.empty())
+      sni =
+          co_await sniff_server_name(stream, buffer, snapshot->config->limits.header_read_timeout);
+    if (auto routed = select_l4_route(d, sni, worker.random()); !routed) {
+      outcome.failure = routed.error().reason;
+      outcome.detail = routed.error().detail;
+    } else {
+      outcome = co_await connect_to_service(worker, *snapshot, *d.service, d.port, tls::kAlpnTcp,
+                                            false, d.subset);
+    }
   }
-  net::Stream stream(std::move(socket));
   co_await relay_connection(worker, ListenerKind::kUpstreamBinding, std::move(stream),
-                            std::move(outcome));
+                            std::move(outcome), std::move(buffer));
 }
 
 }  // namespace

@@ -78,6 +78,55 @@ std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
   return d;
 }
 
+namespace {
+
+// Draws one of a route's destinations by weight and makes it the destination: its service, subset
+// and port (the route's port, else the one the caller used, else the service's only port).
+std::expected<void, RouteError> take_weighted_target(Destination& d,
+                                                     const std::vector<ResolvedTarget>& targets,
+                                                     std::uint64_t total_weight,
+                                                     const std::string& virtual_service,
+                                                     std::uint64_t random) {
+  if (targets.empty() || total_weight == 0)
+    return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
+                                      "route " + virtual_service + " has no destination"});
+  std::uint64_t pick = random % total_weight;
+  const ResolvedTarget* chosen = &targets.back();
+  for (const auto& target : targets) {
+    if (pick < target.target->weight) {
+      chosen = &target;
+      break;
+    }
+    pick -= target.target->weight;
+  }
+  if (chosen->service == nullptr)
+    return std::unexpected(
+        RouteError{503, LocalReason::kNoHealthyUpstream,
+                   "route destination " + chosen->target->host + " is not a service of the mesh"});
+  if (chosen->subset == nullptr && !chosen->target->subset.empty())
+    return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
+                                      "subset '" + chosen->target->subset + "' of " +
+                                          chosen->target->host +
+                                          " is not defined by any DestinationRule"});
+  const std::uint16_t port = chosen->target->port != 0 ? chosen->target->port : d.port;
+  const auto& ports = chosen->service->service->ports;
+  const auto match =
+      std::ranges::find_if(ports, [&](const ServicePort& p) { return p.port == port; });
+  if (match == ports.end() && ports.size() != 1)
+    return std::unexpected(
+        RouteError{503, LocalReason::kNoHealthyUpstream,
+                   chosen->target->host + " has no port " + std::to_string(port)});
+  const ServicePort& chosen_port = match != ports.end() ? *match : ports.front();
+  d.service = chosen->service;
+  d.subset = chosen->subset;
+  d.target = chosen->target;
+  d.port = chosen_port.port;
+  d.protocol = chosen_port.protocol;
+  return {};
+}
+
+}  // namespace
+
 std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
                                                   std::uint64_t random) {
   if (d.service == nullptr || d.service->http_routes.empty()) return {};
@@ -99,42 +148,32 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
     d.route = route.route;
     d.match = block;
     if (route.route->direct_response || route.route->redirect) return {};  // answered by the proxy
-    if (route.targets.empty() || route.total_weight == 0)
-      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
-                                        "route " + route.route->virtual_service + " has no destination"});
-    std::uint64_t pick = random % route.total_weight;
-    const ResolvedTarget* chosen = &route.targets.back();
-    for (const auto& target : route.targets) {
-      if (pick < target.target->weight) {
-        chosen = &target;
-        break;
-      }
-      pick -= target.target->weight;
-    }
-    if (chosen->service == nullptr)
-      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
-                                        "route destination " + chosen->target->host + " is not a service of the mesh"});
-    if (chosen->subset == nullptr && !chosen->target->subset.empty())
-      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
-                                        "subset '" + chosen->target->subset + "' of " + chosen->target->host +
-                                            " is not defined by any DestinationRule"});
-    const std::uint16_t port = chosen->target->port != 0 ? chosen->target->port : d.port;
-    const auto& ports = chosen->service->service->ports;
-    const auto match = std::ranges::find_if(ports, [&](const ServicePort& p) { return p.port == port; });
-    if (match == ports.end() && ports.size() != 1)
-      return std::unexpected(RouteError{503, LocalReason::kNoHealthyUpstream,
-                                        chosen->target->host + " has no port " + std::to_string(port)});
-    const ServicePort& chosen_port = match != ports.end() ? *match : ports.front();
-    d.service = chosen->service;
-    d.subset = chosen->subset;
-    d.target = chosen->target;
-    d.port = chosen_port.port;
-    d.protocol = chosen_port.protocol;
-    return {};
+    return take_weighted_target(d, route.targets, route.total_weight, route.route->virtual_service,
+                                random);
   }
   return std::unexpected(RouteError{404, LocalReason::kNoRoute,
                                     "no route of the VirtualService for " + d.service->service->fqdn +
                                         " matches this request"});
+}
+
+std::expected<void, RouteError> select_l4_route(Destination& d, std::string_view sni,
+                                                std::uint64_t random) {
+  if (d.service == nullptr) return {};
+  const std::uint16_t port = d.port;
+  // A TLS port takes the tls[] routes first (by SNI), then, as for any opaque port, the tcp[] ones.
+  if (d.protocol == Protocol::kTls) {
+    for (const auto& route : d.service->tls_routes) {
+      if (l4_route_matches(*route.route, port, sni))
+        return take_weighted_target(d, route.targets, route.total_weight,
+                                    route.route->virtual_service, random);
+    }
+  }
+  for (const auto& route : d.service->tcp_routes) {
+    if (l4_route_matches(*route.route, port, sni))
+      return take_weighted_target(d, route.targets, route.total_weight,
+                                  route.route->virtual_service, random);
+  }
+  return {};  // no route for this connection: the service itself
 }
 
 CircuitSlot take_request_slot(const Destination& d, std::string& overflow) {
@@ -152,11 +191,6 @@ bool share_drawn(double percent, std::uint64_t random) {
   if (percent <= 0) return false;
   return static_cast<double>(random % 100'000'000) < percent * 1'000'000;
 }
-
-namespace {
-
-
-}  // namespace
 
 std::string redirect_location(const Redirect& redirect, const RequestAttributes& request) {
   const std::string scheme = redirect.scheme.empty() ? std::string(request.scheme) : redirect.scheme;

@@ -77,6 +77,13 @@ struct RouteError {
 [[nodiscard]] std::expected<void, RouteError> select_http_route(Destination& d, const RequestAttributes& request,
                                                                 std::uint64_t random);
 
+// Applies the VirtualService's tls[] routes (a TLS port: by the application's SNI, "" when none)
+// and tcp[] routes (by port) to an opaque connection's destination, which `d` holds as the service
+// port it reached: the first route that matches picks a target by weight. No route matches: `d`
+// is left as it is (the service itself). Errors as select_http_route's, for a bad target.
+[[nodiscard]] std::expected<void, RouteError> select_l4_route(Destination& d, std::string_view sni,
+                                                              std::uint64_t random);
+
 // A unit of the destination's connectionPool.http.http2MaxRequests for one request (always held
 // for a destination that is not a mesh service). When it is not held, `overflow` says why.
 [[nodiscard]] CircuitSlot take_request_slot(const Destination& d, std::string& overflow);

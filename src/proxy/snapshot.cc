@@ -86,21 +86,34 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
   }
   // Routes point at other services and their subsets: resolved once every service is in place
   // (unordered_map keeps element addresses stable).
+  auto resolve = [&](const std::vector<RouteTarget>& targets, std::vector<ResolvedTarget>& out,
+                     std::uint64_t& total_weight) {
+    for (const auto& target : targets) {
+      ResolvedTarget t{&target, nullptr, nullptr};
+      if (auto it = snapshot->services_by_fqdn.find(target.host);
+          it != snapshot->services_by_fqdn.end()) {
+        t.service = &it->second;
+        for (const auto& subset : it->second.subsets) {
+          if (subset.name == target.subset) t.subset = &subset;
+        }
+      }
+      total_weight += target.weight;
+      out.push_back(t);
+    }
+  };
   for (auto& [fqdn, resolved] : snapshot->services_by_fqdn) {
     for (const auto& route : resolved.service->http_routes) {
       ResolvedRoute out{&route, {}, 0};
-      for (const auto& target : route.targets) {
-        ResolvedTarget t{&target, nullptr, nullptr};
-        if (auto it = snapshot->services_by_fqdn.find(target.host); it != snapshot->services_by_fqdn.end()) {
-          t.service = &it->second;
-          for (const auto& subset : it->second.subsets) {
-            if (subset.name == target.subset) t.subset = &subset;
-          }
-        }
-        out.total_weight += target.weight;
-        out.targets.push_back(t);
-      }
+      resolve(route.targets, out.targets, out.total_weight);
       resolved.http_routes.push_back(std::move(out));
+    }
+    for (const auto* l4 : {&resolved.service->tls_routes, &resolved.service->tcp_routes}) {
+      auto& into = l4 == &resolved.service->tls_routes ? resolved.tls_routes : resolved.tcp_routes;
+      for (const auto& route : *l4) {
+        ResolvedL4Route out{&route, {}, 0};
+        resolve(route.targets, out.targets, out.total_weight);
+        into.push_back(std::move(out));
+      }
     }
     std::vector<const HttpRoute*> routes;
     routes.reserve(resolved.service->http_routes.size());

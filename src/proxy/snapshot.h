@@ -55,6 +55,12 @@ struct ResolvedRoute {
   std::uint64_t total_weight = 0;
 };
 
+struct ResolvedL4Route {
+  const L4Route* route = nullptr;
+  std::vector<ResolvedTarget> targets;
+  std::uint64_t total_weight = 0;
+};
+
 struct ResolvedService {
   const Service* service = nullptr;
   std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
@@ -64,6 +70,8 @@ struct ResolvedService {
   std::vector<EndpointSubset> subsets;
   EndpointSubset all;                              // every endpoint, with the service's lb
   std::vector<ResolvedRoute> http_routes;          // the VirtualService's, in order
+  std::vector<ResolvedL4Route> tls_routes;
+  std::vector<ResolvedL4Route> tcp_routes;
   std::shared_ptr<const RouteIndex> route_index;   // null: few routes, walked in order
   [[nodiscard]] const PortRoute* route(std::uint16_t port) const;
   // The endpoints a request may go to: `subset`, or all of them when it is null.

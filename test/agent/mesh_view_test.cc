@@ -411,6 +411,48 @@ spec:
   EXPECT_FALSE(rules[1].per_source);
 }
 
+TEST_F(MeshViewTest, TcpAndTlsRoutesReachTheServiceTheirVirtualServiceClaims) {
+  resources_ = stored(R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  tls:
+  - match: [{sniHosts: [V2.Example.com], port: 9443, sourceLabels: {app: web}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{sniHosts: ["*"], sourceLabels: {app: tester}}]
+    route: [{destination: {host: reviews, subset: v1}}]
+  tcp:
+  - match: [{destinationSubnets: [10.0.0.0/8]}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - route:
+    - {destination: {host: reviews, subset: v1, port: {number: 9081}}, weight: 90}
+    - {destination: {host: reviews, subset: v2}, weight: 10}
+)");
+  base_.workload.labels = {{"app", "web"}};
+  auto applied = agent::config_from_view(base_, view());
+  ASSERT_TRUE(applied) << applied.error();
+  const proxy::Service* reviews = nullptr;
+  for (const auto& s : applied->config.services) {
+    if (s.name == "reviews") reviews = &s;
+  }
+  ASSERT_NE(reviews, nullptr);
+  // The tester's route is not web's; the block on addresses (not enforced) never matches.
+  ASSERT_EQ(reviews->tls_routes.size(), 1u);
+  ASSERT_EQ(reviews->tls_routes[0].matches.size(), 1u);
+  EXPECT_EQ(reviews->tls_routes[0].matches[0].port, 9443);
+  EXPECT_EQ(reviews->tls_routes[0].matches[0].sni_hosts,
+            std::vector<std::string>{"v2.example.com"});
+  EXPECT_EQ(reviews->tls_routes[0].targets[0].host, "reviews.shop.svc.cluster.local");
+  EXPECT_EQ(reviews->tls_routes[0].targets[0].weight, 100u);
+  ASSERT_EQ(reviews->tcp_routes.size(), 1u);
+  EXPECT_TRUE(reviews->tcp_routes[0].matches.empty());
+  ASSERT_EQ(reviews->tcp_routes[0].targets.size(), 2u);
+  EXPECT_EQ(reviews->tcp_routes[0].targets[0].port, 9081);
+  EXPECT_EQ(reviews->tcp_routes[0].targets[1].weight, 10u);
+}
+
 TEST_F(MeshViewTest, MatchBlocksForOtherCallersAreLeftOutNotWidened) {
   resources_ = stored(R"(
 apiVersion: networking.istio.io/v1

@@ -192,6 +192,22 @@ TEST(VirtualServiceValidation, IgnoreUriCaseAndQueryParamPrefix) {
             "spec.http[0].match[0].queryParams.v.prefix: query parameters match by exact or regex only");
 }
 
+TEST(VirtualServiceValidation, TlsRoutesMatchBySniHosts) {
+  const std::string route = "route: [{destination: {host: a}}]";
+  EXPECT_EQ(vs("  hosts: [a]\n  tls: [{match: [{sniHosts: [a.example.com, '*.b.example.com', '*'], "
+               "port: 443}], " +
+               route + "}]\n  tcp: [{match: [{port: 5432}], " + route + "}]\n"),
+            Strings{});
+  EXPECT_EQ(only(vs("  hosts: [a]\n  tls: [{" + route + "}]\n")),
+            "spec.tls[0].match: is required (TLS routes match by sniHosts)");
+  EXPECT_EQ(only(vs("  hosts: [a]\n  tls: [{match: [{port: 443}], " + route + "}]\n")),
+            "spec.tls[0].match[0].sniHosts: is required");
+  EXPECT_EQ(only(vs("  hosts: [a]\n  tls: [{match: [{sniHosts: ['a.*.com']}], " + route + "}]\n")),
+            "spec.tls[0].match[0].sniHosts[0]: must be a host name, '*.' and a domain, or '*'");
+  EXPECT_EQ(only(vs("  hosts: [a]\n  tcp: [{match: [{port: 70000}], " + route + "}]\n")),
+            "spec.tcp[0].match[0].port: must be a port number from 1 to 65535");
+}
+
 TEST(VirtualServiceValidation, DestinationsNeedHostsAndValidPorts) {
   EXPECT_EQ(only(vs("  hosts: [a]\n  http: [{route: [{destination: {subset: v1}}]}]\n")),
             "spec.http[0].route[0].destination.host: is required");

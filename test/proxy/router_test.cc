@@ -603,3 +603,116 @@ TEST(ShareDrawn, HoldsItsShareAndItsBounds) {
 
 }  // namespace
 }  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+RouteTarget l4_target(std::string host, std::string subset, std::uint32_t weight,
+                      std::uint16_t port = 0) {
+  RouteTarget t;
+  t.host = std::move(host);
+  t.subset = std::move(subset);
+  t.weight = weight;
+  t.port = port;
+  return t;
+}
+
+// db.prod: 5432/tcp and 9443/tls, endpoints v1 and v2 (subsets); db-canary.prod 5432/tcp.
+std::shared_ptr<ProxyConfig> l4_config() {
+  auto config = std::make_shared<ProxyConfig>();
+  config->workload.ns = "prod";
+  config->services.push_back(
+      service("db", "prod", {{5432, Protocol::kTcp}, {9443, Protocol::kTls}}));
+  auto& db = config->services.back();
+  db.endpoints = {endpoint("10.0.0.1", 15006), endpoint("10.0.0.2", 15006)};
+  db.endpoints[0].labels = {{"version", "v1"}};
+  db.endpoints[1].labels = {{"version", "v2"}};
+  db.subsets = {Subset{"v1", {{"version", "v1"}}, false, {}},
+                Subset{"v2", {{"version", "v2"}}, false, {}}};
+  L4Route by_sni;
+  by_sni.virtual_service = "prod/db";
+  by_sni.matches = {L4Match{9443, {"v2.db.example.com"}}};
+  by_sni.targets = {l4_target("db.prod.svc.cluster.local", "v2", 100)};
+  L4Route any_sni;
+  any_sni.virtual_service = "prod/db";
+  any_sni.matches = {L4Match{0, {"*.example.com"}}};
+  any_sni.targets = {l4_target("db.prod.svc.cluster.local", "v1", 100)};
+  db.tls_routes = {by_sni, any_sni};
+  L4Route split;
+  split.virtual_service = "prod/db";
+  split.matches = {L4Match{5432, {}}};
+  split.targets = {l4_target("db.prod.svc.cluster.local", "v1", 75),
+                   l4_target("db-canary.prod.svc.cluster.local", "", 25)};
+  db.tcp_routes = {split};
+  config->services.push_back(service("db-canary", "prod", {{5432, Protocol::kTcp}}));
+  config->services.back().endpoints = {endpoint("10.0.0.3", 15006)};
+  return config;
+}
+
+Destination l4_destination(const Snapshot& snapshot, std::uint16_t port) {
+  Destination d;
+  d.service = snapshot.find_service("db");
+  d.port = port;
+  for (const auto& p : d.service->service->ports) {
+    if (p.port == port) d.protocol = p.protocol;
+  }
+  return d;
+}
+
+TEST(L4Routes, TlsRoutesChooseBySniInOrderAndFallBackToTheService) {
+  const auto snapshot = snapshot_of(l4_config());
+  ASSERT_TRUE(snapshot);
+  auto d = l4_destination(*snapshot, 9443);
+  ASSERT_TRUE(select_l4_route(d, "v2.db.example.com", 7));
+  ASSERT_NE(d.subset, nullptr);
+  EXPECT_EQ(d.subset->name, "v2");
+  d = l4_destination(*snapshot, 9443);
+  ASSERT_TRUE(select_l4_route(d, "other.example.com", 7));
+  ASSERT_NE(d.subset, nullptr);
+  EXPECT_EQ(d.subset->name, "v1");
+  // No name, or a name no route takes, on a port without tcp routes: the service itself.
+  for (const std::string_view sni : {"", "example.com", "db.internal"}) {
+    d = l4_destination(*snapshot, 9443);
+    ASSERT_TRUE(select_l4_route(d, sni, 7));
+    EXPECT_EQ(d.subset, nullptr) << sni;
+    EXPECT_EQ(d.service->service->name, "db");
+  }
+}
+
+TEST(L4Routes, TcpRoutesSplitConnectionsByWeightAcrossServices) {
+  const auto snapshot = snapshot_of(l4_config());
+  ASSERT_TRUE(snapshot);
+  std::map<std::string, int> landed;
+  for (std::uint64_t r = 0; r < 1000; ++r) {
+    auto d = l4_destination(*snapshot, 5432);
+    ASSERT_TRUE(select_l4_route(d, "", r * 7919));
+    EXPECT_EQ(d.port, 5432);
+    landed[d.service->service->name + (d.subset != nullptr ? "/" + d.subset->name : "")]++;
+  }
+  EXPECT_EQ(landed.size(), 2u);
+  EXPECT_NEAR(landed["db/v1"], 750, 40);
+  EXPECT_NEAR(landed["db-canary"], 250, 40);
+}
+
+TEST(L4Routes, AMissingSubsetOrServiceIsAnError) {
+  auto config = l4_config();
+  config->services[0].tcp_routes[0].targets = {l4_target("db.prod.svc.cluster.local", "v9", 1)};
+  const auto snapshot = snapshot_of(config);
+  ASSERT_TRUE(snapshot);
+  auto d = l4_destination(*snapshot, 5432);
+  const auto routed = select_l4_route(d, "", 1);
+  ASSERT_FALSE(routed);
+  EXPECT_EQ(routed.error().reason, LocalReason::kNoHealthyUpstream);
+}
+
+TEST(L4Routes, SniPatterns) {
+  EXPECT_TRUE(sni_matches("api.example.com", "API.example.com"));
+  EXPECT_TRUE(sni_matches("*.example.com", "a.b.example.com"));
+  EXPECT_FALSE(sni_matches("*.example.com", "example.com"));
+  EXPECT_FALSE(sni_matches("*.example.com", "badexample.com"));
+  EXPECT_TRUE(sni_matches("*", "anything"));
+  EXPECT_FALSE(sni_matches("*", ""));
+}
+
+}  // namespace
+}  // namespace strait::proxy
