@@ -213,8 +213,8 @@ proxy::OutlierPolicy outlier_from(const networking::v1::OutlierDetection& od) {
   return policy;
 }
 
-// trafficPolicy.loadBalancer. What the sidecars do not do yet (LEAST_REQUEST, PASSTHROUGH,
-// useSourceIp, generated cookies, locality) falls back to round robin, or to random for a hash
+// trafficPolicy.loadBalancer. What the sidecars do not do yet (PASSTHROUGH, locality) falls back
+// to least request, or to random for a hash
 // without a usable key; straitd warns about each at apply.
 proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSettings& settings) {
   using Settings = networking::v1::LoadBalancerSettings;
@@ -238,9 +238,31 @@ proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSetting
       lb.key = proxy::LoadBalancer::HashKey::kHeader;
       lb.key_name = ascii_lower(ch.http_header_name());
       break;
-    case Settings::ConsistentHashLB::kHttpCookie:
+    case Settings::ConsistentHashLB::kHttpCookie: {
+      const auto& cookie = ch.http_cookie();
       lb.key = proxy::LoadBalancer::HashKey::kCookie;
-      lb.key_name = ch.http_cookie().name();
+      lb.key_name = cookie.name();
+      // The parts go into a Set-Cookie field: any control byte or ';' there (refused at apply)
+      // means no cookie is generated rather than a forged field.
+      const auto clean = [](const std::string& text) {
+        return std::ranges::none_of(text, [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ';';
+        });
+      };
+      bool usable = clean(cookie.name()) && clean(cookie.path());
+      for (const auto& a : cookie.attributes())
+        usable = usable && clean(a.name()) && clean(a.value());
+      if (cookie.has_ttl() && usable)
+        lb.cookie_ttl = std::chrono::seconds(std::max<std::int64_t>(cookie.ttl().seconds(), 0));
+      lb.cookie_path = cookie.path();
+      for (const auto& a : cookie.attributes()) {
+        lb.cookie_attributes += "; " + a.name();
+        if (!a.value().empty()) lb.cookie_attributes += "=" + a.value();
+      }
+      break;
+    }
+    case Settings::ConsistentHashLB::kUseSourceIp:
+      if (ch.use_source_ip()) lb.key = proxy::LoadBalancer::HashKey::kSourceIp;
       break;
     case Settings::ConsistentHashLB::kHttpQueryParameterName:
       lb.key = proxy::LoadBalancer::HashKey::kQueryParameter;

@@ -53,15 +53,8 @@ void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, 
     using Settings = nw::LoadBalancerSettings;
     const auto& lb = tp.load_balancer();
     if (lb.lb_policy_case() == Settings::kSimple && lb.simple() == Settings::PASSTHROUGH)
-      out.push_back(p + "loadBalancer.simple: PASSTHROUGH not enforced yet (least request is used)");
-    if (lb.lb_policy_case() == Settings::kConsistentHash) {
-      const auto& ch = lb.consistent_hash();
-      if (ch.hash_key_case() == Settings::ConsistentHashLB::kUseSourceIp)
-        out.push_back(p + "loadBalancer.consistentHash.useSourceIp: not enforced yet (random is used)");
-      if (ch.hash_key_case() == Settings::ConsistentHashLB::kHttpCookie && ch.http_cookie().has_ttl())
-        out.push_back(p + "loadBalancer.consistentHash.httpCookie.ttl: the cookie is not generated yet; "
-                          "requests without it are spread at random");
-    }
+      out.push_back(p +
+                    "loadBalancer.simple: PASSTHROUGH not enforced yet (least request is used)");
     if (lb.has_locality_lb_setting()) out.push_back(p + "loadBalancer.localityLbSetting: not enforced yet");
     if (lb.has_warmup() || lb.has_warmup_duration_secs()) out.push_back(p + "loadBalancer.warmup: not enforced yet");
   }

@@ -141,6 +141,7 @@ class H2StreamProxy {
     if (destination && destination->service != nullptr) {
       RequestAttributes attributes{request_.method, request_.path, request_.authority, destination->port,
                                    &first.headers, &find_h2_header};
+      attributes.source_ip = info_.source_ip;
       if (auto routed = select_http_route(*destination, attributes, worker_.random()); !routed)
         destination = std::unexpected(routed.error());
       else
@@ -187,6 +188,9 @@ class H2StreamProxy {
         co_return;
       }
     }
+    // A consistent hash on a cookie the request lacks: a generated one, set on the answer.
+    if (auto cookie = generate_hash_cookie(destination_, worker_.random()))
+      response_fields_.push_back(std::move(*cookie));
     if (destination_.route != nullptr && destination_.route->rewrite) {
       const Rewrite& rewrite = *destination_.route->rewrite;
       if (auto path = rewritten_path(rewrite, destination_.match, request_.path)) request_.path = std::move(*path);
@@ -355,7 +359,10 @@ class H2StreamProxy {
     destination_.response_edits().apply(head);
     if (response_fields_.empty()) return;
     std::erase_if(head, [&](const auto& field) {
-      return std::ranges::any_of(response_fields_, [&](const auto& f) { return f.first == field.first; });
+      return field.first !=
+                 "set-cookie" &&  // cannot be combined: the proxy's goes beside the app's
+             std::ranges::any_of(response_fields_,
+                                 [&](const auto& f) { return f.first == field.first; });
     });
     head.insert(head.end(), response_fields_.begin(), response_fields_.end());
   }

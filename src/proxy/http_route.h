@@ -191,6 +191,7 @@ struct RequestAttributes {
   const void* context = nullptr;
   std::optional<std::string_view> (*header)(const void* context, std::string_view name) = nullptr;
   std::string_view scheme = "http";
+  std::string_view source_ip;  // the downstream peer's address (consistent hash useSourceIp)
 };
 
 // Whether every condition of one match block holds for the request.

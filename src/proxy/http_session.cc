@@ -236,6 +236,7 @@ class HttpSession {
     if (destination && destination->service != nullptr) {
       RequestAttributes attributes{request.method, target.path, authority, destination->port, &request,
                                    &find_h1_header};
+      attributes.source_ip = info_.source_ip;
       if (auto routed = select_http_route(*destination, attributes, worker_.random()); !routed)
         return std::unexpected(routed.error());
       destination->hash = hash_key(*destination, attributes);
@@ -433,18 +434,21 @@ class HttpSession {
 
     // The matched route may answer itself (CORS preflight, directResponse, redirect, fault abort),
     // hold the request back (fault delay) before it goes upstream, or add CORS fields to the answer.
-    std::vector<std::pair<std::string, std::string>> cors_fields;
+    std::vector<std::pair<std::string, std::string>> answer_fields;  // set on the upstream's answer
     if (destination->route != nullptr) {
       const RequestAttributes attributes{request.method, target.path, target.request_authority, destination->port,
                                          &request, &find_h1_header};
       RouteAction action = route_action(*destination, attributes, worker_.random(), worker_.random());
-      cors_fields = std::move(action.response_fields);
+      answer_fields = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
         co_await net::sleep_for(action.delay);
       }
       if (action.respond) co_return co_await answer(request, *action.respond);
     }
+    // A consistent hash on a cookie the request lacks: a generated one, set on the answer.
+    if (auto cookie = generate_hash_cookie(*destination, worker_.random()))
+      answer_fields.push_back(std::move(*cookie));
 
     // Everything needed after the head leaves the buffer is copied or serialized now.
     const std::string method(request.method);
@@ -728,7 +732,7 @@ class HttpSession {
                                  .dechunk = dechunk,
                                  .upgrade = upgraded,
                                  .headers = destination->response_edits(),
-                                 .fields = cors_fields.empty() ? nullptr : &cors_fields};
+                                 .fields = answer_fields.empty() ? nullptr : &answer_fields};
     std::string& downstream_head = downstream_head_;
     write_response_head(response, response_edits, downstream_head);
     const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&

@@ -20,6 +20,13 @@ namespace {
 
 constexpr std::size_t kTunnelBuffer = 16 * 1024;
 
+// The downstream peer's address as text, for useSourceIp hashing ("" when it is gone already).
+std::string peer_ip(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  return ec ? std::string() : remote.address().to_string();
+}
+
 // An opaque TCP stream between a downstream connection and an upstream one. `downstream_buffer`
 // may hold bytes already read from downstream (a sniffed ClientHello): they go upstream first.
 asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::Stream downstream,
@@ -109,10 +116,11 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
     }
   }
   if (port != nullptr && is_http(port->protocol)) {
-    net::Stream stream(std::move(socket));
     DownstreamInfo info{.kind = ListenerKind::kUpstreamBinding,
                         .fixed_host = binding->service,
-                        .fixed_port = binding->port};
+                        .fixed_port = binding->port,
+                        .source_ip = peer_ip(socket)};
+    net::Stream stream(std::move(socket));
     co_await serve_http(worker, std::move(stream), std::move(info));
     co_return;
   }
@@ -157,8 +165,9 @@ asio::awaitable<void> accept_loop(Worker& worker, asio::ip::tcp::acceptor& accep
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     switch (spec.kind) {
       case ListenerKind::kOutbound: {
-        net::Stream stream(std::move(socket));
         DownstreamInfo info{.kind = ListenerKind::kOutbound};
+        info.source_ip = peer_ip(socket);
+        net::Stream stream(std::move(socket));
         asio::co_spawn(worker.io(), serve_http(worker, std::move(stream), std::move(info)),
                        asio::detached);
         break;

@@ -5,6 +5,7 @@
 // same key lands on the same endpoint, and removing one of N endpoints moves only about 1/N keys.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,10 +17,15 @@ namespace strait::proxy {
 struct LoadBalancer {
   // kLeastRequest: the power of two choices over the worker's requests in flight per endpoint.
   enum class Kind : std::uint8_t { kLeastRequest, kRoundRobin, kRandom, kRingHash, kMaglev };
-  enum class HashKey : std::uint8_t { kNone, kHeader, kCookie, kQueryParameter };
+  enum class HashKey : std::uint8_t { kNone, kHeader, kCookie, kQueryParameter, kSourceIp };
   Kind kind = Kind::kLeastRequest;  // Istio's default (UNSPECIFIED, LEAST_REQUEST, LEAST_CONN)
   HashKey key = HashKey::kNone;
   std::string key_name;          // header (lower case), cookie or query parameter name
+  // httpCookie with a ttl: a request without the cookie gets a generated one (Set-Cookie on the
+  // answer) so that its next requests stick to the same endpoint.
+  std::chrono::seconds cookie_ttl{0};
+  std::string cookie_path;        // the generated cookie's Path ("" : none)
+  std::string cookie_attributes;  // "; Name=Value" for each extra attribute
   std::uint64_t table_size = 0;  // ring hash: minimum ring size (default 1024); maglev: table size (65537)
   [[nodiscard]] bool hashed() const { return kind == Kind::kRingHash || kind == Kind::kMaglev; }
 };

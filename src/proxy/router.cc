@@ -326,10 +326,30 @@ std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttribu
       if (auto value = query_param(request.path.substr(question + 1), lb.key_name)) return stable_hash(*value);
       break;
     }
+    case LoadBalancer::HashKey::kSourceIp:
+      if (!request.source_ip.empty()) return stable_hash(request.source_ip);
+      break;
     case LoadBalancer::HashKey::kNone:
       break;
   }
   return std::nullopt;
+}
+
+std::optional<std::pair<std::string, std::string>> generate_hash_cookie(Destination& d,
+                                                                        std::uint64_t random) {
+  if (d.service == nullptr || d.hash) return std::nullopt;
+  const LoadBalancer& lb = d.service->endpoint_set(d.subset).lb;
+  if (!lb.hashed() || lb.key != LoadBalancer::HashKey::kCookie || lb.cookie_ttl.count() <= 0)
+    return std::nullopt;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string value(16, '0');
+  for (std::size_t i = 0; i < value.size(); ++i) value[i] = kHex[(random >> (4 * i)) & 0xf];
+  d.hash = stable_hash(value);
+  std::string field = lb.key_name + "=" + value;
+  if (!lb.cookie_path.empty()) field += "; Path=" + lb.cookie_path;
+  field +=
+      "; Max-Age=" + std::to_string(lb.cookie_ttl.count()) + "; HttpOnly" + lb.cookie_attributes;
+  return std::pair<std::string, std::string>{"set-cookie", std::move(field)};
 }
 
 }  // namespace strait::proxy

@@ -22,6 +22,7 @@ struct DownstreamInfo {
   std::uint16_t inbound_port = 0;  // inbound: the service port named by the SNI (0: none)
   std::string fixed_host;          // upstream binding: every request goes to this service
   std::uint16_t fixed_port = 0;
+  std::string source_ip;  // the downstream peer's address, as text
 };
 
 struct Authority {
@@ -107,6 +108,12 @@ struct RouteAction {
 // The consistent-hash key of a request for the destination's load balancer (nullopt: the lb does
 // not hash, or the request lacks the attribute; the sidecar then picks at random).
 [[nodiscard]] std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttributes& request);
+
+// For a consistent hash on a cookie with a ttl when the request lacks the cookie (hash_key gave
+// none): makes a new value from `random`, sets it as the request's hash key, and returns the
+// Set-Cookie field for the answer. nullopt when no cookie is to be generated.
+[[nodiscard]] std::optional<std::pair<std::string, std::string>> generate_hash_cookie(
+    Destination& d, std::uint64_t random);
 
 // The Location of a redirect for a request (scheme "http", its authority and path).
 [[nodiscard]] std::string redirect_location(const Redirect& redirect, const RequestAttributes& request);

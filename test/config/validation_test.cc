@@ -222,6 +222,23 @@ TEST(VirtualServiceValidation, DestinationsNeedHostsAndValidPorts) {
 
 // ---- DestinationRule ----
 
+TEST(DestinationRuleValidation, AGeneratedCookieMustMakeAValidSetCookieField) {
+  EXPECT_EQ(dr("  host: r\n  trafficPolicy: {loadBalancer: {consistentHash: {httpCookie: {name: "
+               "sticky, path: /, ttl: 60s, "
+               "attributes: [{name: SameSite, value: Strict}, {name: Secure}]}}}}\n"),
+            Strings{});
+  EXPECT_EQ(dr("  host: r\n  trafficPolicy: {loadBalancer: {consistentHash: {httpCookie: {name: "
+               "'a;b', path: '/x;y', "
+               "attributes: [{name: 'bad name', value: v}]}}}}\n"),
+            (Strings{"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name: 'a;b' is not "
+                     "a cookie name (an HTTP token)",
+                     "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.path: must not "
+                     "hold ';' or control characters",
+                     "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.attributes[0]: "
+                     "needs a token name and a value "
+                     "without ';' or control characters"}));
+}
+
 TEST(DestinationRuleValidation, ValidRulePasses) {
   EXPECT_EQ(dr(R"(  host: reviews
   trafficPolicy:

@@ -290,6 +290,8 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
         if path == "/status":
             code = int(params.get("code", "200"))
             return self._json(code, {"status": code})
+        if path == "/set-cookie":  # an application that sets a cookie of its own
+            return self._json(200, {"app": self.server.app_name}, extra=[("Set-Cookie", "app=1; Path=/")])
         self._json(200, {
             "app": self.server.app_name,
             "method": self.command,

@@ -269,6 +269,60 @@ spec:
         conn.close()
         self.assertEqual(set(seen.values()), {"reviews-v1", "reviews-v2"})  # keys spread over both
 
+    def test_a_generated_hash_cookie_and_the_source_ip_keep_callers_on_one_endpoint(self):
+        self.apply_and_sync("""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {consistentHash: {httpCookie: {name: sticky, path: /, ttl: 600s}, ringHash: {minimumRingSize: 1024}}}
+""")
+        conn = self.connect()
+        first_apps = set()
+        for _ in range(20):  # 20 new callers: each is given a cookie, and the cookies spread
+            _, headers, body = self.request(conn, "/")
+            cookie = headers["set-cookie"]
+            self.assertRegex(cookie, r"^sticky=[0-9a-f]{16}; Path=/; Max-Age=600; HttpOnly$")
+            app = json.loads(body)["app"]
+            first_apps.add(app)
+            value = cookie.split(";")[0]
+            for _ in range(5):  # the caller comes back with its cookie: same endpoint, no new cookie
+                _, again, body = self.request(conn, "/", {"cookie": f"theme=dark; {value}"})
+                self.assertNotIn("set-cookie", again)
+                self.assertEqual(json.loads(body)["app"], app)
+        self.assertEqual(first_apps, {"reviews-v1", "reviews-v2"})
+        # The application's own Set-Cookie is kept beside the generated one.
+        conn.request("GET", "/set-cookie")
+        r = conn.getresponse()
+        r.read()
+        cookies = [v for k, v in r.getheaders() if k.lower() == "set-cookie"]
+        self.assertEqual(len(cookies), 2, cookies)
+        self.assertIn("app=1; Path=/", cookies)
+        conn.close()
+        r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge",
+                            f"http://127.0.0.1:{self.shop.binding}/"], capture_output=True, text=True, timeout=30)
+        self.assertRegex(r.stdout, r"set-cookie: sticky=[0-9a-f]{16}; Path=/; Max-Age=600; HttpOnly")  # over HTTP/2 too
+        self.apply_and_sync("""apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}
+""")
+        # Every call comes from 127.0.0.1: one endpoint for all of them.
+        conn = self.connect()
+        apps = {json.loads(self.request(conn, "/")[2])["app"] for _ in range(30)}
+        conn.close()
+        self.assertEqual(len(apps), 1, apps)
+
     def test_grpc_abort_is_a_trailers_only_response(self):
         self.apply("""  - fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 100}}}
     route: [{destination: {host: reviews, subset: v1}}]""")

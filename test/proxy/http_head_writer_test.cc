@@ -296,3 +296,28 @@ TEST(FormatRequestIdTest, IsAVersion4Uuid) {
 
 }  // namespace
 }  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+TEST(WriteResponseHeadFieldsTest, ProxyFieldsReplaceTheUpstreamsButSetCookieGoesBeside) {
+  const std::string raw =
+      "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nSet-Cookie: app=1\r\nContent-Length: "
+      "0\r\n\r\n";
+  const auto head = response(raw);
+  const std::vector<std::pair<std::string, std::string>> fields{
+      {"access-control-allow-origin", "https://shop.example"},
+      {"set-cookie", "sticky=abc; Max-Age=60"}};
+  ResponseEdits edits;
+  edits.fields = &fields;
+  std::string out;
+  write_response_head(head, edits, out);
+  EXPECT_EQ(out.find("Access-Control-Allow-Origin: *"), std::string::npos) << out;
+  EXPECT_NE(out.find("access-control-allow-origin: https://shop.example\r\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("Set-Cookie: app=1\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("set-cookie: sticky=abc; Max-Age=60\r\n"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace strait::proxy

@@ -716,3 +716,73 @@ TEST(L4Routes, SniPatterns) {
 
 }  // namespace
 }  // namespace strait::proxy
+
+namespace strait::proxy {
+namespace {
+
+std::shared_ptr<ProxyConfig> hashed_config(LoadBalancer lb) {
+  auto config = std::make_shared<ProxyConfig>();
+  config->workload.ns = "prod";
+  config->services.push_back(service("cart", "prod", {{8080, Protocol::kHttp}}));
+  config->services.back().endpoints = {endpoint("10.0.0.1", 15006), endpoint("10.0.0.2", 15006)};
+  config->services.back().lb = std::move(lb);
+  return config;
+}
+
+TEST(HashKeys, TheSourceIpIsAKeyWhenAsked) {
+  LoadBalancer lb;
+  lb.kind = LoadBalancer::Kind::kMaglev;
+  lb.key = LoadBalancer::HashKey::kSourceIp;
+  const auto snapshot = snapshot_of(hashed_config(lb));
+  ASSERT_TRUE(snapshot);
+  Destination d;
+  d.service = snapshot->find_service("cart");
+  RequestAttributes request;
+  request.path = "/";
+  EXPECT_FALSE(hash_key(d, request));
+  request.source_ip = "127.0.0.1";
+  const auto a = hash_key(d, request);
+  request.source_ip = "127.0.0.2";
+  const auto b = hash_key(d, request);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(*a, *b);
+}
+
+TEST(HashKeys, ACookieWithATtlIsGeneratedWhenTheRequestLacksIt) {
+  LoadBalancer lb;
+  lb.kind = LoadBalancer::Kind::kRingHash;
+  lb.key = LoadBalancer::HashKey::kCookie;
+  lb.key_name = "sticky";
+  lb.cookie_ttl = std::chrono::seconds(3600);
+  lb.cookie_path = "/shop";
+  lb.cookie_attributes = "; SameSite=Strict";
+  const auto snapshot = snapshot_of(hashed_config(lb));
+  ASSERT_TRUE(snapshot);
+  Destination d;
+  d.service = snapshot->find_service("cart");
+  const auto cookie = generate_hash_cookie(d, 0x0123456789abcdefULL);
+  ASSERT_TRUE(cookie);
+  EXPECT_EQ(cookie->first, "set-cookie");
+  EXPECT_EQ(cookie->second,
+            "sticky=fedcba9876543210; Path=/shop; Max-Age=3600; HttpOnly; SameSite=Strict");
+  // The request is hashed as its next ones will be, carrying the cookie.
+  std::map<std::string, std::string> headers{{"cookie", "sticky=fedcba9876543210"}};
+  RequestAttributes next;
+  next.context = &headers;
+  next.header = [](const void* context, std::string_view name) -> std::optional<std::string_view> {
+    const auto& h = *static_cast<const std::map<std::string, std::string>*>(context);
+    auto it = h.find(std::string(name));
+    return it == h.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  };
+  EXPECT_EQ(d.hash, hash_key(d, next));
+  // A request that has a key already, or a cookie without a ttl, generates nothing.
+  EXPECT_FALSE(generate_hash_cookie(d, 1));
+  Destination plain;
+  lb.cookie_ttl = std::chrono::seconds(0);
+  const auto no_ttl = snapshot_of(hashed_config(lb));
+  plain.service = no_ttl->find_service("cart");
+  EXPECT_FALSE(generate_hash_cookie(plain, 1));
+}
+
+}  // namespace
+}  // namespace strait::proxy
