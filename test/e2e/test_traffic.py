@@ -649,3 +649,69 @@ spec:
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
+class ConsistentHashRemap(unittest.TestCase):
+    """Four reviews endpoints behind a maglev hash on a header: one leaves the mesh, and only about
+    a quarter of the keys (its own) move."""
+
+    @classmethod
+    def setUpClass(cls):
+        from harness import free_port
+        from mesh import Mesh
+        cls.tmp = tempfile.mkdtemp(prefix="strait-remap-")
+        cls.mesh = Mesh(cls.tmp)
+        cls.apps = [HttpApp(name=f"reviews-{i}") for i in range(4)]
+        cls.sidecars = [cls.mesh.proxy(f"reviews-{i}", "shop", "reviews", services=["reviews:9080"],
+                                       app_port=app.port, labels={"app": "reviews"})
+                        for i, app in enumerate(cls.apps)]
+        cls.binding = free_port()
+        cls.web = cls.mesh.proxy("web-1", "shop", "web", upstreams=[f"127.0.0.1:{cls.binding}=reviews:9080"])
+        cls.mesh.wait_synced(5)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mesh.stop()
+        for app in cls.apps:
+            app.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def endpoints_seen_by_web(self):
+        dump = json.loads(self.web.get("/config_dump")[1])
+        return next(len(s["endpoints"]) for s in dump["services"] if s["host"].startswith("reviews."))
+
+    def owners(self, keys):
+        conn = http.client.HTTPConnection("127.0.0.1", self.binding, timeout=10)
+        out = {}
+        for key in keys:
+            conn.request("GET", "/", headers={"x-user": key})
+            r = conn.getresponse()
+            out[key] = json.loads(r.read())["app"]
+        conn.close()
+        return out
+
+    def test_removing_one_of_four_endpoints_moves_about_a_quarter_of_the_keys(self):
+        before = self.mesh.wait_synced(5)
+        self.mesh.apply(virtual_service("  - route: [{destination: {host: reviews}}]").replace(
+            "  subsets:", "  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {}}}}\n  subsets:"))
+        self.mesh.wait_synced(5, newer_than=before)
+        keys = [f"user-{i}" for i in range(400)]
+        first = self.owners(keys)
+        self.assertEqual(first, self.owners(keys))  # the same key, the same endpoint
+        self.assertEqual(set(first.values()), {f"reviews-{i}" for i in range(4)})
+        self.sidecars[2].stop()  # drains, and leaves every view at once
+        deadline = time.time() + 10
+        while self.endpoints_seen_by_web() != 3:
+            self.assertLess(time.time(), deadline, "web still routes to the stopped endpoint")
+            time.sleep(0.05)
+        second = self.owners(keys)
+        removed = [k for k in keys if first[k] == "reviews-2"]
+        kept = [k for k in keys if first[k] != "reviews-2"]
+        self.assertTrue(all(second[k] != "reviews-2" for k in removed))
+        stayed = sum(first[k] == second[k] for k in kept)
+        moved = sum(first[k] != second[k] for k in keys)
+        print(f"\nremap: {moved} of 400 keys moved ({len(removed)} were on the removed endpoint); "
+              f"{stayed} of {len(kept)} others stayed")
+        self.assertGreaterEqual(stayed / len(kept), 0.95)
+        self.assertTrue(0.15 <= moved / len(keys) <= 0.35, moved)
