@@ -413,6 +413,8 @@ class HttpSession {
     if (!destination) {
       // Without a destination the body cannot be skipped safely: close when there is one.
       const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
+      linger_ =
+          request.framing != http::BodyFraming::kNone;  // the unread body must not reset the reply
       co_await reply(destination.error().status, destination.error().reason,
                      destination.error().detail, close);
       if (!close) in_.consume(request.head_size);
@@ -515,6 +517,7 @@ class HttpSession {
     const CircuitSlot request_slot = take_request_slot(*destination, overflow);
     if (!request_slot.held()) {
       const bool close = framing != http::BodyFraming::kNone || !client_keep_alive;
+      linger_ = framing != http::BodyFraming::kNone;  // the unread body must not reset the reply
       co_await reply(503, LocalReason::kUpstreamOverflow, overflow, close);
       if (!close) in_.consume(request.head_size);
       co_return !close;

@@ -98,6 +98,13 @@ std::string deterministic_bytes(const google::protobuf::Message& message) {
   return out;
 }
 
+const proxy::Service* service_named(const proxy::ProxyConfig& config, std::string_view name) {
+  for (const auto& s : config.services) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
 class MeshViewTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -433,10 +440,7 @@ spec:
   base_.workload.labels = {{"app", "web"}};
   auto applied = agent::config_from_view(base_, view());
   ASSERT_TRUE(applied) << applied.error();
-  const proxy::Service* reviews = nullptr;
-  for (const auto& s : applied->config.services) {
-    if (s.name == "reviews") reviews = &s;
-  }
+  const proxy::Service* reviews = service_named(applied->config, "reviews");
   ASSERT_NE(reviews, nullptr);
   // The tester's route is not web's; the block on addresses (not enforced) never matches.
   ASSERT_EQ(reviews->tls_routes.size(), 1u);
@@ -479,10 +483,7 @@ spec:
   base_.workload.labels = {{"app", "web"}};
   auto applied = agent::config_from_view(base_, view());
   ASSERT_TRUE(applied) << applied.error();
-  const proxy::Service* reviews = nullptr;
-  for (const auto& s : applied->config.services) {
-    if (s.name == "reviews") reviews = &s;
-  }
+  const proxy::Service* reviews = service_named(applied->config, "reviews");
   ASSERT_NE(reviews, nullptr);
   // Only the /v2 block of the second route and the catch-all remain for web in shop.
   ASSERT_EQ(reviews->http_routes.size(), 2u);

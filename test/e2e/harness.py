@@ -362,6 +362,10 @@ def ws_read_frame(f):
 class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a sidecar opening tens of connections to the app at once
+    # (h2load's multiplexed streams become HTTP/1.1 connections) then loses SYNs to 1 s, 3 s, 7 s
+    # retransmits, which made load tests slow and their timing erratic.
+    request_queue_size = 256
 
 
 class HttpApp:

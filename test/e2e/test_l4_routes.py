@@ -21,6 +21,7 @@ from test_straitd import STRAITD
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the default 5 drops SYNs when connections arrive together
 
 
 class NamedTcpApp:
