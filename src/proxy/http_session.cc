@@ -353,7 +353,10 @@ class HttpSession {
     std::string sni;
     if (sniff) {
       if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
-      sni = co_await sniff_server_name(downstream_, in_, limits_.header_read_timeout);
+      const SniffedHello hello =
+          co_await sniff_server_name(downstream_, in_, limits_.header_read_timeout);
+      if (hello.peer_closed) co_return;  // nothing to relay (and no read after EOF)
+      sni = hello.server_name;
     }
     if (auto routed = select_l4_route(d, sni, worker_.random()); !routed) {
       if (!sniff)
@@ -362,8 +365,11 @@ class HttpSession {
         worker_.stats().count(routed.error().reason);
       co_return;
     }
+    RequestAttributes source;  // a tunnel has no request to hash: only useSourceIp applies
+    source.source_ip = info_.source_ip;
+    d.hash = hash_key(d, source);
     auto outcome = co_await connect_to_service(worker_, snapshot, *d.service, d.port, tls::kAlpnTcp,
-                                               false, d.subset);
+                                               false, d.subset, d.hash);
     if (!outcome.connection) {
       if (!sniff)
         co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail,
@@ -372,7 +378,9 @@ class HttpSession {
         worker_.stats().count(outcome.failure);
       co_return;
     }
-    if (!sniff && co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
+    if (!sniff) {  // (no co_await inside &&: GCC 12)
+      if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
+    }
     co_await relay_with(*outcome.connection);
   }
 
@@ -587,8 +595,12 @@ class HttpSession {
       if (policy != nullptr && policy->avoid_previous_host) destination->avoid_endpoint = outcome.endpoint;
       if (!outcome.connection) {
         const bool overflow = outcome.failure == LocalReason::kUpstreamOverflow;
-        if (!overflow && co_await retry.again(AttemptFailure::kConnectFailure, route_deadline)) continue;
+        if (!overflow) {  // (no co_await inside &&: GCC 12)
+          const bool again = co_await retry.again(AttemptFailure::kConnectFailure, route_deadline);
+          if (again) continue;
+        }
         const bool close = !body_sent || !client_keep_alive;
+        linger_ = !body_sent;  // the body is still coming: it must not reset the reply
         co_await reply(status_for_connect_failure(outcome.failure), outcome.failure, outcome.detail, close);
         co_return !close;
       }
@@ -623,6 +635,7 @@ class HttpSession {
               co_return false;
             }
             if (sent == BodyOutcome::kWriteFailed) {
+              linger_ = true;  // the rest of the body is still coming
               co_await reply(502, LocalReason::kUpstreamResetBeforeResponse,
                              "the upstream closed while the request body was sent", true);
               co_return false;

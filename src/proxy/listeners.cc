@@ -124,6 +124,7 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
     co_await serve_http(worker, std::move(stream), std::move(info));
     co_return;
   }
+  const std::string source_ip = peer_ip(socket);
   net::Stream stream(std::move(socket));
   net::ReadBuffer buffer(kTunnelBuffer);
   ConnectOutcome outcome;
@@ -134,16 +135,20 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
     // The VirtualService's tls[] (by the app's SNI) and tcp[] routes choose where the connection
     // goes.
     Destination d{.service = service, .port = port->port, .protocol = port->protocol};
-    std::string sni;
+    SniffedHello hello;
     if (port->protocol == Protocol::kTls && !service->tls_routes.empty())
-      sni =
+      hello =
           co_await sniff_server_name(stream, buffer, snapshot->config->limits.header_read_timeout);
-    if (auto routed = select_l4_route(d, sni, worker.random()); !routed) {
+    if (hello.peer_closed) co_return;  // the app left before its ClientHello: nothing to relay
+    if (auto routed = select_l4_route(d, hello.server_name, worker.random()); !routed) {
       outcome.failure = routed.error().reason;
       outcome.detail = routed.error().detail;
     } else {
+      RequestAttributes source;  // a connection has no request: only useSourceIp can hash it
+      source.source_ip = source_ip;
+      d.hash = hash_key(d, source);
       outcome = co_await connect_to_service(worker, *snapshot, *d.service, d.port, tls::kAlpnTcp,
-                                            false, d.subset);
+                                            false, d.subset, d.hash);
     }
   }
   co_await relay_connection(worker, ListenerKind::kUpstreamBinding, std::move(stream),

@@ -158,7 +158,7 @@ std::expected<void, RouteError> select_http_route(Destination& d, const RequestA
 
 std::expected<void, RouteError> select_l4_route(Destination& d, std::string_view sni,
                                                 std::uint64_t random) {
-  if (d.service == nullptr) return {};
+  if (d.service == nullptr || is_http(d.protocol)) return {};  // HTTP ports take http[] routes only
   const std::uint16_t port = d.port;
   // A TLS port takes the tls[] routes first (by SNI), then, as for any opaque port, the tcp[] ones.
   if (d.protocol == Protocol::kTls) {

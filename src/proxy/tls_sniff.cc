@@ -7,24 +7,30 @@
 
 namespace strait::proxy {
 
-asio::awaitable<std::string> sniff_server_name(net::Stream& stream, net::ReadBuffer& buffer,
-                                               std::chrono::milliseconds timeout) {
-  net::Watchdog watchdog(co_await asio::this_coro::executor);
+asio::awaitable<SniffedHello> sniff_server_name(net::Stream& stream, net::ReadBuffer& buffer,
+                                                std::chrono::milliseconds timeout) {
+  const auto executor = co_await asio::this_coro::executor;
+  net::Watchdog watchdog(executor);
   watchdog.arm(timeout, &stream);
-  std::string name;
+  SniffedHello out;
   while (true) {
     const auto hello = tls::read_client_hello_sni(buffer.data());
     if (hello.status != tls::ClientHelloSni::Status::kNeedMore) {
-      name = hello.server_name;
+      out.server_name = hello.server_name;
       break;
     }
     if (buffer.full()) break;
     auto [ec, n] = co_await stream.read_some(buffer.prepare(4096));
-    if (ec) break;  // the peer closed, or the timeout fired: the relay sees the same
+    if (ec) {
+      // The timeout fired: route without a name, the relay goes on. Anything else (EOF, a reset):
+      // the peer is gone.
+      out.peer_closed = !watchdog.expired();
+      break;
+    }
     buffer.commit(n);
   }
   watchdog.disarm();
-  co_return name;
+  co_return out;
 }
 
 }  // namespace strait::proxy

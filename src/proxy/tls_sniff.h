@@ -12,9 +12,14 @@
 
 namespace strait::proxy {
 
-// The server name, or "" when the connection does not start with a ClientHello, sends none, or
-// does not finish its first record within `timeout` (the route is then chosen without a name).
-asio::awaitable<std::string> sniff_server_name(net::Stream& stream, net::ReadBuffer& buffer,
-                                               std::chrono::milliseconds timeout);
+struct SniffedHello {
+  // "" when the connection does not start with a ClientHello, sends none, or does not finish its
+  // first record within the timeout (the route is then chosen without a name).
+  std::string server_name;
+  bool peer_closed = false;  // the peer closed (or reset) first: do not read it again, do not relay
+};
+
+asio::awaitable<SniffedHello> sniff_server_name(net::Stream& stream, net::ReadBuffer& buffer,
+                                                std::chrono::milliseconds timeout);
 
 }  // namespace strait::proxy

@@ -167,6 +167,23 @@ spec:
   tcp: [{route: [{destination: {host: db, subset: v2}}]}]
 """)
         self.assertEqual({tcp_call(self.db_port).split(":")[0] for _ in range(30)}, {"db-v2"})
+        # Without routes, useSourceIp keeps every connection from this host on one endpoint.
+        self.apply_and_sync("""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db, namespace: shop}
+spec:
+  hosts: [db]
+  tcp: [{route: [{destination: {host: db}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: shop}
+spec:
+  host: db
+  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+""")
+        self.assertEqual(len({tcp_call(self.db_port).split(":")[0] for _ in range(30)}), 1)
 
     def test_tls_routes_choose_by_the_apps_sni_through_a_binding_and_a_tunnel(self):
         self.apply_and_sync("""apiVersion: networking.istio.io/v1

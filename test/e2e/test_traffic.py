@@ -647,9 +647,6 @@ spec:
         self.assertGreaterEqual(self.shop.web.stats()["strait_mirror_requests_total"], 202)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 @unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
 class ConsistentHashRemap(unittest.TestCase):
@@ -715,3 +712,7 @@ class ConsistentHashRemap(unittest.TestCase):
               f"{stayed} of {len(kept)} others stayed")
         self.assertGreaterEqual(stayed / len(kept), 0.95)
         self.assertTrue(0.15 <= moved / len(keys) <= 0.35, moved)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -705,6 +705,19 @@ TEST(L4Routes, AMissingSubsetOrServiceIsAnError) {
   EXPECT_EQ(routed.error().reason, LocalReason::kNoHealthyUpstream);
 }
 
+TEST(L4Routes, AnHttpPortTakesNoL4Route) {
+  auto config = l4_config();
+  config->services[0].ports.push_back({8080, Protocol::kHttp});
+  config->services[0].tcp_routes[0].matches.clear();  // a route for every connection, of any port
+  const auto snapshot = snapshot_of(config);
+  ASSERT_TRUE(snapshot);
+  auto d = l4_destination(*snapshot, 8080);
+  ASSERT_EQ(d.protocol, Protocol::kHttp);
+  ASSERT_TRUE(select_l4_route(d, "", 1));
+  EXPECT_EQ(d.service->service->name, "db");
+  EXPECT_EQ(d.subset, nullptr);
+}
+
 TEST(L4Routes, SniPatterns) {
   EXPECT_TRUE(sni_matches("api.example.com", "API.example.com"));
   EXPECT_TRUE(sni_matches("*.example.com", "a.b.example.com"));
