@@ -55,7 +55,7 @@ void BM_InboundCheckWithPrefixMatch(benchmark::State& state) {
   request.authority = "reviews:9080";
   request.port = 9080;
   for (auto _ : state)
-    benchmark::DoNotOptimize(check_rate_limits(limits, request, "", false, steady_now_ns()));
+    benchmark::DoNotOptimize(check_rate_limits(limits, request, "", steady_now_ns()));
 }
 BENCHMARK(BM_InboundCheckWithPrefixMatch);
 

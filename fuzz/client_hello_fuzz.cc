@@ -1,7 +1,7 @@
 // libFuzzer target for the ClientHello SNI reader (tls/client_hello.h): the first bytes of an
 // application's connection, as a sidecar sees them before routing TLS passthrough traffic. Any
 // input gives a status, never a crash or a read past the input; a name it gives is lower-case
-// ASCII of DNS characters without a trailing dot.
+// ASCII of DNS characters without a trailing dot; a record cut short reads as incomplete.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -25,14 +25,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!sni.server_name.empty() &&
       (sni.status != strait::tls::ClientHelloSni::Status::kDone || sni.server_name.back() == '.'))
     std::abort();
-  // A prefix of an input that is done is never "not TLS" (the reader only ever needs more).
-  if (sni.status == strait::tls::ClientHelloSni::Status::kDone && size > 0) {
-    const auto shorter = strait::tls::read_client_hello_sni(bytes.substr(0, size - 1));
-    if (shorter.status == strait::tls::ClientHelloSni::Status::kNotTls && size > 5) {
-      // Cutting the record short must read as incomplete, not as something else.
-      const std::size_t record = 5 + ((static_cast<std::size_t>(data[3]) << 8) | data[4]);
-      if (size - 1 < record) std::abort();
-    }
+  // Every prefix of a complete first record reads as incomplete, never as something else.
+  if (sni.status == strait::tls::ClientHelloSni::Status::kDone) {
+    const std::size_t record = 5 + ((static_cast<std::size_t>(data[3]) << 8) | data[4]);
+    const auto cut = strait::tls::read_client_hello_sni(bytes.substr(0, record - 1));
+    if (cut.status != strait::tls::ClientHelloSni::Status::kNeedMore) std::abort();
   }
   return 0;
 }

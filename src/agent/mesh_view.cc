@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/cookie_text.h"
 #include "common/grpc_status.h"
 #include "common/host_name.h"
 #include "proxy/bootstrap.h"
@@ -244,14 +245,9 @@ proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSetting
       lb.key_name = cookie.name();
       // The parts go into a Set-Cookie field: any control byte or ';' there (refused at apply)
       // means no cookie is generated rather than a forged field.
-      const auto clean = [](const std::string& text) {
-        return std::ranges::none_of(text, [](char c) {
-          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ';';
-        });
-      };
-      bool usable = clean(cookie.name()) && clean(cookie.path());
+      bool usable = is_cookie_name(cookie.name()) && is_cookie_value_text(cookie.path());
       for (const auto& a : cookie.attributes())
-        usable = usable && clean(a.name()) && clean(a.value());
+        usable = usable && is_cookie_name(a.name()) && is_cookie_value_text(a.value());
       if (cookie.has_ttl() && usable)
         lb.cookie_ttl = std::chrono::seconds(std::max<std::int64_t>(cookie.ttl().seconds(), 0));
       lb.cookie_path = cookie.path();
@@ -326,8 +322,23 @@ std::expected<proxy::RouteMatch, std::string> match_from(const networking::v1::H
   return match;
 }
 
+// A route's destination (HTTPRouteDestination or RouteDestination): host, port, subset and
+// weight; a single destination without a weight takes all the traffic, as in Istio.
+template <typename RouteDestination>
+proxy::RouteTarget target_from(const RouteDestination& d, const std::string& ns, int destinations) {
+  proxy::RouteTarget target;
+  target.host = qualify_host(d.destination().host(), ns);
+  target.port = static_cast<std::uint16_t>(d.destination().port().number());
+  target.subset = d.destination().subset();
+  target.weight =
+      d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (destinations == 1 ? 100 : 0);
+  return target;
+}
+
 // Conditions on the calling workload are decided here, once per view: this proxy is the caller.
-bool applies_to_this_proxy(const networking::v1::HTTPMatchRequest& m, const proxy::WorkloadIdentity& self) {
+// (HTTPMatchRequest, L4MatchAttributes and TLSMatchAttributes share these fields.)
+template <typename Match>
+bool applies_to_this_proxy(const Match& m, const proxy::WorkloadIdentity& self) {
   if (!m.source_namespace().empty() && m.source_namespace() != self.ns) return false;
   if (!labels_hold(m.source_labels(), self.labels)) return false;
   if (m.gateways_size() > 0 && std::ranges::none_of(m.gateways(), [](const std::string& g) { return g == "mesh"; }))
@@ -368,12 +379,7 @@ std::expected<std::vector<HttpRoute>, std::string> routes_from(const networking:
       route.matches.push_back(std::move(*match));
     }
     for (const auto& d : http.route()) {
-      proxy::RouteTarget target;
-      target.host = qualify_host(d.destination().host(), ns);
-      target.port = static_cast<std::uint16_t>(d.destination().port().number());
-      target.subset = d.destination().subset();
-      // A single destination without a weight takes all the traffic, as in Istio.
-      target.weight = d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (http.route_size() == 1 ? 100 : 0);
+      proxy::RouteTarget target = target_from(d, ns, http.route_size());
       if (d.has_headers()) {
         target.request_headers = header_ops(d.headers().request());
         target.response_headers = header_ops(d.headers().response());
@@ -425,11 +431,7 @@ std::expected<void, std::string> rate_limits_from(const policy::v1alpha1::RateLi
 // address without transparent capture; apply warns) never matches rather than matching wider.
 template <typename Match>
 bool l4_block_applies(const Match& m, const proxy::WorkloadIdentity& self) {
-  if (!m.source_namespace().empty() && m.source_namespace() != self.ns) return false;
-  if (!labels_hold(m.source_labels(), self.labels)) return false;
-  if (m.gateways_size() > 0 &&
-      std::ranges::none_of(m.gateways(), [](const std::string& g) { return g == "mesh"; }))
-    return false;
+  if (!applies_to_this_proxy(m, self)) return false;
   if (m.destination_subnets_size() > 0) return false;
   if constexpr (requires { m.source_subnet(); }) {
     if (!m.source_subnet().empty()) return false;
@@ -456,15 +458,7 @@ std::vector<proxy::L4Route> l4_routes_from(const Routes& routes, const std::stri
       }
       route.matches.push_back(std::move(match));
     }
-    for (const auto& d : r.route()) {
-      proxy::RouteTarget target;
-      target.host = qualify_host(d.destination().host(), ns);
-      target.port = static_cast<std::uint16_t>(d.destination().port().number());
-      target.subset = d.destination().subset();
-      target.weight =
-          d.weight() > 0 ? static_cast<std::uint32_t>(d.weight()) : (r.route_size() == 1 ? 100 : 0);
-      route.targets.push_back(std::move(target));
-    }
+    for (const auto& d : r.route()) route.targets.push_back(target_from(d, ns, r.route_size()));
     if (any_block_applies) out.push_back(std::move(route));
   }
   return out;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "common/cookie_text.h"
 #include "common/grpc_status.h"
 #include "common/host_name.h"
 #include "common/retry_on.h"
@@ -282,28 +283,17 @@ void check_load_balancer(Errors& out, const nw::LoadBalancerSettings& lb, const 
     // A generated cookie goes into a Set-Cookie field (RFC 6265 4.1.1): a token for its name,
     // no control byte or ';' in its path and attributes.
     const auto& c = ch.http_cookie();
-    const auto token = [](const std::string& s) {
-      return !s.empty() && std::ranges::all_of(s, [](char ch) {
-        return ch > 0x20 && ch < 0x7f &&
-               std::string_view("()<>@,;:\\\"/[]?={}").find(ch) == std::string_view::npos;
-      });
-    };
-    const auto plain = [](const std::string& s) {
-      return std::ranges::none_of(s, [](char ch) {
-        return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f || ch == ';';
-      });
-    };
     if (c.name().empty())
       out.push_back({p + ".httpCookie.name", "is required"});
-    else if (!token(c.name()))
+    else if (!is_cookie_name(c.name()))
       out.push_back(
           {p + ".httpCookie.name", in_quotes(c.name()) + " is not a cookie name (an HTTP token)"});
-    if (!plain(c.path()))
+    if (!is_cookie_value_text(c.path()))
       out.push_back({p + ".httpCookie.path", "must not hold ';' or control characters"});
     if (c.has_ttl() && c.ttl().seconds() < 0)
       out.push_back({p + ".httpCookie.ttl", "must not be negative"});
     for (int i = 0; i < c.attributes_size(); ++i) {
-      if (!token(c.attributes(i).name()) || !plain(c.attributes(i).value()))
+      if (!is_cookie_name(c.attributes(i).name()) || !is_cookie_value_text(c.attributes(i).value()))
         out.push_back({at(p + ".httpCookie.attributes", i),
                        "needs a token name and a value without ';' or control characters"});
     }

@@ -18,8 +18,9 @@
 namespace strait::control {
 namespace {
 
-bool selects(const google::protobuf::Map<std::string, std::string>& selector,
-             const google::protobuf::Map<std::string, std::string>& labels) {
+// Whether `labels` hold every entry of `selector` (protobuf or std maps alike).
+template <typename Selector, typename Labels>
+bool selects(const Selector& selector, const Labels& labels) {
   return std::ranges::all_of(selector, [&](const auto& entry) {
     auto it = labels.find(entry.first);
     return it != labels.end() && it->second == entry.second;
@@ -240,10 +241,7 @@ bool visible_to(const ResourceReach& reach, const mesh::v1::Node& proxy, const E
   if (reach.workload_policy) {
     // As Istio's policies: the root namespace's reach every namespace, a selector narrowing them.
     if (reach.ns != proxy_ns && reach.ns != "strait-system") return false;
-    return std::ranges::all_of(reach.selector, [&](const auto& entry) {
-      auto it = proxy.labels().find(entry.first);
-      return it != proxy.labels().end() && it->second == entry.second;
-    });
+    return selects(reach.selector, proxy.labels());
   }
   if (!reach.export_to.empty()) {
     const bool exported = std::ranges::any_of(reach.export_to, [&](const std::string& to) {

@@ -157,9 +157,7 @@ class H2StreamProxy {
     if (info_.kind == ListenerKind::kInbound && !snapshot_->rate_limits.empty()) {
       const RequestAttributes attributes{request_.method,   request_.path,  request_.authority,
                                          destination_.port, &first.headers, &find_h2_header};
-      const auto content_type = find_h2_header(&first.headers, "content-type");
       if (auto refused = check_rate_limits(snapshot_->rate_limits, attributes, info_.peer_identity,
-                                           content_type && is_grpc_content_type(*content_type),
                                            steady_now_ns())) {
         const bool head_request = request_.method == "HEAD";
         co_await send_route_response(*down_, *refused, worker_, head_request);
@@ -353,16 +351,13 @@ class H2StreamProxy {
     }
   }
 
-  // The route's headers.response edits, then the fields the proxy sets (CORS), which replace the
-  // upstream's of the same names.
+  // The route's headers.response edits, then the fields the proxy sets (CORS, a generated hash
+  // cookie), as replaced_by_proxy_fields says.
   void edit_response_head(HeaderList& head) const {
     destination_.response_edits().apply(head);
     if (response_fields_.empty()) return;
     std::erase_if(head, [&](const auto& field) {
-      return field.first !=
-                 "set-cookie" &&  // cannot be combined: the proxy's goes beside the app's
-             std::ranges::any_of(response_fields_,
-                                 [&](const auto& f) { return f.first == field.first; });
+      return replaced_by_proxy_fields(field.first, response_fields_);
     });
     head.insert(head.end(), response_fields_.begin(), response_fields_.end());
   }

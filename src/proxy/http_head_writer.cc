@@ -69,12 +69,7 @@ void write_response_head(const http::ResponseHead& head, const ResponseEdits& ed
   for (const auto& field : head.headers) {
     if (is_hop_by_hop(field.name, head.headers)) continue;
     if (edits.headers.drops(field.name)) continue;
-    // Set-Cookie fields cannot be combined (RFC 6265 3): the proxy's (a generated hash cookie) is
-    // added beside the application's; every other field the proxy sets replaces the upstream's.
-    if (edits.fields != nullptr && !iequals(field.name, "set-cookie") &&
-        std::ranges::any_of(*edits.fields,
-                            [&](const auto& f) { return iequals(f.first, field.name); }))
-      continue;
+    if (edits.fields != nullptr && replaced_by_proxy_fields(field.name, *edits.fields)) continue;
     append_field(out, field.name, field.value);
   }
   edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });

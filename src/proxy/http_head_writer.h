@@ -34,8 +34,8 @@ struct ResponseEdits {
   bool dechunk = false;       // body is forwarded without chunked framing
   bool upgrade = false;       // 101: keep Connection: upgrade and Upgrade
   HeaderEdits headers;        // the route's headers.response
-  // Fields the proxy sets (the CORS fields, a generated hash cookie), replacing the upstream's of
-  // the same names (Set-Cookie: added beside them).
+  // Fields the proxy sets (the CORS fields, a generated hash cookie), replacing the upstream's as
+  // replaced_by_proxy_fields says.
   const std::vector<std::pair<std::string, std::string>>* fields = nullptr;
 };
 

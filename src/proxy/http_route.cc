@@ -71,6 +71,12 @@ bool route_matches(const HttpRoute& route, const RequestAttributes& request) {
   return matching_block(route, request, &all) != nullptr || all;
 }
 
+bool replaced_by_proxy_fields(std::string_view name,
+                              const std::vector<std::pair<std::string, std::string>>& fields) {
+  if (iequals(name, "set-cookie")) return false;
+  return std::ranges::any_of(fields, [&](const auto& f) { return iequals(f.first, name); });
+}
+
 bool HeaderEdits::drops(std::string_view name) const {
   for (const HeaderOps* ops : {route, target}) {
     if (ops == nullptr) continue;

@@ -89,6 +89,12 @@ struct HeaderEdits {
   void apply(std::vector<std::pair<std::string, std::string>>& fields) const;
 };
 
+// Whether the fields the proxy sets on an upstream's answer (CORS fields, a generated hash cookie)
+// replace the answer's field of this name (any case): each replaces those of its name, except
+// Set-Cookie, which cannot be combined (RFC 6265 3) and so goes beside the application's.
+[[nodiscard]] bool replaced_by_proxy_fields(
+    std::string_view name, const std::vector<std::pair<std::string, std::string>>& fields);
+
 struct RouteTarget {
   std::string host;          // FQDN of the destination service
   std::uint16_t port = 0;    // 0: the port the request was sent to

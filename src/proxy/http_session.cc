@@ -433,11 +433,8 @@ class HttpSession {
     if (info_.kind == ListenerKind::kInbound && !snapshot->rate_limits.empty()) {
       const RequestAttributes attributes{request.method,    target.path, target.request_authority,
                                          destination->port, &request,    &find_h1_header};
-      const auto* content_type = request.find("content-type");
-      if (auto refused = check_rate_limits(
-              snapshot->rate_limits, attributes, info_.peer_identity,
-              content_type != nullptr && is_grpc_content_type(content_type->value),
-              steady_now_ns())) {
+      if (auto refused = check_rate_limits(snapshot->rate_limits, attributes, info_.peer_identity,
+                                           steady_now_ns())) {
         co_return co_await answer(request, *refused);
       }
     }

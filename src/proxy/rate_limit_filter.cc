@@ -34,12 +34,14 @@ bool is_grpc_content_type(std::string_view content_type) {
 
 std::optional<LocalResponse> check_rate_limits(std::span<const ActiveRateLimit> limits,
                                                const RequestAttributes& request,
-                                               std::string_view source, bool grpc,
-                                               std::int64_t now_ns) {
+                                               std::string_view source, std::int64_t now_ns) {
   for (const auto& limit : limits) {
     if (!counts(*limit.rule, request)) continue;
     const RateVerdict verdict = limit.state->take(source, now_ns);
     if (verdict.allowed) continue;
+    const auto content_type =
+        request.header != nullptr ? request.header(request.context, "content-type") : std::nullopt;
+    const bool grpc = content_type && is_grpc_content_type(*content_type);
     LocalResponse r;
     r.reason = LocalReason::kRateLimited;
     const std::string wait = seconds_up(verdict.wait_ns);

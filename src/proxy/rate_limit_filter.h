@@ -14,10 +14,11 @@
 
 namespace strait::proxy {
 
-// nullopt: the request passes. `source` is the caller's SPIFFE ID ("" : none).
+// nullopt: the request passes. `source` is the caller's SPIFFE ID ("" : none). The request's
+// content-type is looked up only to answer a refusal (gRPC or not).
 [[nodiscard]] std::optional<LocalResponse> check_rate_limits(
     std::span<const ActiveRateLimit> limits, const RequestAttributes& request,
-    std::string_view source, bool grpc, std::int64_t now_ns);
+    std::string_view source, std::int64_t now_ns);
 
 // Whether a request's content-type names gRPC (application/grpc, application/grpc+proto, ...).
 [[nodiscard]] bool is_grpc_content_type(std::string_view content_type);

@@ -89,11 +89,25 @@ def tls_via_connect(proxy_addr, target, sni):
     return tls_call(sock, sni)
 
 
-SUBSETS = """apiVersion: networking.istio.io/v1
+def routes(host, routes_yaml):
+    """A VirtualService for `host` with these tcp: or tls: routes (indented YAML)."""
+    return f"""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: {host}, namespace: shop}}
+spec:
+  hosts: [{host}]
+{routes_yaml}
+"""
+
+
+def subsets(host, traffic_policy="{}"):
+    """A DestinationRule for `host`: subsets v1 and v2 by the version label, and a trafficPolicy."""
+    return f"""apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {{name: {host}, namespace: shop}}
 spec:
   host: {host}
+  trafficPolicy: {traffic_policy}
   subsets: [{{name: v1, labels: {{version: v1}}}}, {{name: v2, labels: {{version: v2}}}}]
 """
 
@@ -127,7 +141,7 @@ class L4Routes(unittest.TestCase):
                                  upstreams=[f"127.0.0.1:{cls.db_port}=db:5432",
                                             f"127.0.0.1:{cls.secure_port}=secure:9443"])
         cls.mesh.wait_synced(5)
-        cls.apply_and_sync(SUBSETS.format(host="db") + "---\n" + SUBSETS.format(host="secure"))
+        cls.apply_and_sync(subsets("db") + "---\n" + subsets("secure"))
 
     @classmethod
     def tearDownClass(cls):
@@ -143,60 +157,29 @@ class L4Routes(unittest.TestCase):
         cls.mesh.wait_synced(5, newer_than=before)
 
     def test_tcp_routes_split_connections_by_weight(self):
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: db, namespace: shop}
-spec:
-  hosts: [db]
-  tcp:
+        self.apply_and_sync(routes("db", """  tcp:
   - match: [{port: 5432}]
     route:
     - {destination: {host: db, subset: v1}, weight: 70}
-    - {destination: {host: db, subset: v2}, weight: 30}
-""")
+    - {destination: {host: db, subset: v2}, weight: 30}"""))
         answers = [tcp_call(self.db_port) for _ in range(400)]
         self.assertEqual({a.split(":")[0] for a in answers}, {"db-v1", "db-v2"})
         self.assertTrue(all(a.endswith(":hello") for a in answers), answers[:3])
         v2 = sum(a.startswith("db-v2") for a in answers)
         self.assertTrue(88 <= v2 <= 152, f"{v2} of 400 connections went to v2, expected about 120")
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: db, namespace: shop}
-spec:
-  hosts: [db]
-  tcp: [{route: [{destination: {host: db, subset: v2}}]}]
-""")
+        self.apply_and_sync(routes("db", "  tcp: [{route: [{destination: {host: db, subset: v2}}]}]"))
         self.assertEqual({tcp_call(self.db_port).split(":")[0] for _ in range(30)}, {"db-v2"})
         # Without routes, useSourceIp keeps every connection from this host on one endpoint.
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: db, namespace: shop}
-spec:
-  hosts: [db]
-  tcp: [{route: [{destination: {host: db}}]}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: db, namespace: shop}
-spec:
-  host: db
-  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}
-  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
-""")
+        self.apply_and_sync(routes("db", "  tcp: [{route: [{destination: {host: db}}]}]") + "---\n" +
+                            subsets("db", "{loadBalancer: {consistentHash: {useSourceIp: true}}}"))
         self.assertEqual(len({tcp_call(self.db_port).split(":")[0] for _ in range(30)}), 1)
 
     def test_tls_routes_choose_by_the_apps_sni_through_a_binding_and_a_tunnel(self):
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: secure, namespace: shop}
-spec:
-  hosts: [secure]
-  tls:
+        self.apply_and_sync(routes("secure", """  tls:
   - match: [{sniHosts: [v2.secure.example], port: 9443}]
     route: [{destination: {host: secure, subset: v2}}]
   - match: [{sniHosts: ["*.secure.example"]}]
-    route: [{destination: {host: secure, subset: v1}}]
-""")
+    route: [{destination: {host: secure, subset: v1}}]"""))
         self.assertEqual({tls_via_binding(self.secure_port, "v2.secure.example") for _ in range(15)}, {"secure-v2:hi"})
         self.assertEqual({tls_via_binding(self.secure_port, "API.secure.example") for _ in range(15)}, {"secure-v1:hi"})
         # A name no route takes goes to the service itself: either version.

@@ -37,6 +37,18 @@ spec:
 """
 
 
+def all_to_reviews(policy_yaml):
+    """One route to every reviews endpoint, and a DestinationRule with this trafficPolicy."""
+    return f"""apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: reviews, namespace: shop}}
+spec:
+  hosts: [reviews]
+  http: [{{route: [{{destination: {{host: reviews}}}}]}}]
+---
+{reviews_traffic_policy(policy_yaml)}"""
+
+
 def virtual_service(http_yaml):
     return f"""apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -243,20 +255,7 @@ class RouteActionsAndFaults(ShopTestCase):
         self.assertNotIn("x-drop", echo["headers"])
 
     def test_consistent_hash_keeps_each_user_on_one_endpoint(self):
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: shop}
-spec:
-  hosts: [reviews]
-  http: [{route: [{destination: {host: reviews}}]}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: shop}
-spec:
-  host: reviews
-  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}
-""")
+        self.apply_and_sync(all_to_reviews("{loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}"))
         conn = self.connect()
         seen = {}
         for user in range(30):
@@ -270,21 +269,8 @@ spec:
         self.assertEqual(set(seen.values()), {"reviews-v1", "reviews-v2"})  # keys spread over both
 
     def test_a_generated_hash_cookie_and_the_source_ip_keep_callers_on_one_endpoint(self):
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: shop}
-spec:
-  hosts: [reviews]
-  http: [{route: [{destination: {host: reviews}}]}]
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: shop}
-spec:
-  host: reviews
-  trafficPolicy:
-    loadBalancer: {consistentHash: {httpCookie: {name: sticky, path: /, ttl: 600s}, ringHash: {minimumRingSize: 1024}}}
-""")
+        self.apply_and_sync(all_to_reviews(
+            "{loadBalancer: {consistentHash: {httpCookie: {name: sticky, path: /, ttl: 600s}, ringHash: {minimumRingSize: 1024}}}}"))
         conn = self.connect()
         first_apps = set()
         for _ in range(20):  # 20 new callers: each is given a cookie, and the cookies spread
@@ -310,13 +296,7 @@ spec:
         r = subprocess.run(["curl", "-s", "-D", "-", "-o", "/dev/null", "--http2-prior-knowledge",
                             f"http://127.0.0.1:{self.shop.binding}/"], capture_output=True, text=True, timeout=30)
         self.assertRegex(r.stdout, r"set-cookie: sticky=[0-9a-f]{16}; Path=/; Max-Age=600; HttpOnly")  # over HTTP/2 too
-        self.apply_and_sync("""apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: shop}
-spec:
-  host: reviews
-  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}
-""")
+        self.apply_and_sync(reviews_traffic_policy("{loadBalancer: {consistentHash: {useSourceIp: true}}}"))
         # Every call comes from 127.0.0.1: one endpoint for all of them.
         conn = self.connect()
         apps = {json.loads(self.request(conn, "/")[2])["app"] for _ in range(30)}
@@ -690,8 +670,7 @@ class ConsistentHashRemap(unittest.TestCase):
 
     def test_removing_one_of_four_endpoints_moves_about_a_quarter_of_the_keys(self):
         before = self.mesh.wait_synced(5)
-        self.mesh.apply(virtual_service("  - route: [{destination: {host: reviews}}]").replace(
-            "  subsets:", "  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {}}}}\n  subsets:"))
+        self.mesh.apply(all_to_reviews("{loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {}}}}"))
         self.mesh.wait_synced(5, newer_than=before)
         keys = [f"user-{i}" for i in range(400)]
         first = self.owners(keys)

@@ -152,10 +152,10 @@ TEST(RateLimitFilter, OnlyMatchingRequestsTakeTokensAndTheRefusalSaysWhyAndWhen)
   prefix.uri.value = "/api/";
   api.matches.push_back(prefix);
   const std::vector<ActiveRateLimit> limits{{&api, std::make_shared<RateLimitState>(api)}};
-  EXPECT_FALSE(check_rate_limits(limits, request("GET", "/api/a"), "", false, kStart));
+  EXPECT_FALSE(check_rate_limits(limits, request("GET", "/api/a"), "", kStart));
   for (int i = 0; i < 5; ++i)
-    EXPECT_FALSE(check_rate_limits(limits, request("GET", "/other"), "", false, kStart));
-  const auto refused = check_rate_limits(limits, request("GET", "/api/b?x=1"), "", false, kStart);
+    EXPECT_FALSE(check_rate_limits(limits, request("GET", "/other"), "", kStart));
+  const auto refused = check_rate_limits(limits, request("GET", "/api/b?x=1"), "", kStart);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 429);
   EXPECT_EQ(refused->reason, LocalReason::kRateLimited);
@@ -168,7 +168,14 @@ TEST(RateLimitFilter, OnlyMatchingRequestsTakeTokensAndTheRefusalSaysWhyAndWhen)
       {"x-strait-rate-limit", "shop/limits/test"},
       {"x-envoy-ratelimited", "true"}};
   EXPECT_EQ(refused->fields, fields);
-  const auto grpc = check_rate_limits(limits, request("POST", "/api/pkg.S/M"), "", true, kStart);
+  auto grpc_call = request("POST", "/api/pkg.S/M");
+  grpc_call.context = "application/grpc+proto";
+  grpc_call.header = [](const void* content_type,
+                        std::string_view name) -> std::optional<std::string_view> {
+    if (name != "content-type") return std::nullopt;
+    return std::string_view(static_cast<const char*>(content_type));
+  };
+  const auto grpc = check_rate_limits(limits, grpc_call, "", kStart);
   ASSERT_TRUE(grpc);
   EXPECT_EQ(grpc->status, 200);
   EXPECT_EQ(grpc->grpc_status, 8);  // RESOURCE_EXHAUSTED
@@ -180,8 +187,8 @@ TEST(RateLimitFilter, ARequestMustPassEveryLimitThatMatches) {
   narrow.name = "shop/limits/narrow";
   const std::vector<ActiveRateLimit> limits{{&wide, std::make_shared<RateLimitState>(wide)},
                                             {&narrow, std::make_shared<RateLimitState>(narrow)}};
-  EXPECT_FALSE(check_rate_limits(limits, request("GET", "/"), "", false, kStart));
-  const auto refused = check_rate_limits(limits, request("GET", "/"), "", false, kStart);
+  EXPECT_FALSE(check_rate_limits(limits, request("GET", "/"), "", kStart));
+  const auto refused = check_rate_limits(limits, request("GET", "/"), "", kStart);
   ASSERT_TRUE(refused);
   EXPECT_NE(refused->body.find("shop/limits/narrow"), std::string::npos);
 }
