@@ -53,15 +53,19 @@ void first_choice_with(benchmark::State& state, strait::proxy::LoadBalancer::Kin
   ResolvedService resolved;
   resolved.service = &service;
   resolved.endpoint_names = endpoints();
-  LoadBalancer lb;
-  lb.kind = kind;
-  resolved.all = EndpointSubset{"", {}, service.fqdn, lb, nullptr};
+  TrafficSettings settings;
+  settings.lb.kind = kind;
+  resolved.all = EndpointSubset{"", {}, service.fqdn, 0, nullptr};
   for (std::uint32_t i = 0; i < 100; ++i) resolved.all.members.push_back(i);
+  ResolvedCluster cluster;
+  cluster.service = &resolved;
+  cluster.set = &resolved.all;
+  cluster.settings = &settings;
   Worker worker(0);
   for (std::size_t i = 0; i < 100; ++i) {
     for (std::size_t n = 0; n < i % 4; ++n) worker.add_active_request(resolved.endpoint_names[i], 1);
   }
-  for (auto _ : state) benchmark::DoNotOptimize(first_choice(worker, resolved, nullptr, std::nullopt));
+  for (auto _ : state) benchmark::DoNotOptimize(first_choice(worker, cluster, std::nullopt));
 }
 void BM_LeastRequestPick(benchmark::State& state) {
   first_choice_with(state, strait::proxy::LoadBalancer::Kind::kLeastRequest);

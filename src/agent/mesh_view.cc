@@ -191,6 +191,15 @@ proxy::ConnectionPoolPolicy pool_from(const networking::v1::ConnectionPoolSettin
     pool.max_requests_per_connection = static_cast<std::uint32_t>(cp.http().max_requests_per_connection());
   if (cp.tcp().has_connect_timeout()) pool.connect_timeout = millis(cp.tcp().connect_timeout());
   if (cp.http().has_idle_timeout()) pool.idle_timeout = millis(cp.http().idle_timeout());
+  if (cp.tcp().has_idle_timeout()) pool.tcp_idle_timeout = millis(cp.tcp().idle_timeout());
+  if (cp.tcp().has_tcp_keepalive()) {
+    const auto& k = cp.tcp().tcp_keepalive();
+    auto seconds = [](const google::protobuf::Duration& d) {
+      return std::chrono::seconds(std::max<std::int64_t>(d.seconds() + (d.nanos() > 0 ? 1 : 0), 0));
+    };
+    pool.keepalive = proxy::ConnectionPoolPolicy::Keepalive{k.probes(), seconds(k.time()),
+                                                            seconds(k.interval())};
+  }
   return pool;
 }
 
@@ -268,6 +277,85 @@ proxy::LoadBalancer load_balancer_from(const networking::v1::LoadBalancerSetting
       break;
   }
   return lb;
+}
+
+proxy::RetryBudget retry_budget_from(const networking::v1::TrafficPolicy::RetryBudget& b) {
+  proxy::RetryBudget budget;
+  if (b.has_percent()) budget.percent = b.percent().value();
+  budget.min_retry_concurrency = b.min_retry_concurrency() != 0 ? b.min_retry_concurrency() : 3;
+  if (b.has_budget_interval()) budget.interval = millis(b.budget_interval());
+  return budget;
+}
+
+// One layer of a DestinationRule's policy (its trafficPolicy, a subset's, or a portLevelSettings
+// entry of either): the fields it sets.
+struct PolicyLayer {
+  const networking::v1::LoadBalancerSettings* lb = nullptr;
+  const networking::v1::ConnectionPoolSettings* pool = nullptr;
+  const networking::v1::OutlierDetection* outlier = nullptr;
+  const networking::v1::TrafficPolicy::RetryBudget* retry_budget = nullptr;
+};
+
+template <typename Policy>
+PolicyLayer layer_of(const Policy* p) {
+  PolicyLayer layer;
+  if (p == nullptr) return layer;
+  if (p->has_load_balancer()) layer.lb = &p->load_balancer();
+  if (p->has_connection_pool()) layer.pool = &p->connection_pool();
+  if (p->has_outlier_detection()) layer.outlier = &p->outlier_detection();
+  if constexpr (requires { p->retry_budget(); }) {
+    if (p->has_retry_budget()) layer.retry_budget = &p->retry_budget();
+  }
+  return layer;
+}
+
+const networking::v1::TrafficPolicy::PortTrafficPolicy* port_layer(
+    const networking::v1::TrafficPolicy* policy, std::uint32_t port) {
+  if (policy == nullptr) return nullptr;
+  for (const auto& p : policy->port_level_settings()) {
+    if (p.port().number() == port) return &p;
+  }
+  return nullptr;
+}
+
+// Each field from the last (most specific) layer that sets it, whole: Istio's merge.
+proxy::TrafficSettings settings_from(std::initializer_list<PolicyLayer> layers) {
+  PolicyLayer top;
+  for (const auto& layer : layers) {
+    if (layer.lb != nullptr) top.lb = layer.lb;
+    if (layer.pool != nullptr) top.pool = layer.pool;
+    if (layer.outlier != nullptr) top.outlier = layer.outlier;
+    if (layer.retry_budget != nullptr) top.retry_budget = layer.retry_budget;
+  }
+  proxy::TrafficSettings out;
+  if (top.lb != nullptr) out.lb = load_balancer_from(*top.lb);
+  if (top.pool != nullptr) out.pool = pool_from(*top.pool);
+  if (top.outlier != nullptr) out.outlier = outlier_from(*top.outlier);
+  if (top.retry_budget != nullptr) out.retry_budget = retry_budget_from(*top.retry_budget);
+  return out;
+}
+
+// The settings of an endpoint set: the rule's trafficPolicy under the subset's (null: the
+// endpoints of no subset), with the portLevelSettings of both for each port either names.
+proxy::TrafficPolicySet policy_set_from(const networking::v1::TrafficPolicy* rule,
+                                        const networking::v1::TrafficPolicy* subset) {
+  proxy::TrafficPolicySet out;
+  out.all = settings_from({layer_of(rule), layer_of(subset)});
+  std::vector<std::uint32_t> ports;
+  for (const auto* policy : {rule, subset}) {
+    if (policy == nullptr) continue;
+    for (const auto& p : policy->port_level_settings()) {
+      const std::uint32_t port = p.port().number();
+      if (port != 0 && port <= 65535 && std::ranges::find(ports, port) == ports.end())
+        ports.push_back(port);
+    }
+  }
+  for (const std::uint32_t port : ports) {
+    out.ports.push_back({static_cast<std::uint16_t>(port),
+                         settings_from({layer_of(rule), layer_of(port_layer(rule, port)),
+                                        layer_of(subset), layer_of(port_layer(subset, port))})});
+  }
+  return out;
 }
 
 bool labels_hold(const google::protobuf::Map<std::string, std::string>& wanted,
@@ -494,10 +582,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     int rank;
     std::string key;
     std::vector<proxy::Subset> subsets;
-    proxy::LoadBalancer lb;
-    proxy::RetryBudget retry_budget;
-    std::optional<proxy::OutlierPolicy> outlier;
-    proxy::ConnectionPoolPolicy pool;
+    proxy::TrafficPolicySet traffic;
   };
   std::map<std::string, SubsetClaim> subsets_by_host;
   std::map<std::string, std::string> service_ns;  // fqdn -> namespace
@@ -561,35 +646,22 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       networking::v1::DestinationRule dr;
       if (!resource.body().UnpackTo(&dr)) return std::unexpected("DestinationRule " + key + ": cannot decode");
       const std::string fqdn = qualify_host(dr.host(), resource.namespace_());
+      const networking::v1::TrafficPolicy* rule =
+          dr.has_traffic_policy() ? &dr.traffic_policy() : nullptr;
       std::vector<proxy::Subset> subsets;
       for (const auto& s : dr.subsets()) {
         proxy::Subset subset;
         subset.name = s.name();
         subset.labels = std::map<std::string, std::string>(s.labels().begin(), s.labels().end());
-        if (s.has_traffic_policy() && s.traffic_policy().has_load_balancer()) {
-          subset.has_lb = true;
-          subset.lb = load_balancer_from(s.traffic_policy().load_balancer());
-        }
+        subset.traffic =
+            policy_set_from(rule, s.has_traffic_policy() ? &s.traffic_policy() : nullptr);
         subsets.push_back(std::move(subset));
-      }
-      const proxy::LoadBalancer lb = dr.has_traffic_policy() && dr.traffic_policy().has_load_balancer()
-                                         ? load_balancer_from(dr.traffic_policy().load_balancer())
-                                         : proxy::LoadBalancer{};
-      proxy::RetryBudget budget;
-      if (dr.has_traffic_policy() && dr.traffic_policy().has_retry_budget()) {
-        const auto& b = dr.traffic_policy().retry_budget();
-        if (b.has_percent()) budget.percent = b.percent().value();
-        budget.min_retry_concurrency = b.min_retry_concurrency() != 0 ? b.min_retry_concurrency() : 3;
       }
       const int rank = precedence(resource.namespace_(), base.workload.ns, service_ns[fqdn]);
       auto it = subsets_by_host.find(fqdn);
       if (it == subsets_by_host.end() || std::tie(rank, key) < std::tie(it->second.rank, it->second.key))
-        subsets_by_host[fqdn] = SubsetClaim{rank, key, std::move(subsets), lb, budget,
-                                            dr.has_traffic_policy() && dr.traffic_policy().has_outlier_detection()
-                                                ? std::optional(outlier_from(dr.traffic_policy().outlier_detection()))
-                                                : std::nullopt,
-                                            dr.has_traffic_policy() ? pool_from(dr.traffic_policy().connection_pool())
-                                                                    : proxy::ConnectionPoolPolicy{}};
+        subsets_by_host[fqdn] =
+            SubsetClaim{rank, key, std::move(subsets), policy_set_from(rule, nullptr)};
     } else if (resource.body().Is<policy::v1alpha1::RateLimitPolicy>()) {
       policy::v1alpha1::RateLimitPolicy rl;
       if (!resource.body().UnpackTo(&rl))
@@ -609,10 +681,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     }
     if (auto it = subsets_by_host.find(service.fqdn); it != subsets_by_host.end()) {
       service.subsets = it->second.subsets;
-      service.lb = it->second.lb;
-      service.retry_budget = it->second.retry_budget;
-      service.outlier = it->second.outlier;
-      service.pool = it->second.pool;
+      service.traffic = it->second.traffic;
     }
   }
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());

@@ -47,41 +47,52 @@ void route_actions(std::vector<std::string>& out, const nw::VirtualService& vs) 
   l4(vs.tls(), "tls");
 }
 
-void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp, const std::string& p,
-                    bool subset_level) {
-  if (tp.has_load_balancer()) {
-    using Settings = nw::LoadBalancerSettings;
-    const auto& lb = tp.load_balancer();
-    if (lb.lb_policy_case() == Settings::kSimple && lb.simple() == Settings::PASSTHROUGH)
-      out.push_back(p +
-                    "loadBalancer.simple: PASSTHROUGH not enforced yet (least request is used)");
-    if (lb.has_locality_lb_setting()) out.push_back(p + "loadBalancer.localityLbSetting: not enforced yet");
-    if (lb.has_warmup() || lb.has_warmup_duration_secs()) out.push_back(p + "loadBalancer.warmup: not enforced yet");
-  }
-  if (tp.has_connection_pool()) {
-    const auto& cp = tp.connection_pool();
-    if (subset_level) out.push_back(p + "connectionPool: not enforced per subset yet (the service's applies)");
-    if (cp.tcp().has_tcp_keepalive()) out.push_back(p + "connectionPool.tcp.tcpKeepalive: not enforced yet");
-    if (cp.tcp().has_max_connection_duration())
-      out.push_back(p + "connectionPool.tcp.maxConnectionDuration: not enforced yet");
-    if (cp.tcp().has_idle_timeout()) out.push_back(p + "connectionPool.tcp.idleTimeout: not enforced yet");
-    if (cp.http().h2_upgrade_policy() != nw::ConnectionPoolSettings::HTTPSettings::DEFAULT)
-      out.push_back(p + "connectionPool.http.h2UpgradePolicy: not enforced (sidecars always speak HTTP/2 to each other)");
-    if (cp.http().use_client_protocol()) out.push_back(p + "connectionPool.http.useClientProtocol: not enforced yet");
-    if (cp.http().max_concurrent_streams() > 0)
-      out.push_back(p + "connectionPool.http.maxConcurrentStreams: not enforced yet");
-  }
-  // Outlier detection and the retry budget are the service's: a subset's own are not applied.
-  if (subset_level && tp.has_outlier_detection())
-    out.push_back(p + "outlierDetection: not enforced per subset yet (the service's applies)");
-  if (subset_level && tp.has_retry_budget())
-    out.push_back(p + "retryBudget: not enforced per subset yet (the service's applies)");
-  if (tp.port_level_settings_size() > 0) out.push_back(p + "portLevelSettings: not enforced by the proxies yet");
-  if (tp.has_retry_budget() && tp.retry_budget().has_budget_interval())
-    out.push_back(p + "retryBudget.budgetInterval: not enforced yet (the budget counts requests in flight)");
-  if (tp.has_tunnel()) out.push_back(p + "tunnel: not enforced by the proxies yet");
-  if (tp.has_tls() && tp.tls().mode() != nw::ClientTLSSettings::ISTIO_MUTUAL)
+void load_balancer(std::vector<std::string>& out, const nw::LoadBalancerSettings& lb,
+                   const std::string& p) {
+  using Settings = nw::LoadBalancerSettings;
+  if (lb.lb_policy_case() == Settings::kSimple && lb.simple() == Settings::PASSTHROUGH)
+    out.push_back(p + "loadBalancer.simple: PASSTHROUGH not enforced yet (least request is used)");
+  if (lb.has_locality_lb_setting())
+    out.push_back(p + "loadBalancer.localityLbSetting: not enforced yet");
+  if (lb.has_warmup() || lb.has_warmup_duration_secs())
+    out.push_back(p + "loadBalancer.warmup: not enforced yet");
+}
+
+void connection_pool(std::vector<std::string>& out, const nw::ConnectionPoolSettings& cp,
+                     const std::string& p) {
+  if (cp.tcp().has_max_connection_duration())
+    out.push_back(p + "connectionPool.tcp.maxConnectionDuration: not enforced yet");
+  if (cp.http().h2_upgrade_policy() != nw::ConnectionPoolSettings::HTTPSettings::DEFAULT)
+    out.push_back(p +
+                  "connectionPool.http.h2UpgradePolicy: not enforced (sidecars always speak HTTP/2 "
+                  "to each other)");
+  if (cp.http().use_client_protocol())
+    out.push_back(p + "connectionPool.http.useClientProtocol: not enforced yet");
+  if (cp.http().max_concurrent_streams() > 0)
+    out.push_back(p + "connectionPool.http.maxConcurrentStreams: not enforced yet");
+}
+
+void client_tls(std::vector<std::string>& out, const nw::ClientTLSSettings& tls,
+                const std::string& p) {
+  if (tls.mode() != nw::ClientTLSSettings::ISTIO_MUTUAL)
     out.push_back(p + "tls: only ISTIO_MUTUAL (the mesh's mTLS) is supported yet");
+}
+
+// A trafficPolicy (the rule's or a subset's) and its portLevelSettings: every field is enforced
+// per cluster (subset and port) except those listed here.
+void traffic_policy(std::vector<std::string>& out, const nw::TrafficPolicy& tp,
+                    const std::string& p) {
+  if (tp.has_load_balancer()) load_balancer(out, tp.load_balancer(), p);
+  if (tp.has_connection_pool()) connection_pool(out, tp.connection_pool(), p);
+  if (tp.has_tls()) client_tls(out, tp.tls(), p);
+  for (int i = 0; i < tp.port_level_settings_size(); ++i) {
+    const auto& port = tp.port_level_settings(i);
+    const std::string at = p + "portLevelSettings[" + std::to_string(i) + "].";
+    if (port.has_load_balancer()) load_balancer(out, port.load_balancer(), at);
+    if (port.has_connection_pool()) connection_pool(out, port.connection_pool(), at);
+    if (port.has_tls()) client_tls(out, port.tls(), at);
+  }
+  if (tp.has_tunnel()) out.push_back(p + "tunnel: not enforced by the proxies yet");
 }
 
 }  // namespace
@@ -92,11 +103,11 @@ std::vector<std::string> unenforced_fields(const Resource& resource) {
   if (const auto* vs = dynamic_cast<const nw::VirtualService*>(resource.spec.get())) {
     route_actions(out, *vs);
   } else if (const auto* dr = dynamic_cast<const nw::DestinationRule*>(resource.spec.get())) {
-    if (dr->has_traffic_policy()) traffic_policy(out, dr->traffic_policy(), "spec.trafficPolicy.", false);
+    if (dr->has_traffic_policy()) traffic_policy(out, dr->traffic_policy(), "spec.trafficPolicy.");
     for (int i = 0; i < dr->subsets_size(); ++i) {
       if (dr->subsets(i).has_traffic_policy())
-        traffic_policy(out, dr->subsets(i).traffic_policy(), "spec.subsets[" + std::to_string(i) + "].trafficPolicy.",
-                       true);
+        traffic_policy(out, dr->subsets(i).traffic_policy(),
+                       "spec.subsets[" + std::to_string(i) + "].trafficPolicy.");
     }
   } else if (const auto* se = dynamic_cast<const nw::ServiceEntry*>(resource.spec.get())) {
     for (int i = 0; i < se->endpoints_size(); ++i) {

@@ -310,8 +310,21 @@ void check_outlier_detection(Errors& out, const nw::OutlierDetection& od, const 
 }
 
 void check_connection_pool(Errors& out, const nw::ConnectionPoolSettings& cp, const std::string& path) {
-  if (cp.has_tcp())
-    check_min_duration(out, cp.tcp().has_connect_timeout(), cp.tcp().connect_timeout(), path + ".tcp.connectTimeout");
+  if (!cp.has_tcp()) return;
+  const auto& tcp = cp.tcp();
+  check_min_duration(out, tcp.has_connect_timeout(), tcp.connect_timeout(),
+                     path + ".tcp.connectTimeout");
+  if (tcp.has_tcp_keepalive()) {
+    // The kernel counts keepalive time in whole seconds, up to 32767.
+    auto seconds = [&](bool set, const google::protobuf::Duration& d, const char* field) {
+      if (set && (d.seconds() < 1 || d.seconds() > 32767 || d.nanos() < 0))
+        out.push_back({path + ".tcp.tcpKeepalive." + field, "must be from 1s to 32767s"});
+    };
+    seconds(tcp.tcp_keepalive().has_time(), tcp.tcp_keepalive().time(), "time");
+    seconds(tcp.tcp_keepalive().has_interval(), tcp.tcp_keepalive().interval(), "interval");
+    if (tcp.tcp_keepalive().probes() > 127)
+      out.push_back({path + ".tcp.tcpKeepalive.probes", "must be at most 127"});
+  }
 }
 
 void check_traffic_policy(Errors& out, const nw::TrafficPolicy& tp, const std::string& path) {
@@ -320,6 +333,9 @@ void check_traffic_policy(Errors& out, const nw::TrafficPolicy& tp, const std::s
   if (tp.has_outlier_detection()) check_outlier_detection(out, tp.outlier_detection(), path + ".outlierDetection");
   if (tp.has_retry_budget() && tp.retry_budget().has_percent())
     check_percent(out, tp.retry_budget().percent().value(), path + ".retryBudget.percent");
+  if (tp.has_retry_budget())
+    check_min_duration(out, tp.retry_budget().has_budget_interval(),
+                       tp.retry_budget().budget_interval(), path + ".retryBudget.budgetInterval");
   std::set<std::uint32_t> ports;
   for (int i = 0; i < tp.port_level_settings_size(); ++i) {
     const auto& pl = tp.port_level_settings(i);

@@ -1,6 +1,7 @@
 // Renders the admin pages: /config_dump as JSON and /stats/prometheus as Prometheus text.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
@@ -22,6 +23,59 @@ std::string label_value(std::string_view text) {
       continue;
     }
     out += c;
+  }
+  return out;
+}
+
+// Each cluster with the settings in force and what is in flight to it now: what a DestinationRule's
+// layers (subset, portLevelSettings) resolved to.
+nlohmann::json render_clusters(const Snapshot& snapshot) {
+  using nlohmann::json;
+  std::vector<const ResolvedCluster*> clusters;
+  for (const auto& [fqdn, service] : snapshot.services_by_fqdn) {
+    for (const auto& cluster : service.clusters) clusters.push_back(&cluster);
+  }
+  std::ranges::sort(clusters, {}, &ResolvedCluster::name);
+  auto limit = [](std::uint32_t value) {
+    return value == ConnectionPoolPolicy::kUnlimited ? json(nullptr) : json(value);
+  };
+  json out = json::array();
+  for (const auto* cluster : clusters) {
+    const TrafficSettings& settings = *cluster->settings;
+    const ConnectionPoolPolicy& pool = settings.pool;
+    json connection_pool = {{"max_connections", limit(pool.max_connections)},
+                            {"http1_max_pending_requests", limit(pool.max_pending_requests)},
+                            {"http2_max_requests", limit(pool.max_requests)},
+                            {"max_requests_per_connection", pool.max_requests_per_connection},
+                            {"max_retries", limit(pool.max_retries)},
+                            {"connect_timeout", format_duration(pool.connect_timeout)},
+                            {"idle_timeout", format_duration(pool.idle_timeout)},
+                            {"tcp_idle_timeout", format_duration(pool.tcp_idle_timeout)},
+                            {"tcp_keepalive", pool.keepalive.has_value()}};
+    json outlier = nullptr;
+    if (settings.outlier) {
+      const OutlierPolicy& o = *settings.outlier;
+      outlier = {{"consecutive_5xx_errors", o.consecutive_5xx},
+                 {"consecutive_gateway_errors", o.consecutive_gateway},
+                 {"interval", format_duration(o.interval)},
+                 {"base_ejection_time", format_duration(o.base_ejection)},
+                 {"max_ejection_percent", o.max_ejection_percent},
+                 {"min_health_percent", o.min_health_percent}};
+    }
+    const CircuitState& circuit = *cluster->circuit;
+    out.push_back({{"name", cluster->name},
+                   {"endpoints", cluster->set->members.size()},
+                   {"load_balancer", name_of(settings.lb.kind)},
+                   {"connection_pool", connection_pool},
+                   {"outlier_detection", outlier},
+                   {"retry_budget",
+                    {{"percent", settings.retry_budget.percent},
+                     {"min_retry_concurrency", settings.retry_budget.min_retry_concurrency}}},
+                   {"in_flight",
+                    {{"connections", circuit.connections.load(std::memory_order_relaxed)},
+                     {"pending", circuit.pending.load(std::memory_order_relaxed)},
+                     {"requests", circuit.requests.load(std::memory_order_relaxed)},
+                     {"retries", circuit.retries.load(std::memory_order_relaxed)}}}});
   }
   return out;
 }
@@ -92,6 +146,7 @@ std::string render_config_dump(const ProxyServer& server) {
                         {"http_routes", routes}});
   }
   out["services"] = services;
+  out["clusters"] = render_clusters(snapshot);
   json rate_limits = json::array();
   for (const auto& r : config.rate_limits) {
     rate_limits.push_back({{"name", r.name},

@@ -41,8 +41,8 @@ void CircuitRegistry::forget_unused() {
   }
 }
 
-std::shared_ptr<CircuitState> CircuitRegistry::state_for(const std::string& fqdn) {
-  auto& weak = states_[fqdn];
+std::shared_ptr<CircuitState> CircuitRegistry::state_for(const std::string& cluster) {
+  auto& weak = states_[cluster];
   if (auto state = weak.lock()) return state;
   auto state = std::make_shared<CircuitState>();
   weak = state;

@@ -1,7 +1,8 @@
-// Connection-pool limits of a service (DestinationRule trafficPolicy.connectionPool), enforced as
-// circuit breakers: past a limit a request is answered 503 `upstream_overflow` at once instead of
-// queueing without bound. The counts are shared by every worker of the proxy (atomics, no lock)
-// and outlive config updates, so a new snapshot does not reset what is in flight.
+// Connection-pool limits of a cluster (DestinationRule trafficPolicy.connectionPool, per subset and
+// port), enforced as circuit breakers: past a limit a request is answered 503 `upstream_overflow`
+// at once instead of queueing without bound. The counts are shared by every worker of the proxy
+// (atomics, no lock) and outlive config updates, so a new snapshot does not reset what is in
+// flight.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -23,6 +25,14 @@ struct ConnectionPoolPolicy {
   std::uint32_t max_retries = kUnlimited;             // http.maxRetries (retries in flight)
   std::chrono::milliseconds connect_timeout{0};       // tcp.connectTimeout (0: the proxy's)
   std::chrono::milliseconds idle_timeout{0};          // http.idleTimeout (0: the proxy's)
+  std::chrono::milliseconds tcp_idle_timeout{0};  // tcp.idleTimeout of TCP traffic (0: the proxy's)
+  // tcp.tcpKeepalive: SO_KEEPALIVE on upstream connections; a zero field keeps the system's value.
+  struct Keepalive {
+    std::uint32_t probes = 0;
+    std::chrono::seconds time{0};
+    std::chrono::seconds interval{0};
+  };
+  std::optional<Keepalive> keepalive;
 };
 
 // What is in flight to one service, across workers. Each count has a cache line of its own: the
@@ -63,12 +73,12 @@ class CircuitSlot {
   bool held_ = false;
 };
 
-// The state of each service by FQDN, kept across snapshots (main thread only: snapshots are
-// built there). A service that no snapshot holds any more is forgotten.
+// The state of each cluster by name, kept across snapshots (main thread only: snapshots are
+// built there). A cluster that no snapshot holds any more is forgotten.
 class CircuitRegistry {
  public:
-  [[nodiscard]] std::shared_ptr<CircuitState> state_for(const std::string& fqdn);
-  // Drops the services no snapshot holds any more.
+  [[nodiscard]] std::shared_ptr<CircuitState> state_for(const std::string& cluster);
+  // Drops the clusters no snapshot holds any more.
   void forget_unused();
 
  private:

@@ -10,12 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "proxy/circuit_breaker.h"
 #include "proxy/http_route.h"
 #include "proxy/l4_route.h"
-#include "proxy/load_balancer.h"
-#include "proxy/outlier_detection.h"
 #include "proxy/rate_limiter.h"
+#include "proxy/traffic_settings.h"
 
 namespace strait::proxy {
 
@@ -85,10 +83,9 @@ struct Service {
   std::vector<L4Route> tls_routes;  // the same VirtualService's tls[] and tcp[] routes
   std::vector<L4Route> tcp_routes;
   std::vector<Subset> subsets;
-  LoadBalancer lb;  // the DestinationRule's trafficPolicy.loadBalancer
-  RetryBudget retry_budget;  // the DestinationRule's trafficPolicy.retryBudget (on by default)
-  std::optional<OutlierPolicy> outlier;  // the DestinationRule's trafficPolicy.outlierDetection
-  ConnectionPoolPolicy pool;             // the DestinationRule's trafficPolicy.connectionPool
+  // The DestinationRule's trafficPolicy with its portLevelSettings, for the endpoints of no subset
+  // (each subset has its own); Istio's defaults without a rule.
+  TrafficPolicySet traffic;
 };
 
 struct TlsFiles {

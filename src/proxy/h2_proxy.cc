@@ -245,7 +245,7 @@ class H2StreamProxy {
   // body, so only a request that has ended, with a body within the head size limit, is retried.
   asio::awaitable<void> forward_h2() {
     const RetryPolicy* policy = destination_.retry_policy();
-    RetryState retry(worker_, policy, destination_.service);
+    RetryState retry(worker_, policy, destination_.cluster());
     retry_ = &retry;
     std::vector<MirrorCopy> mirrors = mirror_copies(destination_, *snapshot_, worker_);
     replayable_ = (policy != nullptr && policy->attempts > 0) || !mirrors.empty();
@@ -406,13 +406,14 @@ class H2StreamProxy {
     if (destination_.service == nullptr || try_endpoint_ == static_cast<std::size_t>(-1)) return;
     const auto now = Clock::now();
     if (head == nullptr) {
-      worker_.outliers().record_local_failure(*destination_.service, try_endpoint_, now);
+      worker_.outliers().record_local_failure(*destination_.cluster(), try_endpoint_, now);
       return;
     }
     for (const auto& [name, value] : *head) {
       int status = 0;
       if (name == ":status" && std::from_chars(value.data(), value.data() + value.size(), status).ec == std::errc{}) {
-        if (status >= 200) worker_.outliers().record_status(*destination_.service, try_endpoint_, status, now);
+        if (status >= 200)
+          worker_.outliers().record_status(*destination_.cluster(), try_endpoint_, status, now);
         return;
       }
     }

@@ -62,7 +62,9 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
                              " has no endpoints"};
   }
   H2Upstream last;
-  const EndpointOrder order = endpoints_to_try(worker, service, subset, destination.hash, destination.avoid_endpoint);
+  const ResolvedCluster& cluster = *destination.cluster();
+  const EndpointOrder order =
+      endpoints_to_try(worker, cluster, destination.hash, destination.avoid_endpoint);
   for (std::size_t attempt = 0; attempt < order.size; ++attempt) {
     const std::size_t index = order.indices[attempt];
     const bool mtls = service.service->endpoints[index].mtls;
@@ -74,12 +76,11 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
     if (auto it = connections.find(key); it != connections.end() && it->second->usable())
       co_return H2Upstream{it->second, {}, {}, index};
     if (attempt > 0) worker.stats().upstream_retries.add();
-    auto outcome = co_await connect_to_endpoint(worker, snapshot, service, index, destination.port,
-                                                tls::kAlpnH2);
+    auto outcome = co_await connect_to_endpoint(worker, snapshot, cluster, index, tls::kAlpnH2);
     last = adopt(worker, snapshot, key, std::move(outcome), mtls);
     last.endpoint = index;
     if (last.connection || last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
-    worker.outliers().record_local_failure(service, index, std::chrono::steady_clock::now());
+    worker.outliers().record_local_failure(cluster, index, std::chrono::steady_clock::now());
   }
   co_return last;
 }

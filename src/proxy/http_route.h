@@ -180,13 +180,6 @@ struct HttpRoute {
   std::string virtual_service;      // <namespace>/<name>, for errors and config_dump
 };
 
-struct Subset {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  bool has_lb = false;                 // the subset's own trafficPolicy.loadBalancer
-  LoadBalancer lb;
-};
-
 // What a route match looks at. `header` returns a header's value (names are lower case), or
 // nullopt when the request has no such header.
 struct RequestAttributes {

@@ -276,24 +276,28 @@ class HttpSession {
   asio::awaitable<ConnectOutcome> connect_or_wait(const Destination& d, const Snapshot& snapshot, bool pooled) {
     auto outcome = co_await connect(d, snapshot, tls::kAlpnHttp11, pooled);
     if (outcome.connection || outcome.failure != LocalReason::kUpstreamOverflow) co_return outcome;
-    const Service& service = *d.service->service;
-    CircuitSlot pending(d.service->circuit->pending, service.pool.max_pending_requests);
+    const ResolvedCluster& cluster = *d.cluster();
+    const ConnectionPoolPolicy& pool = cluster.pool();
+    CircuitSlot pending(cluster.circuit->pending, pool.max_pending_requests);
     if (!pending.held()) {
-      outcome.detail = service.fqdn + ": connectionPool.tcp.maxConnections (" +
-                       std::to_string(service.pool.max_connections) +
+      outcome.detail = cluster.name + ": connectionPool.tcp.maxConnections (" +
+                       std::to_string(pool.max_connections) +
                        ") reached and connectionPool.http.http1MaxPendingRequests (" +
-                       std::to_string(service.pool.max_pending_requests) + ") waiting";
+                       std::to_string(pool.max_pending_requests) + ") waiting";
       co_return outcome;
     }
-    const auto wait = service.pool.connect_timeout.count() > 0 ? service.pool.connect_timeout : limits_.connect_timeout;
+    const auto wait =
+        pool.connect_timeout.count() > 0 ? pool.connect_timeout : limits_.connect_timeout;
     const auto give_up = Clock::now() + wait;
     while (Clock::now() < give_up) {
       co_await net::sleep_for(std::chrono::milliseconds(1));
       outcome = co_await connect(d, snapshot, tls::kAlpnHttp11, pooled);
       if (outcome.connection || outcome.failure != LocalReason::kUpstreamOverflow) co_return outcome;
     }
-    outcome.detail = service.fqdn + ": no connection freed within the connect timeout (connectionPool.tcp.maxConnections " +
-                     std::to_string(service.pool.max_connections) + ")";
+    outcome.detail =
+        cluster.name +
+        ": no connection freed within the connect timeout (connectionPool.tcp.maxConnections " +
+        std::to_string(pool.max_connections) + ")";
     co_return outcome;
   }
 
@@ -381,12 +385,15 @@ class HttpSession {
     if (!sniff) {  // (no co_await inside &&: GCC 12)
       if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
     }
-    co_await relay_with(*outcome.connection);
+    co_await relay_with(*outcome.connection, d.cluster()->pool().tcp_idle_timeout);
   }
 
-  asio::awaitable<void> relay_with(UpstreamConnection& up) {
+  // `idle_timeout` (0: the proxy's tunnel idle timeout) ends the relay when no byte moves.
+  asio::awaitable<void> relay_with(UpstreamConnection& up,
+                                   std::chrono::milliseconds idle_timeout = {}) {
     stats_.tunnels_total.add();
-    watchdog_.arm(limits_.tunnel_idle_timeout, &downstream_, &up.stream);
+    watchdog_.arm(idle_timeout.count() > 0 ? idle_timeout : limits_.tunnel_idle_timeout,
+                  &downstream_, &up.stream);
     std::uint64_t sent = 0;
     std::uint64_t received = 0;
     co_await relay(downstream_, in_, up.stream, up.buffer, watchdog_, sent, received);
@@ -580,7 +587,7 @@ class HttpSession {
                                     ? Clock::time_point::max()
                                     : Clock::now() + destination->timeout();
     watchdog_.set_deadline(route_deadline);
-    RetryState retry(worker_, policy, destination->service);
+    RetryState retry(worker_, policy, destination->cluster());
     auto& worker_stats = worker_.stats();
     http::ResponseHead& response = response_;
     std::unique_ptr<UpstreamConnection> up;
@@ -677,9 +684,11 @@ class HttpSession {
       // Outlier detection learns from every try on a mesh endpoint.
       if (destination->service != nullptr && try_endpoint != kNoEndpoint) {
         if (head_read == HeadRead::kOk) {
-          worker_.outliers().record_status(*destination->service, try_endpoint, response.status, Clock::now());
+          worker_.outliers().record_status(*destination->cluster(), try_endpoint, response.status,
+                                           Clock::now());
         } else {
-          worker_.outliers().record_local_failure(*destination->service, try_endpoint, Clock::now());
+          worker_.outliers().record_local_failure(*destination->cluster(), try_endpoint,
+                                                  Clock::now());
         }
       }
       bool again = false;
@@ -769,7 +778,8 @@ class HttpSession {
     if (forwarded != BodyOutcome::kComplete) co_return false;
     // connectionPool.http.maxRequestsPerConnection: a connection that has served its share closes.
     const std::uint32_t per_connection =
-        destination->service != nullptr ? destination->service->service->pool.max_requests_per_connection : 0;
+        destination->service != nullptr ? destination->cluster()->pool().max_requests_per_connection
+                                        : 0;
     if (upstream_reusable && (per_connection == 0 || ++up->requests < per_connection)) {
       worker_.pool().give_back(std::move(up), limits_.max_idle_upstream_per_endpoint);
     }

@@ -29,8 +29,10 @@ std::string peer_ip(const asio::ip::tcp::socket& socket) {
 
 // An opaque TCP stream between a downstream connection and an upstream one. `downstream_buffer`
 // may hold bytes already read from downstream (a sniffed ClientHello): they go upstream first.
+// `idle_timeout` (0: the proxy's tunnel idle timeout) closes both when no byte moves either way.
 asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::Stream downstream,
-                                       ConnectOutcome outcome, net::ReadBuffer downstream_buffer) {
+                                       ConnectOutcome outcome, net::ReadBuffer downstream_buffer,
+                                       std::chrono::milliseconds idle_timeout = {}) {
   auto& stats = worker.stats().listener(kind);
   stats.connections_total.add();
   stats.connections_active.add(1);
@@ -39,8 +41,9 @@ asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::S
   if (outcome.connection) {
     stats.tunnels_total.add();
     net::Watchdog watchdog(worker.io().get_executor());
-    watchdog.arm(worker.snapshot()->config->limits.tunnel_idle_timeout, &downstream,
-                 &outcome.connection->stream);
+    watchdog.arm(idle_timeout.count() > 0 ? idle_timeout
+                                          : worker.snapshot()->config->limits.tunnel_idle_timeout,
+                 &downstream, &outcome.connection->stream);
     std::uint64_t sent = 0;
     std::uint64_t received = 0;
     co_await relay(downstream, downstream_buffer, outcome.connection->stream,
@@ -128,6 +131,7 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
   net::Stream stream(std::move(socket));
   net::ReadBuffer buffer(kTunnelBuffer);
   ConnectOutcome outcome;
+  std::chrono::milliseconds idle_timeout{0};
   if (port == nullptr) {
     outcome.failure = LocalReason::kNoRoute;
     outcome.detail = binding->service + ":" + std::to_string(binding->port) + " is not a mesh service port";
@@ -149,10 +153,11 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
       d.hash = hash_key(d, source);
       outcome = co_await connect_to_service(worker, *snapshot, *d.service, d.port, tls::kAlpnTcp,
                                             false, d.subset, d.hash);
+      idle_timeout = d.cluster()->pool().tcp_idle_timeout;
     }
   }
   co_await relay_connection(worker, ListenerKind::kUpstreamBinding, std::move(stream),
-                            std::move(outcome), std::move(buffer));
+                            std::move(outcome), std::move(buffer), idle_timeout);
 }
 
 }  // namespace

@@ -3,6 +3,22 @@
 #include <algorithm>
 
 namespace strait::proxy {
+
+std::string_view name_of(LoadBalancer::Kind kind) {
+  switch (kind) {
+    case LoadBalancer::Kind::kLeastRequest:
+      return "LEAST_REQUEST";
+    case LoadBalancer::Kind::kRoundRobin:
+      return "ROUND_ROBIN";
+    case LoadBalancer::Kind::kRandom:
+      return "RANDOM";
+    case LoadBalancer::Kind::kRingHash:
+      return "RING_HASH";
+    case LoadBalancer::Kind::kMaglev:
+      return "MAGLEV";
+  }
+  return "LEAST_REQUEST";
+}
 namespace {
 
 std::uint64_t mix(std::uint64_t x) {

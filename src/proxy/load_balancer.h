@@ -30,6 +30,9 @@ struct LoadBalancer {
   [[nodiscard]] bool hashed() const { return kind == Kind::kRingHash || kind == Kind::kMaglev; }
 };
 
+// Istio's name of the balancer ("LEAST_REQUEST", "ROUND_ROBIN", "RANDOM", "RING_HASH", "MAGLEV").
+[[nodiscard]] std::string_view name_of(LoadBalancer::Kind kind);
+
 // A 64-bit hash with good spread (FNV-1a, then a SplitMix64 finalizer); stable across processes.
 [[nodiscard]] std::uint64_t stable_hash(std::string_view bytes);
 

@@ -7,8 +7,8 @@
 
 namespace strait::proxy {
 
-OutlierTracker::ServiceHealth* OutlierTracker::find(const ResolvedService& service) {
-  auto it = services_.find(service.service->fqdn);
+OutlierTracker::ServiceHealth* OutlierTracker::find(const ResolvedCluster& cluster) {
+  auto it = services_.find(cluster.name);
   return it == services_.end() ? nullptr : &it->second;
 }
 
@@ -30,28 +30,29 @@ void OutlierTracker::return_expired(ServiceHealth& health, Clock::time_point now
   }
 }
 
-bool OutlierTracker::ejecting(const ResolvedService& service, Clock::time_point now) {
-  const auto& policy = service.service->outlier;
+bool OutlierTracker::ejecting(const ResolvedCluster& cluster, Clock::time_point now) {
+  const auto& policy = cluster.settings->outlier;
   if (!policy) return false;
-  ServiceHealth* health = find(service);
+  ServiceHealth* health = find(cluster);
   if (health == nullptr || health->ejected == 0) return false;
   return_expired(*health, now);
   if (health->ejected == 0) return false;
-  const double total = static_cast<double>(service.service->endpoints.size());
+  const double total = static_cast<double>(cluster.set->members.size());
   const double healthy = total - static_cast<double>(health->ejected);
   return healthy > 0 && healthy * 100.0 >= policy->min_health_percent * total;
 }
 
-bool OutlierTracker::ejected(const ResolvedService& service, std::size_t index, Clock::time_point now) {
-  ServiceHealth* health = find(service);
+bool OutlierTracker::ejected(const ResolvedCluster& cluster, std::size_t index,
+                             Clock::time_point now) {
+  ServiceHealth* health = find(cluster);
   if (health == nullptr) return false;
-  auto it = health->endpoints.find(service.endpoint_names[index]);
+  auto it = health->endpoints.find(cluster.service->endpoint_names[index]);
   return it != health->endpoints.end() && it->second.ejected_until > now;
 }
 
-void OutlierTracker::maybe_eject(const ResolvedService& service, ServiceHealth& health, EndpointHealth& endpoint,
-                                 Clock::time_point now) {
-  const OutlierPolicy& policy = *service.service->outlier;
+void OutlierTracker::maybe_eject(const ResolvedCluster& cluster, ServiceHealth& health,
+                                 EndpointHealth& endpoint, Clock::time_point now) {
+  const OutlierPolicy& policy = *cluster.settings->outlier;
   const bool by_5xx = policy.consecutive_5xx > 0 && endpoint.consecutive_5xx >= policy.consecutive_5xx;
   const bool by_gateway = policy.consecutive_gateway > 0 && endpoint.consecutive_gateway >= policy.consecutive_gateway;
   const bool by_local = policy.split_local_origin && policy.consecutive_local_origin > 0 &&
@@ -59,7 +60,7 @@ void OutlierTracker::maybe_eject(const ResolvedService& service, ServiceHealth& 
   if (!(by_5xx || by_gateway || by_local) || endpoint.ejected_until > now) return;
   return_expired(health, now);
   // maxEjectionPercent, but one endpoint may always be ejected (as Envoy does).
-  const double total = static_cast<double>(service.service->endpoints.size());
+  const double total = static_cast<double>(cluster.set->members.size());
   const auto allowed = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(total * policy.max_ejection_percent / 100.0));
   if (health.ejected >= allowed) return;
   // The multiplier decays by one for each interval the endpoint stayed healthy since it returned.
@@ -75,14 +76,14 @@ void OutlierTracker::maybe_eject(const ResolvedService& service, ServiceHealth& 
   stats_.outlier_ejections.add();
 }
 
-void OutlierTracker::record_status(const ResolvedService& service, std::size_t index, int status,
+void OutlierTracker::record_status(const ResolvedCluster& cluster, std::size_t index, int status,
                                    Clock::time_point now) {
-  if (!service.service->outlier) return;
+  if (!cluster.settings->outlier) return;
   const bool error = status >= 500;
-  ServiceHealth* health = find(service);
+  ServiceHealth* health = find(cluster);
   if (!error && health == nullptr) return;  // nothing to reset
-  if (health == nullptr) health = &services_[service.service->fqdn];
-  auto& endpoint = health->endpoints[service.endpoint_names[index]];
+  if (health == nullptr) health = &services_[cluster.name];
+  auto& endpoint = health->endpoints[cluster.service->endpoint_names[index]];
   if (!error) {
     endpoint.consecutive_5xx = endpoint.consecutive_gateway = endpoint.consecutive_local = 0;
     return;
@@ -93,21 +94,22 @@ void OutlierTracker::record_status(const ResolvedService& service, std::size_t i
   } else {
     endpoint.consecutive_gateway = 0;
   }
-  maybe_eject(service, *health, endpoint, now);
+  maybe_eject(cluster, *health, endpoint, now);
 }
 
-void OutlierTracker::record_local_failure(const ResolvedService& service, std::size_t index, Clock::time_point now) {
-  if (!service.service->outlier) return;
-  auto& health = services_[service.service->fqdn];
-  auto& endpoint = health.endpoints[service.endpoint_names[index]];
-  if (service.service->outlier->split_local_origin) {
+void OutlierTracker::record_local_failure(const ResolvedCluster& cluster, std::size_t index,
+                                          Clock::time_point now) {
+  if (!cluster.settings->outlier) return;
+  auto& health = services_[cluster.name];
+  auto& endpoint = health.endpoints[cluster.service->endpoint_names[index]];
+  if (cluster.settings->outlier->split_local_origin) {
     ++endpoint.consecutive_local;
   } else {
     // Counted as a gateway error (and so as a 5xx), as Envoy does without the split.
     ++endpoint.consecutive_5xx;
     ++endpoint.consecutive_gateway;
   }
-  maybe_eject(service, health, endpoint, now);
+  maybe_eject(cluster, health, endpoint, now);
 }
 
 }  // namespace strait::proxy

@@ -1,6 +1,7 @@
 // Outlier detection (DestinationRule trafficPolicy.outlierDetection): an endpoint that fails
 // several times in a row is ejected, left out of load balancing for baseEjectionTime times the
-// number of its ejections, then tried again.
+// number of its ejections, then tried again. As in Envoy, each cluster (a service port over a
+// subset) has its own detector, with its own policy and its own share of ejected endpoints.
 //
 // Each worker keeps its own view (no lock on the request path): with N workers an endpoint is
 // ejected by each worker that sees it fail, as round-robin counters and retry budgets are per
@@ -25,7 +26,7 @@ struct OutlierPolicy {
   double min_health_percent = 0;               // below it, ejections are ignored
 };
 
-struct ResolvedService;
+struct ResolvedCluster;
 struct WorkerStats;
 
 class OutlierTracker {
@@ -34,16 +35,19 @@ class OutlierTracker {
 
   explicit OutlierTracker(WorkerStats& stats) : stats_(stats) {}
 
-  // Whether ejections apply to `service` now: it has outlier detection, some endpoint is ejected,
-  // and enough are healthy (minHealthPercent). When false, every endpoint may be picked.
-  [[nodiscard]] bool ejecting(const ResolvedService& service, Clock::time_point now);
-  // Whether endpoint `index` of `service` is ejected (call after ejecting() said true).
-  [[nodiscard]] bool ejected(const ResolvedService& service, std::size_t index, Clock::time_point now);
+  // Whether ejections apply to `cluster` now: it has outlier detection, some endpoint is ejected,
+  // and enough of its set are healthy (minHealthPercent). When false, every endpoint may be picked.
+  [[nodiscard]] bool ejecting(const ResolvedCluster& cluster, Clock::time_point now);
+  // Whether endpoint `index` of the cluster's service is ejected (call after ejecting() said true).
+  [[nodiscard]] bool ejected(const ResolvedCluster& cluster, std::size_t index,
+                             Clock::time_point now);
 
-  // A try's outcome on endpoint `index`: a response status, or a local-origin failure (no
-  // connection, a reset or a timeout before the response head).
-  void record_status(const ResolvedService& service, std::size_t index, int status, Clock::time_point now);
-  void record_local_failure(const ResolvedService& service, std::size_t index, Clock::time_point now);
+  // A try's outcome on endpoint `index` (into the service's endpoints): a response status, or a
+  // local-origin failure (no connection, a reset or a timeout before the response head).
+  void record_status(const ResolvedCluster& cluster, std::size_t index, int status,
+                     Clock::time_point now);
+  void record_local_failure(const ResolvedCluster& cluster, std::size_t index,
+                            Clock::time_point now);
 
  private:
   struct EndpointHealth {
@@ -59,13 +63,13 @@ class OutlierTracker {
     std::uint32_t ejected = 0;
     Clock::time_point next_return = Clock::time_point::max();    // the earliest ejection to end
   };
-  ServiceHealth* find(const ResolvedService& service);
+  ServiceHealth* find(const ResolvedCluster& cluster);
   void return_expired(ServiceHealth& health, Clock::time_point now);
-  void maybe_eject(const ResolvedService& service, ServiceHealth& health, EndpointHealth& endpoint,
+  void maybe_eject(const ResolvedCluster& cluster, ServiceHealth& health, EndpointHealth& endpoint,
                    Clock::time_point now);
 
   WorkerStats& stats_;
-  std::unordered_map<std::string, ServiceHealth> services_;  // by FQDN
+  std::unordered_map<std::string, ServiceHealth> services_;  // by cluster name
 };
 
 }  // namespace strait::proxy

@@ -78,4 +78,50 @@ bool RetryLoad::admits_retry(const RetryBudget& budget) const {
   return static_cast<double>(active_retries) < limit;
 }
 
+void RetryLoad::roll(std::chrono::milliseconds interval, Clock::time_point now) {
+  if (interval != window_interval) {  // a new budgetInterval: count afresh
+    window = Window{now};
+    window_interval = interval;
+    return;
+  }
+  const auto elapsed = now - window.start;
+  if (elapsed < interval) return;
+  if (elapsed < 2 * interval) {
+    window.last_first_tries = window.first_tries;
+    window.last_retries = window.retries;
+    window.start += interval;
+  } else {
+    window.last_first_tries = window.last_retries = 0;
+    window.start = now;
+  }
+  window.first_tries = window.retries = 0;
+}
+
+void RetryLoad::count_first_try(const RetryBudget& budget, Clock::time_point now) {
+  if (budget.interval.count() <= 0) return;
+  roll(budget.interval, now);
+  window.first_tries += 1;
+}
+
+void RetryLoad::count_retry(const RetryBudget& budget, Clock::time_point now) {
+  if (budget.interval.count() <= 0) return;
+  roll(budget.interval, now);
+  window.retries += 1;
+}
+
+bool RetryLoad::admits_retry(const RetryBudget& budget, Clock::time_point now) {
+  if (budget.interval.count() <= 0) return admits_retry(budget);
+  roll(budget.interval, now);
+  const double covered = 1.0 - std::chrono::duration<double>(now - window.start) /
+                                   std::chrono::duration<double>(budget.interval);
+  const double first_tries = window.first_tries + window.last_first_tries * covered;
+  const double retries = window.retries + window.last_retries * covered;
+  return retries < std::max(first_tries * budget.percent / 100.0,
+                            static_cast<double>(budget.min_retry_concurrency));
+}
+
+bool RetryLoad::window_matters(Clock::time_point now) const {
+  return window_interval.count() > 0 && now - window.start < 2 * window_interval;
+}
+
 }  // namespace strait::proxy

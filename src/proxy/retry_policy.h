@@ -60,21 +60,50 @@ enum class AttemptFailure : std::uint8_t {
 // uniformly random number.
 [[nodiscard]] std::chrono::milliseconds retry_backoff(const RetryPolicy& policy, int retry, std::uint64_t random);
 
-// trafficPolicy.retryBudget: retries in flight may be at most `percent` of the first tries in flight
-// to the service, but at least `min_retry_concurrency`. Envoy takes the percentage of every request
-// in flight, retries included, which lets retries add up to 25% at 20; measured against first tries,
-// retries add at most `percent` to the load however long they wait (product.md: at most 20%).
+// trafficPolicy.retryBudget: retries in flight may be at most `percent` of the first tries in
+// flight to the cluster, but at least `min_retry_concurrency`. Envoy takes the percentage of every
+// request in flight, retries included, which lets retries add up to 25% at 20; measured against
+// first tries, retries add at most `percent` to the load however long they wait (product.md: at
+// most 20%).
+//
+// With `interval` (budgetInterval) the budget is over rates instead: the retries started in the
+// last `interval` may be at most `percent` of the first tries started in it (a sliding window), but
+// at least `min_retry_concurrency` per interval. This bounds a caller that sends one request at a
+// time too, which the in-flight form lets retry every request (its retries in flight never reach
+// the minimum).
 struct RetryBudget {
   double percent = 20;
   std::uint32_t min_retry_concurrency = 3;
+  std::chrono::milliseconds interval{0};  // 0: retries in flight against first tries in flight
 };
 
-// A worker's requests and retries in flight to one service. Each worker keeps its own (no lock):
-// with N workers, each holds its share of the budget over the requests it serves.
+// A worker's requests and retries to one cluster. Each worker keeps its own (no lock): with N
+// workers, each holds its share of the budget over the requests it serves.
 struct RetryLoad {
+  using Clock = std::chrono::steady_clock;
   std::int64_t active_requests = 0;  // every request in flight, retrying or not
   std::int64_t active_retries = 0;   // those in a retry (its backoff or its attempt)
   [[nodiscard]] bool admits_retry(const RetryBudget& budget) const;
+
+  // budgetInterval: first tries and retries started, counted in fixed windows of the interval;
+  // the window before the current one is weighted by how much of it the sliding window covers.
+  struct Window {
+    Clock::time_point start{};
+    double first_tries = 0;
+    double retries = 0;
+    double last_first_tries = 0;
+    double last_retries = 0;
+  };
+  Window window;
+  void count_first_try(const RetryBudget& budget, Clock::time_point now);
+  void count_retry(const RetryBudget& budget, Clock::time_point now);
+  [[nodiscard]] bool admits_retry(const RetryBudget& budget, Clock::time_point now);
+  // Whether the windows still hold anything that counts at `now` (else the load can be forgotten).
+  [[nodiscard]] bool window_matters(Clock::time_point now) const;
+  std::chrono::milliseconds window_interval{0};  // the interval the windows were counted with
+
+ private:
+  void roll(std::chrono::milliseconds interval, Clock::time_point now);
 };
 
 }  // namespace strait::proxy

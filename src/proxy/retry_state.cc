@@ -4,13 +4,14 @@
 
 namespace strait::proxy {
 
-RetryState::RetryState(Worker& worker, const RetryPolicy* policy, const ResolvedService* service)
+RetryState::RetryState(Worker& worker, const RetryPolicy* policy, const ResolvedCluster* cluster)
     : worker_(worker), policy_(policy) {
-  if (policy_ == nullptr || service == nullptr || policy_->attempts <= 0) return;
-  service_ = service;
-  load_ = &worker_.retry_load(service->service->fqdn);
-  budget_ = &service->service->retry_budget;
+  if (policy_ == nullptr || cluster == nullptr || policy_->attempts <= 0) return;
+  cluster_ = cluster;
+  load_ = &worker_.retry_load(cluster->name);
+  budget_ = &cluster->settings->retry_budget;
   ++load_->active_requests;
+  load_->count_first_try(*budget_, Clock::now());
 }
 
 RetryState::~RetryState() {
@@ -33,11 +34,11 @@ asio::awaitable<bool> RetryState::admit(Clock::time_point deadline) {
   const auto wait = retry_backoff(*policy_, retries_ + 1, worker_.random());
   if (deadline != Clock::time_point::max() && Clock::now() + wait >= deadline) co_return false;
   if (!holds_retry_slot_) {
-    if (!load_->admits_retry(*budget_)) {
+    if (!load_->admits_retry(*budget_, Clock::now())) {
       worker_.stats().retry_budget_exhausted.add();
       co_return false;
     }
-    retry_slot_ = CircuitSlot(service_->circuit->retries, service_->service->pool.max_retries);
+    retry_slot_ = CircuitSlot(cluster_->circuit->retries, cluster_->pool().max_retries);
     if (!retry_slot_.held()) {
       worker_.stats().retry_overflows.add();
       co_return false;
@@ -46,6 +47,7 @@ asio::awaitable<bool> RetryState::admit(Clock::time_point deadline) {
     ++load_->active_retries;
   }
   ++retries_;
+  load_->count_retry(*budget_, Clock::now());
   worker_.stats().request_retries.add();
   if (wait.count() > 0) co_await net::sleep_for(wait);
   co_return true;

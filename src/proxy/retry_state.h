@@ -15,9 +15,9 @@ class RetryState {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Counts the request in its worker's load on `service` for as long as it lives (a null policy
-  // or service: no retries, nothing counted).
-  RetryState(Worker& worker, const RetryPolicy* policy, const ResolvedService* service);
+  // Counts the request in its worker's load on `cluster` for as long as it lives (a null policy
+  // or cluster: no retries, nothing counted).
+  RetryState(Worker& worker, const RetryPolicy* policy, const ResolvedCluster* cluster);
   ~RetryState();
   RetryState(const RetryState&) = delete;
   RetryState& operator=(const RetryState&) = delete;
@@ -37,8 +37,8 @@ class RetryState {
   const RetryPolicy* policy_;
   RetryLoad* load_ = nullptr;
   const RetryBudget* budget_ = nullptr;
-  const ResolvedService* service_ = nullptr;
-  CircuitSlot retry_slot_;  // a unit of the service's connectionPool.http.maxRetries
+  const ResolvedCluster* cluster_ = nullptr;
+  CircuitSlot retry_slot_;  // a unit of the cluster's connectionPool.http.maxRetries
   int retries_ = 0;
   bool holds_retry_slot_ = false;
 };

@@ -177,12 +177,12 @@ std::expected<void, RouteError> select_l4_route(Destination& d, std::string_view
 }
 
 CircuitSlot take_request_slot(const Destination& d, std::string& overflow) {
-  if (d.service == nullptr) return CircuitSlot::unlimited();
-  const Service& service = *d.service->service;
-  CircuitSlot slot(d.service->circuit->requests, service.pool.max_requests);
+  const ResolvedCluster* cluster = d.cluster();
+  if (cluster == nullptr) return CircuitSlot::unlimited();
+  CircuitSlot slot(cluster->circuit->requests, cluster->pool().max_requests);
   if (!slot.held())
-    overflow = service.fqdn + ": connectionPool.http.http2MaxRequests (" + std::to_string(service.pool.max_requests) +
-               ") reached";
+    overflow = cluster->name + ": connectionPool.http.http2MaxRequests (" +
+               std::to_string(cluster->pool().max_requests) + ") reached";
   return slot;
 }
 
@@ -297,7 +297,7 @@ RouteAction route_action(const Destination& d, const RequestAttributes& request,
 
 std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttributes& request) {
   if (d.service == nullptr) return std::nullopt;
-  const LoadBalancer& lb = d.service->endpoint_set(d.subset).lb;
+  const LoadBalancer& lb = d.cluster()->lb();
   if (!lb.hashed()) return std::nullopt;
   switch (lb.key) {
     case LoadBalancer::HashKey::kHeader: {
@@ -338,7 +338,7 @@ std::optional<std::uint64_t> hash_key(const Destination& d, const RequestAttribu
 std::optional<std::pair<std::string, std::string>> generate_hash_cookie(Destination& d,
                                                                         std::uint64_t random) {
   if (d.service == nullptr || d.hash) return std::nullopt;
-  const LoadBalancer& lb = d.service->endpoint_set(d.subset).lb;
+  const LoadBalancer& lb = d.cluster()->lb();
   if (!lb.hashed() || lb.key != LoadBalancer::HashKey::kCookie || lb.cookie_ttl.count() <= 0)
     return std::nullopt;
   static constexpr char kHex[] = "0123456789abcdef";

@@ -48,6 +48,11 @@ struct Destination {
   Protocol protocol = Protocol::kHttp;       // how the destination port speaks
   std::uint16_t app_port = 0;                // inbound: the local application
   std::size_t avoid_endpoint = static_cast<std::size_t>(-1);  // a retry's previous host
+  // The cluster the request goes to (a mesh service's port over its subset), with its traffic
+  // settings and counts; null for the local application.
+  [[nodiscard]] const ResolvedCluster* cluster() const {
+    return service != nullptr ? &service->cluster(subset, port) : nullptr;
+  }
   // Calls to mesh services are retried by the route's policy, or Istio's default without one;
   // inbound calls and calls to the local application are not retried (nullptr).
   [[nodiscard]] const RetryPolicy* retry_policy() const {

@@ -22,6 +22,59 @@ const ResolvedService* Snapshot::find_service(std::string_view host) const {
   return it == services_by_fqdn.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+// The clusters of a service in place in the snapshot (they point at its endpoint sets). Sets with
+// the same consistent-hash settings share one table.
+void build_clusters(ResolvedService& resolved, CircuitRegistry* circuits) {
+  const Service& service = *resolved.service;
+  std::vector<const EndpointSubset*> sets{&resolved.all};
+  for (const auto& subset : resolved.subsets) sets.push_back(&subset);
+  std::vector<std::uint16_t> ports;
+  for (const auto& port : service.ports) ports.push_back(port.port);
+  if (ports.empty()) ports.push_back(0);
+  struct BuiltTable {
+    const EndpointSubset* set;
+    LoadBalancer::Kind kind;
+    std::uint64_t size;
+    std::shared_ptr<const HashTable> table;
+  };
+  std::vector<BuiltTable> tables;
+  resolved.clusters.reserve(sets.size() * ports.size());
+  for (const auto* set : sets) {
+    for (const std::uint16_t port : ports) {
+      ResolvedCluster cluster;
+      cluster.name = "outbound|" + std::to_string(port) + "|" + set->name + "|" + service.fqdn;
+      cluster.service = &resolved;
+      cluster.set = set;
+      cluster.port = port;
+      cluster.settings = &set->traffic->for_port(port);
+      cluster.circuit = circuits != nullptr ? circuits->state_for(cluster.name)
+                                            : std::make_shared<CircuitState>();
+      const LoadBalancer& lb = cluster.settings->lb;
+      if (lb.hashed() && !set->members.empty()) {
+        auto built = std::ranges::find_if(tables, [&](const BuiltTable& t) {
+          return t.set == set && t.kind == lb.kind && t.size == lb.table_size;
+        });
+        if (built == tables.end()) {
+          std::vector<std::string> ids;
+          ids.reserve(set->members.size());
+          for (const auto i : set->members) ids.push_back(service.endpoints[i].address.to_string());
+          auto table = lb.kind == LoadBalancer::Kind::kMaglev
+                           ? HashTable::maglev(ids, lb.table_size)
+                           : HashTable::ring(ids, lb.table_size);
+          tables.push_back({set, lb.kind, lb.table_size, std::move(table)});
+          built = std::prev(tables.end());
+        }
+        cluster.table = built->table;
+      }
+      resolved.clusters.push_back(std::move(cluster));
+    }
+  }
+}
+
+}  // namespace
+
 std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     std::shared_ptr<const ProxyConfig> config, tls::TlsContexts tls, std::uint64_t version,
     CircuitRegistry* circuits, RateLimitRegistry* rate_limits) {
@@ -37,7 +90,6 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
   }
   for (const auto& service : config->services) {
     ResolvedService resolved{&service, {}};
-    resolved.circuit = circuits != nullptr ? circuits->state_for(service.fqdn) : std::make_shared<CircuitState>();
     for (const auto& endpoint : service.endpoints) {
       std::error_code ec;
       auto ip = asio::ip::make_address(endpoint.address.host, ec);
@@ -57,20 +109,12 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
       }
       resolved.routes.push_back(std::move(route));
     }
-    auto hash_table = [&](EndpointSubset& set) {
-      if (!set.lb.hashed() || set.members.empty()) return;
-      std::vector<std::string> ids;
-      ids.reserve(set.members.size());
-      for (const auto i : set.members) ids.push_back(service.endpoints[i].address.to_string());
-      set.table = set.lb.kind == LoadBalancer::Kind::kMaglev ? HashTable::maglev(ids, set.lb.table_size)
-                                                             : HashTable::ring(ids, set.lb.table_size);
-    };
-    resolved.all = EndpointSubset{"", {}, service.fqdn, service.lb, nullptr};
+    resolved.all = EndpointSubset{"", {}, service.fqdn, 0, &service.traffic};
     for (std::uint32_t i = 0; i < service.endpoints.size(); ++i) resolved.all.members.push_back(i);
-    hash_table(resolved.all);
-    for (const auto& subset : service.subsets) {
-      EndpointSubset members{subset.name, {}, service.fqdn + "|" + subset.name, subset.has_lb ? subset.lb : service.lb,
-                             nullptr};
+    for (std::uint32_t k = 0; k < service.subsets.size(); ++k) {
+      const auto& subset = service.subsets[k];
+      EndpointSubset members{
+          subset.name, {}, service.fqdn + "|" + subset.name, k + 1, &subset.traffic};
       for (std::uint32_t i = 0; i < service.endpoints.size(); ++i) {
         const auto& labels = service.endpoints[i].labels;
         const bool selected = std::ranges::all_of(subset.labels, [&](const auto& wanted) {
@@ -79,7 +123,6 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
         });
         if (selected) members.members.push_back(i);
       }
-      hash_table(members);
       resolved.subsets.push_back(std::move(members));
     }
     snapshot->services_by_fqdn.emplace(service.fqdn, std::move(resolved));
@@ -102,6 +145,7 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     }
   };
   for (auto& [fqdn, resolved] : snapshot->services_by_fqdn) {
+    build_clusters(resolved, circuits);
     for (const auto& route : resolved.service->http_routes) {
       ResolvedRoute out{&route, {}, 0};
       resolve(route.targets, out.targets, out.total_weight);
@@ -134,6 +178,21 @@ const std::vector<std::string>& PortRoute::keys_for(std::string_view alpn) const
   if (alpn == tls::kAlpnTcp) return tcp_keys;
   if (alpn == tls::kAlpnH2) return h2_keys;
   return http1_keys;
+}
+
+const ResolvedCluster& ResolvedService::cluster(const EndpointSubset* subset,
+                                                std::uint16_t port) const {
+  const auto& ports = service->ports;
+  std::size_t port_index = 0;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    if (ports[i].port == port) {
+      port_index = i;
+      break;
+    }
+  }
+  const std::size_t per_set = std::max<std::size_t>(ports.size(), 1);
+  const std::size_t set_index = subset != nullptr ? subset->index : 0;
+  return clusters[set_index * per_set + port_index];
 }
 
 const PortRoute* ResolvedService::route(std::uint16_t port) const {

@@ -31,16 +31,32 @@ struct PortRoute {
   [[nodiscard]] const std::vector<std::string>& keys_for(std::string_view alpn) const;
 };
 
-// A DestinationRule subset: the endpoints whose labels it selects.
+// A DestinationRule subset: the endpoints whose labels it selects (or every endpoint).
 struct EndpointSubset {
-  std::string name;
+  std::string name;                    // "" : every endpoint
   std::vector<std::uint32_t> members;  // indices into service->endpoints
   std::string round_robin_key;
-  LoadBalancer lb;
-  std::shared_ptr<const HashTable> table;  // consistent hash over the members (hashed lb only)
+  std::uint32_t index = 0;  // 0: every endpoint; i + 1: service->subsets[i]
+  const TrafficPolicySet* traffic = nullptr;
 };
 
 struct ResolvedService;
+
+// What Envoy calls a cluster: one port of a service, over one endpoint set, with the traffic
+// settings resolved for it. Its connection-pool limits, outlier detection and retry budget count
+// what goes to it alone, as Istio's per-subset and per-port clusters do.
+struct ResolvedCluster {
+  std::string name;  // Istio's cluster name: outbound|<port>|<subset>|<fqdn>
+  const ResolvedService* service = nullptr;
+  const EndpointSubset* set = nullptr;
+  std::uint16_t port = 0;
+  const TrafficSettings* settings = nullptr;
+  std::shared_ptr<CircuitState> circuit;  // what is in flight to it (every worker)
+  std::shared_ptr<const HashTable>
+      table;  // consistent hash over the set's members (hashed lb only)
+  [[nodiscard]] const LoadBalancer& lb() const { return settings->lb; }
+  [[nodiscard]] const ConnectionPoolPolicy& pool() const { return settings->pool; }
+};
 
 // A route's destination with its service and subset looked up once per snapshot.
 struct ResolvedTarget {
@@ -65,10 +81,12 @@ struct ResolvedService {
   const Service* service = nullptr;
   std::vector<asio::ip::tcp::endpoint> addresses;  // parallel to service->endpoints
   std::vector<std::string> endpoint_names;         // "host:port", parallel to service->endpoints
-  std::shared_ptr<CircuitState> circuit;           // what is in flight to the service (every worker)
   std::vector<PortRoute> routes;                   // one per service port
   std::vector<EndpointSubset> subsets;
-  EndpointSubset all;                              // every endpoint, with the service's lb
+  EndpointSubset all;  // every endpoint
+  // One per endpoint set and service port: clusters[set.index * ports + port's index] (a service
+  // without ports has one per set).
+  std::vector<ResolvedCluster> clusters;
   std::vector<ResolvedRoute> http_routes;          // the VirtualService's, in order
   std::vector<ResolvedL4Route> tls_routes;
   std::vector<ResolvedL4Route> tcp_routes;
@@ -78,6 +96,10 @@ struct ResolvedService {
   [[nodiscard]] const EndpointSubset& endpoint_set(const EndpointSubset* subset) const {
     return subset != nullptr ? *subset : all;
   }
+  // The cluster of `port` over `subset` (null: every endpoint); a port the service does not have
+  // gives its first port's.
+  [[nodiscard]] const ResolvedCluster& cluster(const EndpointSubset* subset,
+                                               std::uint16_t port) const;
 };
 
 struct Snapshot {
@@ -95,7 +117,7 @@ struct Snapshot {
   [[nodiscard]] const ResolvedService* find_service(std::string_view host) const;
 };
 
-// Builds a snapshot; fails when an address is not an IP literal. `circuits` carries each service's
+// Builds a snapshot; fails when an address is not an IP literal. `circuits` carries each cluster's
 // in-flight counts over from the previous snapshot, `rate_limits` each limit's buckets (null: fresh
 // ones, for tests and tools).
 [[nodiscard]] std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(

@@ -1,9 +1,14 @@
 #include "proxy/upstream_connector.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <asio/ip/address_v4.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "net/watchdog.h"
 
@@ -12,15 +17,40 @@ namespace {
 
 constexpr std::size_t kUpstreamBufferMax = 64 * 1024;
 
+// connectionPool.tcp.tcpKeepalive: the kernel probes an idle connection and drops it when the
+// peer is gone (a zero field keeps the system's value). A refusal is only logged: the connection
+// still works, without probes.
+void set_keepalive(net::Tcp::socket& socket, const ConnectionPoolPolicy::Keepalive& keepalive) {
+  const int fd = socket.native_handle();
+  auto set = [&](int level, int name, int value, const char* what) {
+    if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
+      spdlog::warn("upstream connection: cannot set {}: {}", what, std::strerror(errno));
+  };
+  set(SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE");
+  if (keepalive.time.count() > 0)
+    set(IPPROTO_TCP, TCP_KEEPIDLE,
+        static_cast<int>(std::min<std::int64_t>(keepalive.time.count(), 32767)), "TCP_KEEPIDLE");
+  if (keepalive.interval.count() > 0)
+    set(IPPROTO_TCP, TCP_KEEPINTVL,
+        static_cast<int>(std::min<std::int64_t>(keepalive.interval.count(), 32767)),
+        "TCP_KEEPINTVL");
+  if (keepalive.probes > 0)
+    set(IPPROTO_TCP, TCP_KEEPCNT, static_cast<int>(std::min<std::uint32_t>(keepalive.probes, 127)),
+        "TCP_KEEPCNT");
+}
+
 // One attempt at one address. For mTLS: TCP connect, handshake, then the identity check.
 asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& snapshot,
                                              const asio::ip::tcp::endpoint& address,
                                              const std::string& sni, std::string_view alpn,
                                              const std::vector<std::string>* allowed_identities,
-                                             std::string key, std::chrono::milliseconds connect_timeout = {}) {
+                                             std::string key,
+                                             const ConnectionPoolPolicy* pool = nullptr) {
   auto& stats = worker.stats();
   stats.upstream_connections_total.add();
-  const auto timeout = connect_timeout.count() > 0 ? connect_timeout : snapshot.config->limits.connect_timeout;
+  const auto timeout = pool != nullptr && pool->connect_timeout.count() > 0
+                           ? pool->connect_timeout
+                           : snapshot.config->limits.connect_timeout;
   net::Tcp::socket socket(worker.io());
   net::Stream stream = allowed_identities != nullptr
                            ? net::Stream(net::TlsStream(std::move(socket), *snapshot.tls.client))
@@ -39,6 +69,7 @@ asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& sna
   }
   std::error_code nodelay_error;
   stream.socket().set_option(net::Tcp::no_delay(true), nodelay_error);
+  if (pool != nullptr && pool->keepalive) set_keepalive(stream.socket(), *pool->keepalive);
   std::string peer_identity;
   if (allowed_identities != nullptr) {
     if (!tls::prepare_client(stream.ssl(), sni, alpn)) {
@@ -96,9 +127,10 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     co_return last;
   }
   const std::vector<std::string>& keys = route->keys_for(alpn);
-  const ConnectionPoolPolicy& limits = service.service->pool;
+  const ResolvedCluster& cluster = service.cluster(subset, port);
+  const ConnectionPoolPolicy& limits = cluster.pool();
   const auto max_idle = limits.idle_timeout.count() > 0 ? limits.idle_timeout : snapshot.config->limits.idle_timeout;
-  const EndpointOrder order = endpoints_to_try(worker, service, subset, hash, avoid);
+  const EndpointOrder order = endpoints_to_try(worker, cluster, hash, avoid);
   for (std::size_t attempt = 0; attempt < order.size; ++attempt) {
     const std::size_t i = order.indices[attempt];
     const Endpoint& endpoint = endpoints[i];
@@ -109,11 +141,11 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
         co_return ConnectOutcome{std::move(idle), {}, {}, i};
       }
     }
-    // A new connection needs a unit of the service's maxConnections (shared by every worker).
-    CircuitSlot counted(service.circuit->connections, limits.max_connections);
+    // A new connection needs a unit of the cluster's maxConnections (shared by every worker).
+    CircuitSlot counted(cluster.circuit->connections, limits.max_connections);
     if (!counted.held()) {
       last.failure = LocalReason::kUpstreamOverflow;
-      last.detail = service.service->fqdn + ": connectionPool.tcp.maxConnections (" +
+      last.detail = cluster.name + ": connectionPool.tcp.maxConnections (" +
                     std::to_string(limits.max_connections) + ") reached";
       co_return last;
     }
@@ -121,7 +153,7 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     std::string key = keys[i];
     last = co_await connect_once(worker, snapshot, address, route->sni, alpn,
                                  endpoint.mtls ? &service.service->allowed_identities : nullptr,
-                                 std::move(key), limits.connect_timeout);
+                                 std::move(key), &limits);
     last.endpoint = i;
     if (last.connection) {
       last.connection->counted = std::move(counted);
@@ -129,25 +161,25 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     }
     // An identity mismatch is a security finding, not a flaky endpoint: do not paper over it.
     if (last.failure == LocalReason::kUpstreamIdentityMismatch) co_return last;
-    worker.outliers().record_local_failure(service, i, std::chrono::steady_clock::now());
+    worker.outliers().record_local_failure(cluster, i, std::chrono::steady_clock::now());
   }
   co_return last;
 }
 
-EndpointOrder endpoints_to_try(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
+EndpointOrder endpoints_to_try(Worker& worker, const ResolvedCluster& cluster,
                                std::optional<std::uint64_t> hash, std::size_t avoid) {
-  const EndpointSubset& set = service.endpoint_set(subset);
+  const EndpointSubset& set = *cluster.set;
   const std::size_t count = set.members.size();
   EndpointOrder order;
   if (count == 0) return order;
-  const std::size_t start = first_choice(worker, service, subset, hash, avoid);
+  const std::size_t start = first_choice(worker, cluster, hash, avoid);
   const std::size_t wanted = std::min(kMaxConnectAttempts, count);
   const auto now = std::chrono::steady_clock::now();
   OutlierTracker& outliers = worker.outliers();
-  if (outliers.ejecting(service, now)) {
+  if (outliers.ejecting(cluster, now)) {
     for (std::size_t k = 0; k < count && order.size < wanted; ++k) {
       const std::size_t i = set.members[(start + k) % count];
-      if (!outliers.ejected(service, i, now)) order.indices[order.size++] = i;
+      if (!outliers.ejected(cluster, i, now)) order.indices[order.size++] = i;
     }
     if (order.size > 0) return order;  // else every endpoint of the subset is ejected: try them anyway
   }
@@ -157,15 +189,16 @@ EndpointOrder endpoints_to_try(Worker& worker, const ResolvedService& service, c
 
 namespace {
 
-std::size_t balanced_slot(Worker& worker, const ResolvedService& service, const EndpointSubset& set,
+std::size_t balanced_slot(Worker& worker, const ResolvedCluster& cluster,
                           std::optional<std::uint64_t> hash) {
+  const EndpointSubset& set = *cluster.set;
   const std::size_t count = set.members.size();
-  switch (set.lb.kind) {
+  switch (cluster.lb().kind) {
     case LoadBalancer::Kind::kRandom:
       return worker.random() % count;
     case LoadBalancer::Kind::kRingHash:
     case LoadBalancer::Kind::kMaglev:
-      if (hash && set.table) return set.table->member(*hash);
+      if (hash && cluster.table) return cluster.table->member(*hash);
       return worker.random() % count;
     case LoadBalancer::Kind::kLeastRequest: {
       // Two choices: the round-robin next one and another at random; the one with fewer requests
@@ -174,7 +207,7 @@ std::size_t balanced_slot(Worker& worker, const ResolvedService& service, const 
       if (count == 1) return next;
       std::size_t other = worker.random() % (count - 1);
       if (other >= next) ++other;
-      const auto& names = service.endpoint_names;
+      const auto& names = cluster.service->endpoint_names;
       return worker.active_requests(names[set.members[other]]) < worker.active_requests(names[set.members[next]])
                  ? other
                  : next;
@@ -187,27 +220,27 @@ std::size_t balanced_slot(Worker& worker, const ResolvedService& service, const 
 
 }  // namespace
 
-std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
+std::size_t first_choice(Worker& worker, const ResolvedCluster& cluster,
                          std::optional<std::uint64_t> hash, std::size_t avoid) {
-  const EndpointSubset& set = service.endpoint_set(subset);
+  const EndpointSubset& set = *cluster.set;
   const std::size_t count = set.members.size();
   if (count == 0) return 0;
-  const std::size_t slot = balanced_slot(worker, service, set, hash);
+  const std::size_t slot = balanced_slot(worker, cluster, hash);
   if (count > 1 && set.members[slot] == avoid) return (slot + 1) % count;
   return slot;
 }
 
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,
-                                                    const ResolvedService& service,
-                                                    std::size_t index, std::uint16_t port,
-                                                    std::string_view alpn) {
+                                                    const ResolvedCluster& cluster,
+                                                    std::size_t index, std::string_view alpn) {
+  const ResolvedService& service = *cluster.service;
   const Endpoint& endpoint = service.service->endpoints[index];
   const auto& address = service.addresses[index];
-  const std::string sni = mesh_sni(port, service.service->fqdn);
+  const std::string sni = mesh_sni(cluster.port, service.service->fqdn);
   std::string key = pool_key(address, endpoint.mtls ? std::string_view(sni) : std::string_view{}, alpn);
   co_return co_await connect_once(worker, snapshot, address, sni, alpn,
                                   endpoint.mtls ? &service.service->allowed_identities : nullptr,
-                                  std::move(key), service.service->pool.connect_timeout);
+                                  std::move(key), &cluster.pool());
 }
 
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,

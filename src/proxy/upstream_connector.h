@@ -27,9 +27,8 @@ struct EndpointOrder {
   std::array<std::size_t, kMaxConnectAttempts> indices{};  // into the service's endpoints
   std::size_t size = 0;
 };
-[[nodiscard]] EndpointOrder endpoints_to_try(Worker& worker, const ResolvedService& service,
-                                             const EndpointSubset* subset, std::optional<std::uint64_t> hash,
-                                             std::size_t avoid);
+[[nodiscard]] EndpointOrder endpoints_to_try(Worker& worker, const ResolvedCluster& cluster,
+                                             std::optional<std::uint64_t> hash, std::size_t avoid);
 
 struct ConnectOutcome {
   std::unique_ptr<UpstreamConnection> connection;  // null on failure
@@ -49,11 +48,12 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
                                                    std::optional<std::uint64_t> hash = std::nullopt,
                                                    std::size_t avoid = kNoEndpoint);
 
-// The slot of the set (`subset`, or every endpoint) to try first, by the set's load balancer:
-// least request, round robin, random, or the consistent hash of `hash` (random without one); the
-// next slot when that one holds endpoint `avoid` and the set has more than one.
-[[nodiscard]] std::size_t first_choice(Worker& worker, const ResolvedService& service, const EndpointSubset* subset,
-                                       std::optional<std::uint64_t> hash, std::size_t avoid = kNoEndpoint);
+// The slot of the cluster's endpoint set to try first, by the cluster's load balancer: least
+// request, round robin, random, or the consistent hash of `hash` (random without one); the next
+// slot when that one holds endpoint `avoid` and the set has more than one.
+[[nodiscard]] std::size_t first_choice(Worker& worker, const ResolvedCluster& cluster,
+                                       std::optional<std::uint64_t> hash,
+                                       std::size_t avoid = kNoEndpoint);
 
 // Counts a request in flight to an endpoint on this worker (for the least-request balancer) for as
 // long as it lives. `endpoint` names it as in ResolvedService::endpoint_names (the snapshot that
@@ -72,11 +72,11 @@ class EndpointRequest {
   const std::string& endpoint_;
 };
 
-// A new connection to endpoint `index` of `service` (no pool, no retry).
+// A new connection to endpoint `index` (into the service's endpoints) for the cluster's port, with
+// its connection settings (no pool, no retry).
 asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapshot& snapshot,
-                                                    const ResolvedService& service,
-                                                    std::size_t index, std::uint16_t port,
-                                                    std::string_view alpn);
+                                                    const ResolvedCluster& cluster,
+                                                    std::size_t index, std::string_view alpn);
 
 // A plaintext connection to the local application, pooled for HTTP.
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,

@@ -18,7 +18,10 @@ Worker::~Worker() {
 void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   snapshot_ = std::move(snapshot);
   std::erase_if(endpoint_requests_, [](const auto& entry) { return entry.second == 0; });
-  std::erase_if(retry_loads_, [](const auto& entry) { return entry.second.active_requests == 0; });
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(retry_loads_, [&](const auto& entry) {
+    return entry.second.active_requests == 0 && !entry.second.window_matters(now);
+  });
 }
 
 void Worker::begin_drain() {

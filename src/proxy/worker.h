@@ -50,8 +50,8 @@ class Worker {
   [[nodiscard]] UpstreamPool& pool() { return pool_; }
   [[nodiscard]] std::size_t next_round_robin(const std::string& key) { return round_robin_[key]++; }
   [[nodiscard]] std::uint64_t random() { return rng_(); }
-  // This worker's requests and retries in flight to a service (by FQDN), for its retry budget.
-  [[nodiscard]] RetryLoad& retry_load(const std::string& fqdn) { return retry_loads_[fqdn]; }
+  // This worker's requests and retries in flight to a cluster (by name), for its retry budget.
+  [[nodiscard]] RetryLoad& retry_load(const std::string& cluster) { return retry_loads_[cluster]; }
   // This worker's requests in flight per endpoint ("host:port"), for the least-request balancer.
   [[nodiscard]] std::int64_t active_requests(const std::string& endpoint) const {
     auto it = endpoint_requests_.find(endpoint);

@@ -268,22 +268,94 @@ spec:
   EXPECT_EQ(mirrors[1].port, 443);
   EXPECT_EQ(mirrors[1].percent, 100);  // without a percentage: every request
   EXPECT_FALSE(reviews.http_routes[2].retries);  // the default policy applies at the proxy
-  EXPECT_EQ(reviews.retry_budget.percent, 10);
-  EXPECT_EQ(reviews.retry_budget.min_retry_concurrency, 5u);
-  ASSERT_TRUE(reviews.outlier);
-  EXPECT_EQ(reviews.outlier->consecutive_5xx, 3u);
-  EXPECT_EQ(reviews.outlier->consecutive_gateway, 0u);
-  EXPECT_EQ(reviews.outlier->interval, std::chrono::milliseconds(1000));
-  EXPECT_EQ(reviews.outlier->base_ejection, std::chrono::milliseconds(2000));
-  EXPECT_EQ(reviews.outlier->max_ejection_percent, 50);
-  EXPECT_EQ(reviews.outlier->min_health_percent, 0);
-  EXPECT_EQ(reviews.pool.max_connections, 4u);
-  EXPECT_EQ(reviews.pool.connect_timeout, std::chrono::milliseconds(250));
-  EXPECT_EQ(reviews.pool.max_pending_requests, 2u);
-  EXPECT_EQ(reviews.pool.max_requests, 8u);
-  EXPECT_EQ(reviews.pool.max_requests_per_connection, 1u);
-  EXPECT_EQ(reviews.pool.max_retries, 3u);
-  EXPECT_EQ(reviews.pool.idle_timeout, std::chrono::milliseconds(0));  // unset: the proxy's
+  EXPECT_EQ(reviews.traffic.all.retry_budget.percent, 10);
+  EXPECT_EQ(reviews.traffic.all.retry_budget.min_retry_concurrency, 5u);
+  ASSERT_TRUE(reviews.traffic.all.outlier);
+  EXPECT_EQ(reviews.traffic.all.outlier->consecutive_5xx, 3u);
+  EXPECT_EQ(reviews.traffic.all.outlier->consecutive_gateway, 0u);
+  EXPECT_EQ(reviews.traffic.all.outlier->interval, std::chrono::milliseconds(1000));
+  EXPECT_EQ(reviews.traffic.all.outlier->base_ejection, std::chrono::milliseconds(2000));
+  EXPECT_EQ(reviews.traffic.all.outlier->max_ejection_percent, 50);
+  EXPECT_EQ(reviews.traffic.all.outlier->min_health_percent, 0);
+  EXPECT_EQ(reviews.traffic.all.pool.max_connections, 4u);
+  EXPECT_EQ(reviews.traffic.all.pool.connect_timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(reviews.traffic.all.pool.max_pending_requests, 2u);
+  EXPECT_EQ(reviews.traffic.all.pool.max_requests, 8u);
+  EXPECT_EQ(reviews.traffic.all.pool.max_requests_per_connection, 1u);
+  EXPECT_EQ(reviews.traffic.all.pool.max_retries, 3u);
+  EXPECT_EQ(reviews.traffic.all.pool.idle_timeout,
+            std::chrono::milliseconds(0));  // unset: the proxy's
+}
+
+TEST_F(MeshViewTest, SubsetAndPortPoliciesTakeEachFieldFromTheMostSpecificLayer) {
+  resources_ = stored(R"(
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {simple: ROUND_ROBIN}
+    connectionPool: {tcp: {maxConnections: 4}}
+    outlierDetection: {consecutive5xxErrors: 3}
+    portLevelSettings:
+    - port: {number: 9080}
+      connectionPool: {http: {http2MaxRequests: 7}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      loadBalancer: {simple: RANDOM}
+      retryBudget: {percent: 5}
+      portLevelSettings:
+      - port: {number: 9080}
+        outlierDetection: {consecutive5xxErrors: 9}
+)");
+  auto applied = agent::config_from_view(base_, view());
+  ASSERT_TRUE(applied) << applied.error();
+  const auto* reviews = service_named(applied->config, "reviews");
+  ASSERT_NE(reviews, nullptr);
+  using Kind = proxy::LoadBalancer::Kind;
+  constexpr auto kUnlimited = proxy::ConnectionPoolPolicy::kUnlimited;
+  // The rule: its own fields for other ports; for 9080 the port's connectionPool replaces the
+  // rule's whole (maxConnections is not inherited), the other fields stay the rule's.
+  const auto& all = reviews->traffic.all;
+  EXPECT_EQ(all.lb.kind, Kind::kRoundRobin);
+  EXPECT_EQ(all.pool.max_connections, 4u);
+  EXPECT_EQ(all.pool.max_requests, kUnlimited);
+  ASSERT_TRUE(all.outlier);
+  EXPECT_EQ(all.outlier->consecutive_5xx, 3u);
+  const auto& port = reviews->traffic.for_port(9080);
+  EXPECT_EQ(port.lb.kind, Kind::kRoundRobin);
+  EXPECT_EQ(port.pool.max_connections, kUnlimited);
+  EXPECT_EQ(port.pool.max_requests, 7u);
+  ASSERT_TRUE(port.outlier);
+  EXPECT_EQ(port.outlier->consecutive_5xx, 3u);
+  EXPECT_EQ(&reviews->traffic.for_port(9081), &all);
+  ASSERT_EQ(reviews->subsets.size(), 2u);
+  // A subset without a policy has the rule's, port by port.
+  const auto& v1 = reviews->subsets[0].traffic;
+  EXPECT_EQ(v1.all.pool.max_connections, 4u);
+  EXPECT_EQ(v1.for_port(9080).pool.max_requests, 7u);
+  EXPECT_EQ(v1.for_port(9080).pool.max_connections, kUnlimited);
+  // v2: its loadBalancer and retryBudget over the rule's; on 9080 its port's outlierDetection
+  // beats everything, the rule's port connectionPool still applies, its own loadBalancer beats
+  // the rule's port (which sets none anyway).
+  const auto& v2 = reviews->subsets[1].traffic;
+  EXPECT_EQ(v2.all.lb.kind, Kind::kRandom);
+  EXPECT_EQ(v2.all.pool.max_connections, 4u);
+  EXPECT_EQ(v2.all.retry_budget.percent, 5);
+  EXPECT_EQ(all.retry_budget.percent, 20);  // the default, on for every cluster
+  ASSERT_TRUE(v2.all.outlier);
+  EXPECT_EQ(v2.all.outlier->consecutive_5xx, 3u);
+  const auto& v2_port = v2.for_port(9080);
+  EXPECT_EQ(v2_port.lb.kind, Kind::kRandom);
+  EXPECT_EQ(v2_port.pool.max_requests, 7u);
+  EXPECT_EQ(v2_port.pool.max_connections, kUnlimited);
+  EXPECT_EQ(v2_port.retry_budget.percent, 5);
+  ASSERT_TRUE(v2_port.outlier);
+  EXPECT_EQ(v2_port.outlier->consecutive_5xx, 9u);
 }
 
 TEST_F(MeshViewTest, SidecarEgressAndExportToScopeWhatAProxySees) {

@@ -293,6 +293,23 @@ TEST(DestinationRuleValidation, PortLevelSettingsPortsAreValidAndUnique) {
             "spec.subsets[0].trafficPolicy.portLevelSettings[0].outlierDetection.maxEjectionPercent: must be from 0 to 100");
 }
 
+TEST(DestinationRuleValidation, TcpKeepaliveAndIdleTimeout) {
+  EXPECT_EQ(
+      dr("  host: a\n  trafficPolicy: {connectionPool: {tcp: {idleTimeout: 30s, tcpKeepalive: "
+         "{time: 60s, interval: 10s, probes: 3}}}}\n"),
+      Strings{});
+  EXPECT_EQ(
+      dr("  host: a\n  trafficPolicy: {portLevelSettings: [{port: {number: 80}, connectionPool: "
+         "{tcp: "
+         "{idleTimeout: 5s, tcpKeepalive: {time: 500ms, interval: 40000s, probes: 200}}}}]}\n"),
+      (Strings{"spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.tcpKeepalive.time: must "
+               "be from 1s to 32767s",
+               "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.tcpKeepalive.interval: "
+               "must be from 1s to 32767s",
+               "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.tcpKeepalive.probes: "
+               "must be at most 127"}));
+}
+
 // ---- ServiceEntry, WorkloadEntry, Sidecar ----
 
 TEST(ServiceEntryValidation, HostsPortsAndStaticEndpoints) {

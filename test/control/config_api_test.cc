@@ -89,6 +89,37 @@ TEST_F(ConfigApiTest, ApplyCreatesConfiguresAndLeavesUnchanged) {
             "VirtualService team-a/reviews: spec.http[0].fault.abort.http2Error: not enforced by the proxies yet");
 }
 
+TEST_F(ConfigApiTest, SubsetAndPortPoliciesAreEnforcedAndOnlyWhatIsNotIsWarned) {
+  constexpr std::string_view kRule = R"(
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: prod}
+spec:
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {tcpKeepalive: {time: 60s}, idleTimeout: 30s}}
+    portLevelSettings:
+    - port: {number: 9080}
+      loadBalancer: {simple: PASSTHROUGH}
+      connectionPool: {http: {http2MaxRequests: 10}}
+  subsets:
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      connectionPool: {http: {http2MaxRequests: 5}}
+      outlierDetection: {consecutive5xxErrors: 2}
+      retryBudget: {percent: 10}
+)";
+  auto answer = call("POST", "/api/v1/apply", kRule);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const auto body = json::parse(answer.body);
+  ASSERT_TRUE(body.contains("warnings")) << body.dump();
+  EXPECT_EQ(
+      body["warnings"],
+      json::array({"DestinationRule prod/reviews: spec.trafficPolicy.portLevelSettings[0]."
+                   "loadBalancer.simple: PASSTHROUGH not enforced yet (least request is used)"}));
+}
+
 TEST_F(ConfigApiTest, GetListAndDeleteRenderIstioResources) {
   ASSERT_EQ(call("POST", "/api/v1/apply", kTwoResources).status, 200);
   auto one = call("GET", "/api/v1/resources/VirtualService/default/reviews");

@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import free_port
@@ -191,6 +192,49 @@ class L4Routes(unittest.TestCase):
                          {"secure-v2:hi"})
         self.assertEqual({tls_via_connect(self.web.outbound, "secure:9443", "x.secure.example") for _ in range(10)},
                          {"secure-v1:hi"})
+
+    def test_tcp_idle_timeout_and_keepalive_follow_the_cluster(self):
+        """connectionPool.tcp.idleTimeout closes an idle TCP connection, tcpKeepalive has the kernel
+        probe the sidecar-to-sidecar connection; both for the rule's clusters, not for subset v2,
+        whose own connectionPool replaces the rule's whole."""
+        self.apply_and_sync(routes("db", "  tcp: [{route: [{destination: {host: db, subset: v1}}]}]") + "---\n" +
+                            """apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: shop}
+spec:
+  host: db
+  trafficPolicy:
+    connectionPool: {tcp: {idleTimeout: 1s, tcpKeepalive: {time: 30s, interval: 5s, probes: 2}}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy: {connectionPool: {tcp: {maxConnections: 100}}}
+""")
+        by_name = {p.name: p for p in self.mesh.proxies}
+        v1_inbound, v2_inbound = by_name["db-v1"].inbound, by_name["db-v2"].inbound
+
+        def timers(inbound):
+            out = subprocess.run(["ss", "-tnoH", "state", "established", "dst", inbound],
+                                 capture_output=True, text=True, check=True).stdout
+            return out
+
+        with socket.create_connection(("127.0.0.1", self.db_port), timeout=10) as s:
+            s.sendall(b"one")
+            self.assertEqual(s.recv(65536), b"db-v1:one")
+            self.assertIn("timer:(keepalive,", timers(v1_inbound))
+            started = time.monotonic()
+            self.assertEqual(s.recv(65536), b"")  # closed by the sidecar when idle for 1 s
+            self.assertLess(time.monotonic() - started, 5)
+        self.apply_and_sync(routes("db", "  tcp: [{route: [{destination: {host: db, subset: v2}}]}]"))
+        with socket.create_connection(("127.0.0.1", self.db_port), timeout=10) as s:
+            s.sendall(b"two")
+            self.assertEqual(s.recv(65536), b"db-v2:two")
+            self.assertNotIn("keepalive", timers(v2_inbound))
+            time.sleep(1.5)  # past the rule's idle timeout: v2's cluster has the default (1 h)
+            s.sendall(b"three")
+            self.assertEqual(s.recv(65536), b"db-v2:three")
+        self.apply_and_sync(subsets("db"))  # the class's rule again, for the other tests
 
 
 if __name__ == "__main__":

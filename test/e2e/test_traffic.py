@@ -445,6 +445,34 @@ spec:
         self.assertLessEqual(amplification, 1.2)  # without the budget: 4.0
         self.assertGreater(self.shop.web.stats()["strait_retry_budget_exhausted_total"], exhausted_before)
 
+    def test_a_budget_interval_bounds_a_caller_that_sends_one_request_at_a_time(self):
+        """The in-flight budget lets a lone caller retry every request (one retry in flight is under
+        minRetryConcurrency); budgetInterval counts the retries of the last interval instead."""
+        self.v1.server.fail_with = self.v2.server.fail_with = 503
+        self.apply("    retries: {attempts: 3, retryOn: 5xx}")
+        conn = http.client.HTTPConnection("127.0.0.1", self.shop.binding, timeout=30)
+
+        def amplification(sent):
+            before = self.upstream_requests()
+            started = time.monotonic()
+            for _ in range(sent):
+                self.assertEqual(self.call(conn=conn)[0], 503)
+            return (self.upstream_requests() - before) / sent, time.monotonic() - started
+
+        try:
+            self.assertEqual(amplification(30)[0], 4.0)  # every request retried three times
+            self.apply_traffic_policy("{retryBudget: {percent: 20, minRetryConcurrency: 3, budgetInterval: 2s}}")
+            sent = 400
+            ratio, seconds = amplification(sent)
+            print(f"\n  budgetInterval 2s, one request at a time: {sent} requests in {seconds:.1f}s, "
+                  f"amplification {ratio:.3f}")
+            # 20% of the first tries, plus the minimum of 3 per interval.
+            self.assertLessEqual(ratio, 1.2 + 3 * (seconds / 2 + 2) / sent)
+            self.assertGreater(ratio, 1.0)
+        finally:
+            conn.close()
+            self.apply_traffic_policy("{}")
+
     def test_a_body_beyond_the_buffer_is_sent_once_and_a_small_one_is_retried(self):
         self.v1.server.fail_with = self.v2.server.fail_with = 503
         self.apply("    retries: {attempts: 2, retryOn: 5xx}")
@@ -511,8 +539,8 @@ spec:
   http: [{{route: [{{destination: {{host: reviews}}}}], retries: {{attempts: 0}}}}]
 """)
 
-    def concurrent_calls(self, count):
-        """`count` requests at once; returns (status, reason, seconds) for each."""
+    def concurrent_calls(self, count, headers=None):
+        """`count` requests at once; returns (status, reason, seconds, body) for each."""
         barrier = threading.Barrier(count)
         results = []
 
@@ -520,10 +548,10 @@ spec:
             conn = http.client.HTTPConnection("127.0.0.1", self.shop.binding, timeout=30)
             barrier.wait()
             started = time.monotonic()
-            conn.request("GET", "/")
+            conn.request("GET", "/", headers=headers or {})
             r = conn.getresponse()
-            r.read()
-            results.append((r.status, r.getheader("x-strait-reason"), time.monotonic() - started))
+            body = r.read().decode()
+            results.append((r.status, r.getheader("x-strait-reason"), time.monotonic() - started, body))
             conn.close()
 
         threads = [threading.Thread(target=call) for _ in range(count)]
@@ -537,7 +565,7 @@ spec:
         ok = [r for r in results if r[0] == 200]
         overflow = [r for r in results if r[0] != 200]
         self.assertEqual(len(ok), served, results)
-        for status, reason, seconds in overflow:
+        for status, reason, seconds, _ in overflow:
             self.assertEqual((status, reason), (503, "upstream_overflow"))
             self.assertLess(seconds, 0.5)  # answered at once, not after the app's 700 ms
         return ok
@@ -548,7 +576,7 @@ spec:
         before = self.shop.web.stats().get(key, 0)
         ok = self.check_overflow(self.concurrent_calls(6), served=2)
         # One went at once, the pending one when the connection closed after it.
-        self.assertGreater(max(seconds for _, _, seconds in ok), 1.3)
+        self.assertGreater(max(seconds for _, _, seconds, _ in ok), 1.3)
         self.assertEqual(self.shop.web.stats()[key], before + 4)
 
     def test_max_requests_in_flight(self):
@@ -561,6 +589,63 @@ spec:
         codes = sorted(p.communicate(timeout=30)[0] for p in procs)
         self.assertEqual(codes.count("200"), 2, codes)
         self.assertEqual(codes.count("503"), 3, codes)
+
+    def test_each_subset_and_port_has_its_own_limits(self):
+        """Istio's layers: the rule's connectionPool for v2; v1's portLevelSettings for 9080 replace
+        it for v1 alone. Each cluster counts its own requests in flight."""
+        self.apply_and_sync("""apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec:
+  host: reviews
+  trafficPolicy:
+    connectionPool: {http: {http2MaxRequests: 4, maxRequestsPerConnection: 1}}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 9080}
+        connectionPool: {http: {http2MaxRequests: 1, maxRequestsPerConnection: 1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+  - match: [{headers: {x-subset: {exact: v1}}}]
+    route: [{destination: {host: reviews, subset: v1}}]
+    retries: {attempts: 0}
+  - route: [{destination: {host: reviews, subset: v2}}]
+    retries: {attempts: 0}
+""")
+        clusters = {c["name"]: c for c in self.shop.web.config_dump()["clusters"]}
+        v1 = clusters["outbound|9080|v1|reviews.shop.svc.cluster.local"]
+        v2 = clusters["outbound|9080|v2|reviews.shop.svc.cluster.local"]
+        self.assertEqual(v1["connection_pool"]["http2_max_requests"], 1)
+        self.assertEqual(v2["connection_pool"]["http2_max_requests"], 4)
+        self.assertEqual((v1["endpoints"], v2["endpoints"]), (1, 1))
+        both = {}
+
+        def run(name, headers):
+            both[name] = self.concurrent_calls(6, headers)
+
+        threads = [threading.Thread(target=run, args=("v1", {"x-subset": "v1"})),
+                   threading.Thread(target=run, args=("v2", {}))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        served = {name: sum(1 for r in results if r[0] == 200) for name, results in both.items()}
+        self.assertEqual(served, {"v1": 1, "v2": 4}, both)
+        for status, reason, _, body in both["v1"]:
+            if status != 200:
+                self.assertEqual((status, reason), (503, "upstream_overflow"))
+                self.assertIn("outbound|9080|v1|reviews.shop.svc.cluster.local: "
+                              "connectionPool.http.http2MaxRequests (1) reached", body)
+
 
 
 @unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")

@@ -87,17 +87,23 @@ class LeastRequestTest : public ::testing::Test {
     service_.endpoints.resize(3);
     resolved_.service = &service_;
     resolved_.endpoint_names = {"10.0.0.1:15006", "10.0.0.2:15006", "10.0.0.3:15006"};
-    resolved_.all = EndpointSubset{"", {0, 1, 2}, service_.fqdn, LoadBalancer{}, nullptr};
+    resolved_.all = EndpointSubset{"", {0, 1, 2}, service_.fqdn, 0, nullptr};
+    cluster_.name = "outbound|9080||" + service_.fqdn;
+    cluster_.service = &resolved_;
+    cluster_.set = &resolved_.all;
+    cluster_.settings = &settings_;
   }
   Service service_;
   ResolvedService resolved_;
+  TrafficSettings settings_;
+  ResolvedCluster cluster_;
   Worker worker_{0};
 };
 
 TEST_F(LeastRequestTest, IsTheDefaultAndSpreadsAnIdleServiceEvenly) {
   EXPECT_EQ(LoadBalancer{}.kind, LoadBalancer::Kind::kLeastRequest);
   std::vector<int> picks(3, 0);
-  for (int i = 0; i < 300; ++i) ++picks[first_choice(worker_, resolved_, nullptr, std::nullopt)];
+  for (int i = 0; i < 300; ++i) ++picks[first_choice(worker_, cluster_, std::nullopt)];
   EXPECT_EQ(picks, (std::vector<int>{100, 100, 100}));  // ties go to the round-robin choice
 }
 
@@ -107,7 +113,7 @@ TEST_F(LeastRequestTest, AvoidsTheBusyEndpoint) {
   for (int i = 0; i < 10; ++i) busy.push_back(std::make_unique<EndpointRequest>(worker_, resolved_.endpoint_names[0]));
   EXPECT_EQ(worker_.active_requests("10.0.0.1:15006"), 10);
   std::vector<int> picks(3, 0);
-  for (int i = 0; i < 3000; ++i) ++picks[first_choice(worker_, resolved_, nullptr, std::nullopt)];
+  for (int i = 0; i < 3000; ++i) ++picks[first_choice(worker_, cluster_, std::nullopt)];
   EXPECT_EQ(picks[0], 0);
   EXPECT_GT(picks[1], 1000);
   EXPECT_GT(picks[2], 1000);
@@ -124,19 +130,19 @@ namespace {
 TEST_F(LeastRequestTest, EjectedEndpointsArePassedOverUnlessEveryOneIs) {
   OutlierPolicy policy;
   policy.max_ejection_percent = 100;
-  service_.outlier = policy;
+  settings_.outlier = policy;
   const auto now = std::chrono::steady_clock::now();
-  for (int i = 0; i < 5; ++i) worker_.outliers().record_status(resolved_, 1, 503, now);
+  for (int i = 0; i < 5; ++i) worker_.outliers().record_status(cluster_, 1, 503, now);
   for (int k = 0; k < 9; ++k) {
-    const EndpointOrder order = endpoints_to_try(worker_, resolved_, nullptr, std::nullopt, kNoEndpoint);
+    const EndpointOrder order = endpoints_to_try(worker_, cluster_, std::nullopt, kNoEndpoint);
     ASSERT_EQ(order.size, 2u);  // three endpoints, one ejected
     for (std::size_t i = 0; i < order.size; ++i) EXPECT_NE(order.indices[i], 1u);
   }
   for (std::size_t e : {0, 2}) {
-    for (int i = 0; i < 5; ++i) worker_.outliers().record_status(resolved_, e, 503, now);
+    for (int i = 0; i < 5; ++i) worker_.outliers().record_status(cluster_, e, 503, now);
   }
   // Every endpoint ejected: they are tried anyway rather than failing the request.
-  const EndpointOrder order = endpoints_to_try(worker_, resolved_, nullptr, std::nullopt, kNoEndpoint);
+  const EndpointOrder order = endpoints_to_try(worker_, cluster_, std::nullopt, kNoEndpoint);
   EXPECT_EQ(order.size, 3u);
 }
 

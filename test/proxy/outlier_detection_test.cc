@@ -20,19 +20,26 @@ class OutlierTest : public ::testing::Test {
     OutlierPolicy policy;
     policy.base_ejection = 30s;
     policy.interval = 10s;
-    service_.outlier = policy;
+    settings_.outlier = policy;
     resolved_.service = &service_;
     resolved_.endpoint_names = {"10.0.0.1:15006", "10.0.0.2:15006", "10.0.0.3:15006"};
+    resolved_.all = EndpointSubset{"", {0, 1, 2}, service_.fqdn, 0, nullptr};
+    cluster_.name = "outbound|9080||" + service_.fqdn;
+    cluster_.service = &resolved_;
+    cluster_.set = &resolved_.all;
+    cluster_.settings = &settings_;
   }
   void fail(std::size_t endpoint, int times, Clock::time_point at, int status = 503) {
-    for (int i = 0; i < times; ++i) tracker_.record_status(resolved_, endpoint, status, at);
+    for (int i = 0; i < times; ++i) tracker_.record_status(cluster_, endpoint, status, at);
   }
   bool ejected(std::size_t endpoint, Clock::time_point at) {
-    return tracker_.ejecting(resolved_, at) && tracker_.ejected(resolved_, endpoint, at);
+    return tracker_.ejecting(cluster_, at) && tracker_.ejected(cluster_, endpoint, at);
   }
 
   Service service_;
   ResolvedService resolved_;
+  TrafficSettings settings_;
+  ResolvedCluster cluster_;
   WorkerStats stats_;
   OutlierTracker tracker_{stats_};
   const Clock::time_point t0_ = Clock::now();
@@ -40,7 +47,7 @@ class OutlierTest : public ::testing::Test {
 
 TEST_F(OutlierTest, FiveConsecutiveErrorsEjectForTheBaseTimeThenTheEndpointReturns) {
   fail(0, 4, t0_);
-  tracker_.record_status(resolved_, 0, 200, t0_);  // a success starts the count again
+  tracker_.record_status(cluster_, 0, 200, t0_);  // a success starts the count again
   fail(0, 4, t0_);
   EXPECT_FALSE(ejected(0, t0_));
   fail(0, 1, t0_);
@@ -49,7 +56,7 @@ TEST_F(OutlierTest, FiveConsecutiveErrorsEjectForTheBaseTimeThenTheEndpointRetur
   EXPECT_EQ(stats_.outlier_ejections.value(), 1u);
   EXPECT_TRUE(ejected(0, t0_ + 29s));
   EXPECT_FALSE(ejected(0, t0_ + 30s));
-  EXPECT_FALSE(tracker_.ejecting(resolved_, t0_ + 30s));
+  EXPECT_FALSE(tracker_.ejecting(cluster_, t0_ + 30s));
 }
 
 TEST_F(OutlierTest, EachEjectionLastsLongerAndHealthyIntervalsShortenItAgain) {
@@ -66,7 +73,7 @@ TEST_F(OutlierTest, EachEjectionLastsLongerAndHealthyIntervalsShortenItAgain) {
 }
 
 TEST_F(OutlierTest, MaxEjectionPercentStillAllowsOneAndLocalFailuresCount) {
-  for (int i = 0; i < 5; ++i) tracker_.record_local_failure(resolved_, 0, t0_);  // connect failures
+  for (int i = 0; i < 5; ++i) tracker_.record_local_failure(cluster_, 0, t0_);  // connect failures
   EXPECT_TRUE(ejected(0, t0_));
   fail(1, 5, t0_, 500);  // 10% of 3 endpoints: only the one already ejected
   EXPECT_FALSE(ejected(1, t0_));
@@ -74,34 +81,34 @@ TEST_F(OutlierTest, MaxEjectionPercentStillAllowsOneAndLocalFailuresCount) {
 }
 
 TEST_F(OutlierTest, GatewayErrorsAndSplitLocalOrigin) {
-  service_.outlier->consecutive_5xx = 0;
-  service_.outlier->consecutive_gateway = 3;
-  service_.outlier->max_ejection_percent = 100;
+  settings_.outlier->consecutive_5xx = 0;
+  settings_.outlier->consecutive_gateway = 3;
+  settings_.outlier->max_ejection_percent = 100;
   fail(0, 5, t0_, 500);  // not a gateway error
   EXPECT_FALSE(ejected(0, t0_));
   fail(0, 3, t0_, 504);
   EXPECT_TRUE(ejected(0, t0_));
-  service_.outlier->split_local_origin = true;
-  service_.outlier->consecutive_local_origin = 2;
-  tracker_.record_local_failure(resolved_, 1, t0_);
+  settings_.outlier->split_local_origin = true;
+  settings_.outlier->consecutive_local_origin = 2;
+  tracker_.record_local_failure(cluster_, 1, t0_);
   EXPECT_FALSE(ejected(1, t0_));
-  tracker_.record_local_failure(resolved_, 1, t0_);
+  tracker_.record_local_failure(cluster_, 1, t0_);
   EXPECT_TRUE(ejected(1, t0_));
 }
 
 TEST_F(OutlierTest, BelowMinHealthPercentEjectionsAreIgnored) {
-  service_.outlier->max_ejection_percent = 100;
-  service_.outlier->min_health_percent = 50;
+  settings_.outlier->max_ejection_percent = 100;
+  settings_.outlier->min_health_percent = 50;
   fail(0, 5, t0_);
   EXPECT_TRUE(ejected(0, t0_));  // 2 of 3 healthy
   fail(1, 5, t0_);
-  EXPECT_FALSE(tracker_.ejecting(resolved_, t0_));  // 1 of 3: below 50%, every endpoint is used
+  EXPECT_FALSE(tracker_.ejecting(cluster_, t0_));  // 1 of 3: below 50%, every endpoint is used
 }
 
 TEST_F(OutlierTest, WithoutOutlierDetectionNothingIsTracked) {
-  service_.outlier.reset();
+  settings_.outlier.reset();
   fail(0, 50, t0_);
-  EXPECT_FALSE(tracker_.ejecting(resolved_, t0_));
+  EXPECT_FALSE(tracker_.ejecting(cluster_, t0_));
   EXPECT_EQ(stats_.outlier_ejections.value(), 0u);
 }
 

@@ -114,5 +114,48 @@ TEST(RetryBudget, TwentyPercentOfFirstTriesWithAMinimum) {
   EXPECT_FALSE((RetryLoad{100, 0}.admits_retry(none)));
 }
 
+TEST(RetryBudget, OverAnIntervalRetriesAreAShareOfTheFirstTriesStartedInIt) {
+  using namespace std::chrono_literals;
+  RetryBudget budget;
+  budget.interval = 1s;  // 20% of the first tries of the last second, at least 3 per second
+  RetryLoad load;
+  const auto t0 = RetryLoad::Clock::now();
+  auto spend = [&](RetryLoad::Clock::time_point at) {
+    int admitted = 0;
+    while (load.admits_retry(budget, at) && admitted < 100) {
+      load.count_retry(budget, at);
+      ++admitted;
+    }
+    return admitted;
+  };
+  EXPECT_EQ(spend(t0), 3);  // no traffic yet: the minimum
+  for (int i = 0; i < 50; ++i) load.count_first_try(budget, t0);
+  EXPECT_EQ(spend(t0 + 100ms), 7);  // 20% of 50, three of them spent already
+  // Half a second into the next window, half of the last one still counts: 25 first tries and 5
+  // retries of it, so no more room until new first tries come.
+  EXPECT_FALSE(load.admits_retry(budget, t0 + 1500ms));
+  for (int i = 0; i < 10; ++i) load.count_first_try(budget, t0 + 1500ms);
+  EXPECT_TRUE(load.admits_retry(budget, t0 + 1500ms));  // 5 < 0.2 * 35
+  EXPECT_TRUE(load.window_matters(t0 + 1900ms));
+  // Two intervals later nothing is left but the minimum.
+  EXPECT_EQ(spend(t0 + 4s), 3);
+  EXPECT_FALSE(load.window_matters(t0 + 6s));
+  // A caller sending one request at a time: the in-flight form never refuses (one retry in flight
+  // is under the minimum), the window holds retries to 20% plus the minimum.
+  RetryLoad sequential;
+  int retries = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto at = t0 + i * 1ms;  // 1000 requests over one second
+    sequential.count_first_try(budget, at);
+    if (sequential.admits_retry(budget, at)) {
+      sequential.count_retry(budget, at);
+      ++retries;
+    }
+  }
+  EXPECT_LE(retries, 203);
+  EXPECT_GE(retries, 195);
+  EXPECT_TRUE((RetryLoad{1, 0}.admits_retry(RetryBudget{})));
+}
+
 }  // namespace
 }  // namespace strait::proxy

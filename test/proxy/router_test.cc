@@ -627,8 +627,7 @@ std::shared_ptr<ProxyConfig> l4_config() {
   db.endpoints = {endpoint("10.0.0.1", 15006), endpoint("10.0.0.2", 15006)};
   db.endpoints[0].labels = {{"version", "v1"}};
   db.endpoints[1].labels = {{"version", "v2"}};
-  db.subsets = {Subset{"v1", {{"version", "v1"}}, false, {}},
-                Subset{"v2", {{"version", "v2"}}, false, {}}};
+  db.subsets = {Subset{"v1", {{"version", "v1"}}, {}}, Subset{"v2", {{"version", "v2"}}, {}}};
   L4Route by_sni;
   by_sni.virtual_service = "prod/db";
   by_sni.matches = {L4Match{9443, {"v2.db.example.com"}}};
@@ -657,6 +656,57 @@ Destination l4_destination(const Snapshot& snapshot, std::uint16_t port) {
     if (p.port == port) d.protocol = p.protocol;
   }
   return d;
+}
+
+TEST(Clusters, EachSubsetAndPortHasItsOwnSettingsAndCounts) {
+  auto config = l4_config();
+  auto& db = config->services.front();
+  db.traffic.all.pool.max_requests = 5;
+  db.subsets[1].traffic.all.pool.max_requests = 3;
+  TrafficSettings tls_port;
+  tls_port.pool.max_requests = 1;
+  tls_port.lb.kind = LoadBalancer::Kind::kRandom;
+  db.subsets[1].traffic.ports = {PortTrafficSettings{9443, tls_port}};
+  CircuitRegistry circuits;
+  auto built = build_snapshot(config, tls::TlsContexts{}, 1, &circuits);
+  ASSERT_TRUE(built) << built.error();
+  const Snapshot& snapshot = **built;
+  const ResolvedService& service = *snapshot.find_service("db");
+  ASSERT_EQ(service.clusters.size(), 6u);  // {every endpoint, v1, v2} x {5432, 9443}
+  const auto& v2 = service.subsets[1];
+  EXPECT_EQ(service.cluster(nullptr, 5432).name, "outbound|5432||db.prod.svc.cluster.local");
+  EXPECT_EQ(service.cluster(&v2, 9443).name, "outbound|9443|v2|db.prod.svc.cluster.local");
+  EXPECT_EQ(service.cluster(&v2, 9443).set, &v2);
+  EXPECT_EQ(service.cluster(&v2, 9443).lb().kind, LoadBalancer::Kind::kRandom);
+  EXPECT_EQ(service.cluster(&v2, 5432).lb().kind, LoadBalancer::Kind::kLeastRequest);
+  EXPECT_EQ(service.cluster(&service.subsets[0], 9443).pool().max_requests,
+            ConnectionPoolPolicy::kUnlimited);
+  // http2MaxRequests counts per cluster: v2 on 9443 holds one request, v2 on 5432 three more,
+  // the endpoints of no subset five of their own.
+  Destination d = l4_destination(snapshot, 9443);
+  d.subset = &v2;
+  std::string overflow;
+  const CircuitSlot first = take_request_slot(d, overflow);
+  EXPECT_TRUE(first.held());
+  EXPECT_FALSE(take_request_slot(d, overflow).held());
+  EXPECT_EQ(overflow,
+            "outbound|9443|v2|db.prod.svc.cluster.local: connectionPool.http.http2MaxRequests (1) "
+            "reached");
+  d.port = 5432;
+  std::vector<CircuitSlot> held;
+  for (int i = 0; i < 3; ++i) held.push_back(take_request_slot(d, overflow));
+  EXPECT_TRUE(held.back().held());
+  EXPECT_FALSE(take_request_slot(d, overflow).held());
+  d.subset = nullptr;
+  for (int i = 0; i < 5; ++i) held.push_back(take_request_slot(d, overflow));
+  EXPECT_TRUE(held.back().held());
+  EXPECT_FALSE(take_request_slot(d, overflow).held());
+  // A new snapshot carries each cluster's counts over.
+  auto next = build_snapshot(config, tls::TlsContexts{}, 2, &circuits);
+  ASSERT_TRUE(next);
+  Destination again = l4_destination(**next, 9443);
+  again.subset = &(*next)->find_service("db")->subsets[1];
+  EXPECT_FALSE(take_request_slot(again, overflow).held());
 }
 
 TEST(L4Routes, TlsRoutesChooseBySniInOrderAndFallBackToTheService) {
@@ -738,7 +788,7 @@ std::shared_ptr<ProxyConfig> hashed_config(LoadBalancer lb) {
   config->workload.ns = "prod";
   config->services.push_back(service("cart", "prod", {{8080, Protocol::kHttp}}));
   config->services.back().endpoints = {endpoint("10.0.0.1", 15006), endpoint("10.0.0.2", 15006)};
-  config->services.back().lb = std::move(lb);
+  config->services.back().traffic.all.lb = std::move(lb);
   return config;
 }
 
