@@ -191,7 +191,10 @@ proxy::ConnectionPoolPolicy pool_from(const networking::v1::ConnectionPoolSettin
     pool.max_requests_per_connection = static_cast<std::uint32_t>(cp.http().max_requests_per_connection());
   if (cp.tcp().has_connect_timeout()) pool.connect_timeout = millis(cp.tcp().connect_timeout());
   if (cp.http().has_idle_timeout()) pool.idle_timeout = millis(cp.http().idle_timeout());
-  if (cp.tcp().has_idle_timeout()) pool.tcp_idle_timeout = millis(cp.tcp().idle_timeout());
+  if (cp.tcp().has_idle_timeout()) {
+    const auto idle = millis(cp.tcp().idle_timeout());
+    pool.tcp_idle_timeout = idle.count() > 0 ? idle : proxy::ConnectionPoolPolicy::kNoIdleTimeout;
+  }
   if (cp.tcp().has_tcp_keepalive()) {
     const auto& k = cp.tcp().tcp_keepalive();
     auto seconds = [](const google::protobuf::Duration& d) {
@@ -288,8 +291,11 @@ proxy::RetryBudget retry_budget_from(const networking::v1::TrafficPolicy::RetryB
 }
 
 // One layer of a DestinationRule's policy (its trafficPolicy, a subset's, or a portLevelSettings
-// entry of either): the fields it sets.
+// entry of either): the fields it sets. A port entry replaces all of its fields (one it leaves
+// out is back to Istio's default, not the trafficPolicy's above it): Istio's merge.
 struct PolicyLayer {
+  bool present = false;
+  bool replaces_all = false;  // a port entry
   const networking::v1::LoadBalancerSettings* lb = nullptr;
   const networking::v1::ConnectionPoolSettings* pool = nullptr;
   const networking::v1::OutlierDetection* outlier = nullptr;
@@ -300,11 +306,14 @@ template <typename Policy>
 PolicyLayer layer_of(const Policy* p) {
   PolicyLayer layer;
   if (p == nullptr) return layer;
+  layer.present = true;
   if (p->has_load_balancer()) layer.lb = &p->load_balancer();
   if (p->has_connection_pool()) layer.pool = &p->connection_pool();
   if (p->has_outlier_detection()) layer.outlier = &p->outlier_detection();
   if constexpr (requires { p->retry_budget(); }) {
     if (p->has_retry_budget()) layer.retry_budget = &p->retry_budget();
+  } else {
+    layer.replaces_all = true;  // PortTrafficPolicy (it has no retryBudget)
   }
   return layer;
 }
@@ -318,13 +327,15 @@ const networking::v1::TrafficPolicy::PortTrafficPolicy* port_layer(
   return nullptr;
 }
 
-// Each field from the last (most specific) layer that sets it, whole: Istio's merge.
+// Each field from the last (most specific) layer that sets it, whole; a port entry sets all of
+// loadBalancer, connectionPool and outlierDetection: Istio's merge.
 proxy::TrafficSettings settings_from(std::initializer_list<PolicyLayer> layers) {
   PolicyLayer top;
   for (const auto& layer : layers) {
-    if (layer.lb != nullptr) top.lb = layer.lb;
-    if (layer.pool != nullptr) top.pool = layer.pool;
-    if (layer.outlier != nullptr) top.outlier = layer.outlier;
+    if (!layer.present) continue;
+    if (layer.replaces_all || layer.lb != nullptr) top.lb = layer.lb;
+    if (layer.replaces_all || layer.pool != nullptr) top.pool = layer.pool;
+    if (layer.replaces_all || layer.outlier != nullptr) top.outlier = layer.outlier;
     if (layer.retry_budget != nullptr) top.retry_budget = layer.retry_budget;
   }
   proxy::TrafficSettings out;

@@ -51,7 +51,14 @@ nlohmann::json render_clusters(const Snapshot& snapshot) {
                             {"connect_timeout", format_duration(pool.connect_timeout)},
                             {"idle_timeout", format_duration(pool.idle_timeout)},
                             {"tcp_idle_timeout", format_duration(pool.tcp_idle_timeout)},
-                            {"tcp_keepalive", pool.keepalive.has_value()}};
+                            {"tcp_keepalive", nullptr}};
+    if (pool.keepalive) {
+      connection_pool["tcp_keepalive"] = {{"probes", pool.keepalive->probes},
+                                          {"time", format_duration(pool.keepalive->time)},
+                                          {"interval", format_duration(pool.keepalive->interval)}};
+    }
+    if (pool.tcp_idle_timeout == ConnectionPoolPolicy::kNoIdleTimeout)
+      connection_pool["tcp_idle_timeout"] = "off";
     json outlier = nullptr;
     if (settings.outlier) {
       const OutlierPolicy& o = *settings.outlier;
@@ -70,7 +77,8 @@ nlohmann::json render_clusters(const Snapshot& snapshot) {
                    {"outlier_detection", outlier},
                    {"retry_budget",
                     {{"percent", settings.retry_budget.percent},
-                     {"min_retry_concurrency", settings.retry_budget.min_retry_concurrency}}},
+                     {"min_retry_concurrency", settings.retry_budget.min_retry_concurrency},
+                     {"budget_interval", format_duration(settings.retry_budget.interval)}}},
                    {"in_flight",
                     {{"connections", circuit.connections.load(std::memory_order_relaxed)},
                      {"pending", circuit.pending.load(std::memory_order_relaxed)},

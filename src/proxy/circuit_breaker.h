@@ -25,7 +25,10 @@ struct ConnectionPoolPolicy {
   std::uint32_t max_retries = kUnlimited;             // http.maxRetries (retries in flight)
   std::chrono::milliseconds connect_timeout{0};       // tcp.connectTimeout (0: the proxy's)
   std::chrono::milliseconds idle_timeout{0};          // http.idleTimeout (0: the proxy's)
-  std::chrono::milliseconds tcp_idle_timeout{0};  // tcp.idleTimeout of TCP traffic (0: the proxy's)
+  // tcp.idleTimeout of TCP traffic (0: unset, the proxy's tunnel idle timeout; an explicit 0s,
+  // which turns the timeout off in Istio, is kNoIdleTimeout).
+  std::chrono::milliseconds tcp_idle_timeout{0};
+  static constexpr std::chrono::milliseconds kNoIdleTimeout = std::chrono::hours(24 * 365 * 10);
   // tcp.tcpKeepalive: SO_KEEPALIVE on upstream connections; a zero field keeps the system's value.
   struct Keepalive {
     std::uint32_t probes = 0;

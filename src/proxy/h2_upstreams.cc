@@ -68,11 +68,7 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
   for (std::size_t attempt = 0; attempt < order.size; ++attempt) {
     const std::size_t index = order.indices[attempt];
     const bool mtls = service.service->endpoints[index].mtls;
-    const PortRoute* route = service.route(destination.port);
-    std::string computed;
-    if (route == nullptr)
-      computed = pool_key(service.addresses[index], mesh_sni(destination.port, service.service->fqdn), tls::kAlpnH2);
-    const std::string& key = route != nullptr ? route->h2_keys[index] : computed;
+    const std::string& key = cluster.h2_keys[index];
     if (auto it = connections.find(key); it != connections.end() && it->second->usable())
       co_return H2Upstream{it->second, {}, {}, index};
     if (attempt > 0) worker.stats().upstream_retries.add();

@@ -33,11 +33,15 @@ asio::awaitable<bool> RetryState::admit(Clock::time_point deadline) {
   if (load_ == nullptr || retries_ >= policy_->attempts) co_return false;
   const auto wait = retry_backoff(*policy_, retries_ + 1, worker_.random());
   if (deadline != Clock::time_point::max() && Clock::now() + wait >= deadline) co_return false;
-  if (!holds_retry_slot_) {
+  // The in-flight budget admits a request's retries once (it keeps its slot until it ends); a
+  // budget over an interval counts every retry, so each one asks.
+  if (!holds_retry_slot_ || budget_->interval.count() > 0) {
     if (!load_->admits_retry(*budget_, Clock::now())) {
       worker_.stats().retry_budget_exhausted.add();
       co_return false;
     }
+  }
+  if (!holds_retry_slot_) {
     retry_slot_ = CircuitSlot(cluster_->circuit->retries, cluster_->pool().max_retries);
     if (!retry_slot_.held()) {
       worker_.stats().retry_overflows.add();

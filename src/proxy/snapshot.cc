@@ -51,6 +51,19 @@ void build_clusters(ResolvedService& resolved, CircuitRegistry* circuits) {
       cluster.settings = &set->traffic->for_port(port);
       cluster.circuit = circuits != nullptr ? circuits->state_for(cluster.name)
                                             : std::make_shared<CircuitState>();
+      const std::string sni = mesh_sni(port, service.fqdn);
+      const std::size_t count = service.endpoints.size();
+      cluster.http1_keys.resize(count);
+      cluster.tcp_keys.resize(count);
+      cluster.h2_keys.resize(count);
+      for (const auto i : set->members) {
+        const std::string_view endpoint_sni =
+            service.endpoints[i].mtls ? std::string_view(sni) : std::string_view{};
+        const auto& address = resolved.addresses[i];
+        cluster.http1_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnHttp11, cluster.name);
+        cluster.tcp_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnTcp, cluster.name);
+        cluster.h2_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnH2, cluster.name);
+      }
       const LoadBalancer& lb = cluster.settings->lb;
       if (lb.hashed() && !set->members.empty()) {
         auto built = std::ranges::find_if(tables, [&](const BuiltTable& t) {
@@ -99,16 +112,8 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
       resolved.addresses.emplace_back(ip, endpoint.address.port);
       resolved.endpoint_names.push_back(endpoint.address.to_string());
     }
-    for (const auto& port : service.ports) {
-      PortRoute route{port.port, mesh_sni(port.port, service.fqdn), {}, {}, {}};
-      for (std::size_t i = 0; i < service.endpoints.size(); ++i) {
-        const std::string_view sni = service.endpoints[i].mtls ? std::string_view(route.sni) : std::string_view{};
-        route.http1_keys.push_back(pool_key(resolved.addresses[i], sni, tls::kAlpnHttp11));
-        route.tcp_keys.push_back(pool_key(resolved.addresses[i], sni, tls::kAlpnTcp));
-        route.h2_keys.push_back(pool_key(resolved.addresses[i], sni, tls::kAlpnH2));
-      }
-      resolved.routes.push_back(std::move(route));
-    }
+    for (const auto& port : service.ports)
+      resolved.routes.push_back(PortRoute{port.port, mesh_sni(port.port, service.fqdn)});
     resolved.all = EndpointSubset{"", {}, service.fqdn, 0, &service.traffic};
     for (std::uint32_t i = 0; i < service.endpoints.size(); ++i) resolved.all.members.push_back(i);
     for (std::uint32_t k = 0; k < service.subsets.size(); ++k) {
@@ -174,7 +179,7 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
   return std::shared_ptr<const Snapshot>(std::move(snapshot));
 }
 
-const std::vector<std::string>& PortRoute::keys_for(std::string_view alpn) const {
+const std::vector<std::string>& ResolvedCluster::keys_for(std::string_view alpn) const {
   if (alpn == tls::kAlpnTcp) return tcp_keys;
   if (alpn == tls::kAlpnH2) return h2_keys;
   return http1_keys;
@@ -202,9 +207,11 @@ const PortRoute* ResolvedService::route(std::uint16_t port) const {
   return nullptr;
 }
 
-std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni, std::string_view alpn) {
+std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni,
+                     std::string_view alpn, std::string_view cluster) {
   std::string key = address.address().to_string();
   key.append(":").append(std::to_string(address.port())).append("|").append(sni).append("|").append(alpn);
+  if (!cluster.empty()) key.append("|").append(cluster);
   return key;
 }
 

@@ -19,16 +19,10 @@
 
 namespace strait::proxy {
 
-// What a client sidecar needs for one port of a service, computed once per snapshot so that
-// choosing an endpoint and its pooled connection builds no string on the request path: the SNI it
-// sends, and for each endpoint the pool key of each protocol it may speak there.
+// A port of a service as a client sidecar calls it: the SNI it sends there.
 struct PortRoute {
   std::uint16_t port = 0;
   std::string sni;
-  std::vector<std::string> http1_keys;  // parallel to service->endpoints
-  std::vector<std::string> tcp_keys;
-  std::vector<std::string> h2_keys;
-  [[nodiscard]] const std::vector<std::string>& keys_for(std::string_view alpn) const;
 };
 
 // A DestinationRule subset: the endpoints whose labels it selects (or every endpoint).
@@ -52,8 +46,16 @@ struct ResolvedCluster {
   std::uint16_t port = 0;
   const TrafficSettings* settings = nullptr;
   std::shared_ptr<CircuitState> circuit;  // what is in flight to it (every worker)
-  std::shared_ptr<const HashTable>
-      table;  // consistent hash over the set's members (hashed lb only)
+  // The consistent hash over the set's members (hashed lb only).
+  std::shared_ptr<const HashTable> table;
+  // For each endpoint of the service (parallel to service->endpoints; "" outside the set), the
+  // key of the worker's pool of connections to it for each protocol, computed once per snapshot
+  // so that choosing a pooled connection builds no string. Each cluster has its own pools, as in
+  // Envoy: its connections count against its own limits and carry its own settings.
+  std::vector<std::string> http1_keys;
+  std::vector<std::string> tcp_keys;
+  std::vector<std::string> h2_keys;
+  [[nodiscard]] const std::vector<std::string>& keys_for(std::string_view alpn) const;
   [[nodiscard]] const LoadBalancer& lb() const { return settings->lb; }
   [[nodiscard]] const ConnectionPoolPolicy& pool() const { return settings->pool; }
 };
@@ -125,9 +127,9 @@ struct Snapshot {
     CircuitRegistry* circuits = nullptr, RateLimitRegistry* rate_limits = nullptr);
 
 // The key of the per-worker pool for connections to `address` with this SNI ("" without mTLS) and
-// protocol.
+// protocol, for `cluster` (by name; "" : the local application).
 [[nodiscard]] std::string pool_key(const asio::ip::tcp::endpoint& address, std::string_view sni,
-                                   std::string_view alpn);
+                                   std::string_view alpn, std::string_view cluster = {});
 
 // The SNI a client sidecar sends for <port> of <fqdn>, and its inverse on the server side.
 [[nodiscard]] std::string mesh_sni(std::uint16_t port, std::string_view fqdn);

@@ -1,9 +1,10 @@
 // The traffic policy of one cluster (a service port, or a subset's port): Istio's DestinationRule
-// trafficPolicy with its layers resolved. A field (loadBalancer, connectionPool, outlierDetection,
-// retryBudget) is taken whole from the most specific layer that sets it: the subset's
-// portLevelSettings for the port, the subset's trafficPolicy, the rule's portLevelSettings for the
-// port, the rule's trafficPolicy; a field no layer sets has Istio's defaults (a port's or subset's
-// connectionPool does not inherit the omitted limits of the rule's).
+// trafficPolicy with its layers resolved. Applied in order, each layer replaces what it sets:
+// the rule's trafficPolicy, the rule's portLevelSettings entry for the port, the subset's
+// trafficPolicy, the subset's entry for the port. A field (loadBalancer, connectionPool,
+// outlierDetection, retryBudget) is taken whole, never merged with the one it replaces; and a port
+// entry replaces all of loadBalancer, connectionPool and outlierDetection, those it leaves out
+// going back to Istio's defaults (retryBudget has no port form and is kept).
 #pragma once
 
 #include <cstdint>

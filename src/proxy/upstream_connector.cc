@@ -126,8 +126,8 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     last.detail = service.service->fqdn + " has no port " + std::to_string(port);
     co_return last;
   }
-  const std::vector<std::string>& keys = route->keys_for(alpn);
   const ResolvedCluster& cluster = service.cluster(subset, port);
+  const std::vector<std::string>& keys = cluster.keys_for(alpn);
   const ConnectionPoolPolicy& limits = cluster.pool();
   const auto max_idle = limits.idle_timeout.count() > 0 ? limits.idle_timeout : snapshot.config->limits.idle_timeout;
   const EndpointOrder order = endpoints_to_try(worker, cluster, hash, avoid);
@@ -237,7 +237,7 @@ asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapsh
   const Endpoint& endpoint = service.service->endpoints[index];
   const auto& address = service.addresses[index];
   const std::string sni = mesh_sni(cluster.port, service.service->fqdn);
-  std::string key = pool_key(address, endpoint.mtls ? std::string_view(sni) : std::string_view{}, alpn);
+  std::string key = cluster.keys_for(alpn)[index];
   co_return co_await connect_once(worker, snapshot, address, sni, alpn,
                                   endpoint.mtls ? &service.service->allowed_identities : nullptr,
                                   std::move(key), &cluster.pool());

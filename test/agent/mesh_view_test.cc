@@ -318,8 +318,8 @@ spec:
   ASSERT_NE(reviews, nullptr);
   using Kind = proxy::LoadBalancer::Kind;
   constexpr auto kUnlimited = proxy::ConnectionPoolPolicy::kUnlimited;
-  // The rule: its own fields for other ports; for 9080 the port's connectionPool replaces the
-  // rule's whole (maxConnections is not inherited), the other fields stay the rule's.
+  // The rule: its own fields for other ports. For 9080 its port entry replaces loadBalancer,
+  // connectionPool and outlierDetection whole: what it leaves out is back to the defaults.
   const auto& all = reviews->traffic.all;
   EXPECT_EQ(all.lb.kind, Kind::kRoundRobin);
   EXPECT_EQ(all.pool.max_connections, 4u);
@@ -327,11 +327,10 @@ spec:
   ASSERT_TRUE(all.outlier);
   EXPECT_EQ(all.outlier->consecutive_5xx, 3u);
   const auto& port = reviews->traffic.for_port(9080);
-  EXPECT_EQ(port.lb.kind, Kind::kRoundRobin);
+  EXPECT_EQ(port.lb.kind, Kind::kLeastRequest);
   EXPECT_EQ(port.pool.max_connections, kUnlimited);
   EXPECT_EQ(port.pool.max_requests, 7u);
-  ASSERT_TRUE(port.outlier);
-  EXPECT_EQ(port.outlier->consecutive_5xx, 3u);
+  EXPECT_FALSE(port.outlier);
   EXPECT_EQ(&reviews->traffic.for_port(9081), &all);
   ASSERT_EQ(reviews->subsets.size(), 2u);
   // A subset without a policy has the rule's, port by port.
@@ -339,9 +338,10 @@ spec:
   EXPECT_EQ(v1.all.pool.max_connections, 4u);
   EXPECT_EQ(v1.for_port(9080).pool.max_requests, 7u);
   EXPECT_EQ(v1.for_port(9080).pool.max_connections, kUnlimited);
-  // v2: its loadBalancer and retryBudget over the rule's; on 9080 its port's outlierDetection
-  // beats everything, the rule's port connectionPool still applies, its own loadBalancer beats
-  // the rule's port (which sets none anyway).
+  EXPECT_FALSE(v1.for_port(9080).outlier);
+  // v2: its loadBalancer and retryBudget over the rule's. On 9080 its own port entry comes last
+  // and replaces all three fields: its outlierDetection, default balancing and pool; the
+  // retryBudget (no port form) stays the subset's.
   const auto& v2 = reviews->subsets[1].traffic;
   EXPECT_EQ(v2.all.lb.kind, Kind::kRandom);
   EXPECT_EQ(v2.all.pool.max_connections, 4u);
@@ -350,8 +350,8 @@ spec:
   ASSERT_TRUE(v2.all.outlier);
   EXPECT_EQ(v2.all.outlier->consecutive_5xx, 3u);
   const auto& v2_port = v2.for_port(9080);
-  EXPECT_EQ(v2_port.lb.kind, Kind::kRandom);
-  EXPECT_EQ(v2_port.pool.max_requests, 7u);
+  EXPECT_EQ(v2_port.lb.kind, Kind::kLeastRequest);
+  EXPECT_EQ(v2_port.pool.max_requests, kUnlimited);
   EXPECT_EQ(v2_port.pool.max_connections, kUnlimited);
   EXPECT_EQ(v2_port.retry_budget.percent, 5);
   ASSERT_TRUE(v2_port.outlier);

@@ -211,6 +211,12 @@ spec:
     labels: {version: v2}
     trafficPolicy: {connectionPool: {tcp: {maxConnections: 100}}}
 """)
+        try:
+            self.check_idle_timeout_and_keepalive()
+        finally:
+            self.apply_and_sync(subsets("db"))  # the class's rule again, for the other tests
+
+    def check_idle_timeout_and_keepalive(self):
         by_name = {p.name: p for p in self.mesh.proxies}
         v1_inbound, v2_inbound = by_name["db-v1"].inbound, by_name["db-v2"].inbound
 
@@ -234,7 +240,6 @@ spec:
             time.sleep(1.5)  # past the rule's idle timeout: v2's cluster has the default (1 h)
             s.sendall(b"three")
             self.assertEqual(s.recv(65536), b"db-v2:three")
-        self.apply_and_sync(subsets("db"))  # the class's rule again, for the other tests
 
 
 if __name__ == "__main__":

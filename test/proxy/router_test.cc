@@ -681,6 +681,12 @@ TEST(Clusters, EachSubsetAndPortHasItsOwnSettingsAndCounts) {
   EXPECT_EQ(service.cluster(&v2, 5432).lb().kind, LoadBalancer::Kind::kLeastRequest);
   EXPECT_EQ(service.cluster(&service.subsets[0], 9443).pool().max_requests,
             ConnectionPoolPolicy::kUnlimited);
+  // Each cluster pools its own connections: v1's endpoint is in both the service's and v1's set.
+  const auto& all_keys = service.cluster(nullptr, 5432).tcp_keys;
+  const auto& v1_keys = service.cluster(&service.subsets[0], 5432).tcp_keys;
+  EXPECT_NE(all_keys[0], v1_keys[0]);
+  EXPECT_EQ(v1_keys[1], "");  // v2's endpoint is not v1's
+  EXPECT_NE(all_keys[1], "");
   // http2MaxRequests counts per cluster: v2 on 9443 holds one request, v2 on 5432 three more,
   // the endpoints of no subset five of their own.
   Destination d = l4_destination(snapshot, 9443);
