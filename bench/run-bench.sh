@@ -532,7 +532,7 @@ hop_spec() {  # hop_spec HOP: name=pid,pid
 # Micro-benchmarks first (a few seconds, before the proxies are loaded).
 log "micro-benchmarks: $MICRO_BIN --benchmark_min_time=0.2"
 "$MICRO_BIN" --benchmark_min_time=0.2 >"$WORK/res/micro.txt" 2>"$WORK/res/micro.err" || log "micro-benchmarks failed"
-for extra in route_table_bench load_balancer_bench rate_limiter_bench; do
+for extra in route_table_bench load_balancer_bench rate_limiter_bench authorization_bench; do
   if [[ -x "$BIN_DIR/$extra" ]]; then
     log "micro-benchmarks: $BIN_DIR/$extra --benchmark_min_time=0.2"
     "$BIN_DIR/$extra" --benchmark_min_time=0.2 >>"$WORK/res/micro.txt" 2>>"$WORK/res/micro.err" || log "$extra failed"
@@ -980,7 +980,7 @@ w("nginx hops are master + worker summed (shared pages count twice); strait and 
 w("")
 
 # ---- micro
-w("## Micro-benchmarks (`build/bin/http_parser_bench`, `route_table_bench`, `load_balancer_bench`, `rate_limiter_bench`; `--benchmark_min_time=0.2`)")
+w("## Micro-benchmarks (`build/bin/http_parser_bench`, `route_table_bench`, `load_balancer_bench`, `rate_limiter_bench`, `authorization_bench`; `--benchmark_min_time=0.2`)")
 w("")
 w("route_table_bench: one request routed through a VirtualService of 1,000 routes (exact, prefix, regex,"
   " prefix + header + query); the route index proposes candidates (hash of exact paths, prefixes per length,"
@@ -1057,7 +1057,7 @@ w(f"warm-up, once per path:  wrk -t1 -c{env['CONNS']} -d{env['WARMUP']}s URL")
 w(f"(a) {env['WRK_CMD']}")
 w(f"(b) {env['H2LOAD_CMD']}")
 w("(c) VmRSS from /proc/PID/status: once 1 s after start (idle), every 50 ms during (b) (peak), once after all runs")
-w("micro: build/bin/{http_parser_bench,route_table_bench,load_balancer_bench,rate_limiter_bench} --benchmark_min_time=0.2")
+w("micro: build/bin/{http_parser_bench,route_table_bench,load_balancer_bench,rate_limiter_bench,authorization_bench} --benchmark_min_time=0.2")
 w("```")
 w("")
 w("- app: nginx, 1 worker, `location / { return 200 \"ok\"; }`, keepalive_requests 1000000.")

@@ -3,15 +3,18 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "common/cookie_text.h"
 #include "common/grpc_status.h"
 #include "common/host_name.h"
+#include "common/ip_block.h"
 #include "proxy/bootstrap.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
+#include "strait/security/v1/authorization_policy.pb.h"
 
 namespace strait::agent {
 namespace {
@@ -525,6 +528,144 @@ std::expected<void, std::string> rate_limits_from(const policy::v1alpha1::RateLi
   return {};
 }
 
+// An AuthorizationPolicy as the proxy evaluates it. straitd sends a proxy only the policies that
+// select its workload; what apply validates (principal shapes, paths, ports, IP blocks, keys) is
+// checked again, an unusable value refusing the view rather than matching wider.
+std::expected<proxy::AuthzPolicy, std::string> authorization_from(
+    const security::v1::AuthorizationPolicy& ap, const std::string& key, bool dry_run) {
+  using Action = security::v1::AuthorizationPolicy;
+  const std::string where = "AuthorizationPolicy " + key;
+  proxy::AuthzPolicy out;
+  out.name = key;
+  out.dry_run = dry_run;
+  switch (ap.action()) {
+    case Action::DENY:
+      out.action = proxy::AuthzPolicy::Action::kDeny;
+      break;
+    case Action::AUDIT:
+      out.action = proxy::AuthzPolicy::Action::kAudit;
+      break;
+    case Action::ALLOW:
+      break;
+    default:
+      return std::unexpected(where + ": action " + Action::Action_Name(ap.action()) +
+                             " is not supported");
+  }
+  auto values = [](const auto& in, const auto& not_in, bool lower_case = false) {
+    proxy::AuthzValues v;
+    for (const auto& s : in) v.values.push_back(proxy::AuthzPattern::parse(s, lower_case));
+    for (const auto& s : not_in) v.not_values.push_back(proxy::AuthzPattern::parse(s, lower_case));
+    return v;
+  };
+  std::string bad;
+  auto ips = [&](const auto& in, const auto& not_in) {
+    proxy::AuthzIps v;
+    for (const auto& s : in) {
+      if (auto block = IpBlock::parse(s))
+        v.values.push_back(*block);
+      else
+        bad = s;
+    }
+    for (const auto& s : not_in) {
+      if (auto block = IpBlock::parse(s))
+        v.not_values.push_back(*block);
+      else
+        bad = s;
+    }
+    return v;
+  };
+  auto ports = [&](const auto& in) {
+    std::vector<std::uint16_t> v;
+    for (const auto& s : in) {
+      unsigned port = 0;
+      const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), port);
+      if (ec != std::errc{} || end != s.data() + s.size() || port == 0 || port > 65535)
+        bad = s;
+      else
+        v.push_back(static_cast<std::uint16_t>(port));
+    }
+    return v;
+  };
+  for (const auto& r : ap.rules()) {
+    proxy::AuthzRule rule;
+    for (const auto& f : r.from()) {
+      const auto& s = f.source();
+      proxy::AuthzSource source;
+      source.principals = values(s.principals(), s.not_principals());
+      // serviceAccounts: "ns/name", or "name" in the policy's namespace, under any trust domain.
+      auto accounts = [&](const auto& in) {
+        std::vector<std::string> out;
+        for (const std::string& a : in) {
+          const auto slash = a.find('/');
+          const std::string ns =
+              slash == std::string::npos ? key.substr(0, key.find('/')) : a.substr(0, slash);
+          const std::string sa = slash == std::string::npos ? a : a.substr(slash + 1);
+          out.push_back("*/ns/" + ns + "/sa/" + sa);
+        }
+        return out;
+      };
+      source.service_accounts =
+          values(accounts(s.service_accounts()), accounts(s.not_service_accounts()));
+      source.request_principals = values(s.request_principals(), s.not_request_principals());
+      source.namespaces = values(s.namespaces(), s.not_namespaces());
+      source.ip_blocks = ips(s.ip_blocks(), s.not_ip_blocks());
+      source.remote_ip_blocks = ips(s.remote_ip_blocks(), s.not_remote_ip_blocks());
+      rule.from.push_back(std::move(source));
+    }
+    for (const auto& t : r.to()) {
+      const auto& o = t.operation();
+      proxy::AuthzOperation operation;
+      operation.hosts = values(o.hosts(), o.not_hosts(), true);
+      operation.ports = ports(o.ports());
+      operation.not_ports = ports(o.not_ports());
+      operation.methods = values(o.methods(), o.not_methods(), true);
+      operation.paths = values(o.paths(), o.not_paths());
+      rule.to.push_back(std::move(operation));
+    }
+    for (const auto& w : r.when()) {
+      using Key = proxy::AuthzCondition::Key;
+      proxy::AuthzCondition c;
+      const std::string& k = w.key();
+      auto bracketed = [&](std::string_view prefix) -> std::optional<std::string> {
+        if (!k.starts_with(prefix) || k.size() <= prefix.size() + 1 || k.back() != ']')
+          return std::nullopt;
+        return k.substr(prefix.size(), k.size() - prefix.size() - 1);
+      };
+      static const std::map<std::string_view, Key> kKeys{
+          {"source.ip", Key::kSourceIp},
+          {"remote.ip", Key::kRemoteIp},
+          {"source.namespace", Key::kSourceNamespace},
+          {"source.principal", Key::kSourcePrincipal},
+          {"request.auth.principal", Key::kRequestPrincipal},
+          {"request.auth.audiences", Key::kAudiences},
+          {"request.auth.presenter", Key::kPresenter},
+          {"destination.ip", Key::kDestinationIp},
+          {"destination.port", Key::kDestinationPort},
+          {"connection.sni", Key::kSni}};
+      if (auto it = kKeys.find(k); it != kKeys.end()) {
+        c.key = it->second;
+      } else if (auto header = bracketed("request.headers[")) {
+        c.key = Key::kHeader;
+        c.name = ascii_lower(*header);
+      } else if (auto claim = bracketed("request.auth.claims[")) {
+        c.key = Key::kClaim;
+        c.name = *claim;
+      } else {
+        return std::unexpected(where + ": unknown condition key '" + k + "'");
+      }
+      if (c.key == Key::kSourceIp || c.key == Key::kRemoteIp || c.key == Key::kDestinationIp)
+        c.ips = ips(w.values(), w.not_values());
+      else
+        c.values = values(w.values(), w.not_values());
+      rule.when.push_back(std::move(c));
+    }
+    out.rules.push_back(std::move(rule));
+  }
+  if (!bad.empty())
+    return std::unexpected(where + ": '" + bad + "' is not a valid port or IP block");
+  return out;
+}
+
 // A tcp[] or tls[] match block: the conditions on the caller are decided here, as for HTTP; a
 // block with destinationSubnets or sourceSubnet (not enforced: there is no original destination
 // address without transparent capture; apply warns) never matches rather than matching wider.
@@ -580,6 +721,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   out.config = base;
   out.config.services.clear();
   out.config.rate_limits.clear();
+  out.config.authorization.clear();
   out.config.config_version = view.version_info();
   struct Claim {
     int rank;
@@ -679,6 +821,13 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
         return std::unexpected("RateLimitPolicy " + key + ": cannot decode");
       if (auto ok = rate_limits_from(rl, key, out.config.rate_limits); !ok)
         return std::unexpected(ok.error());
+    } else if (resource.body().Is<security::v1::AuthorizationPolicy>()) {
+      security::v1::AuthorizationPolicy ap;
+      if (!resource.body().UnpackTo(&ap))
+        return std::unexpected("AuthorizationPolicy " + key + ": cannot decode");
+      auto policy = authorization_from(ap, key, resource.dry_run());
+      if (!policy) return std::unexpected(policy.error());
+      out.config.authorization.push_back(std::move(*policy));
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();

@@ -12,9 +12,11 @@
 #include <string_view>
 #include <tuple>
 
+#include "common/bool_text.h"
 #include "common/cookie_text.h"
 #include "common/grpc_status.h"
 #include "common/host_name.h"
+#include "common/ip_block.h"
 #include "common/retry_on.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
@@ -512,9 +514,23 @@ void check_ports(Errors& out, const google::protobuf::RepeatedPtrField<std::stri
   }
 }
 
+void check_ip_blocks(Errors& out, const google::protobuf::RepeatedPtrField<std::string>& values,
+                     const std::string& path) {
+  for (int i = 0; i < values.size(); ++i) {
+    if (!IpBlock::parse(values[i]))
+      out.push_back(
+          {at(path, i), "must be an IP address or CIDR block (10.0.0.0/8, fd00::/8), not " +
+                            in_quotes(values[i])});
+  }
+}
+
 void validate_authorization_policy(Errors& out, const sec::AuthorizationPolicy& ap) {
   if (ap.action() == sec::AuthorizationPolicy::CUSTOM)
     out.push_back({"spec.action", "CUSTOM needs an external authorizer, which strait does not have yet"});
+  if (ap.has_target_ref() || ap.target_refs_size() > 0)
+    out.push_back({ap.has_target_ref() ? "spec.targetRef" : "spec.targetRefs",
+                   "attaches a policy to a Gateway or Service, which strait does not have; select "
+                   "workloads with spec.selector"});
   for (int i = 0; i < ap.rules_size(); ++i) {
     const auto& rule = ap.rules(i);
     const std::string p = at("spec.rules", i);
@@ -523,6 +539,10 @@ void validate_authorization_policy(Errors& out, const sec::AuthorizationPolicy& 
       const std::string sp = at(p + ".from", j) + ".source";
       check_principals(out, s.principals(), sp + ".principals");
       check_principals(out, s.not_principals(), sp + ".notPrincipals");
+      check_ip_blocks(out, s.ip_blocks(), sp + ".ipBlocks");
+      check_ip_blocks(out, s.not_ip_blocks(), sp + ".notIpBlocks");
+      check_ip_blocks(out, s.remote_ip_blocks(), sp + ".remoteIpBlocks");
+      check_ip_blocks(out, s.not_remote_ip_blocks(), sp + ".notRemoteIpBlocks");
     }
     for (int j = 0; j < rule.to_size(); ++j) {
       const auto& o = rule.to(j).operation();
@@ -543,6 +563,13 @@ void validate_authorization_policy(Errors& out, const sec::AuthorizationPolicy& 
                            "request.auth.claims[NAME], destination.ip, destination.port, connection.sni)"});
       }
       if (c.values_size() == 0 && c.not_values_size() == 0) out.push_back({cp, "needs values or notValues"});
+      if (c.key() == "source.ip" || c.key() == "remote.ip" || c.key() == "destination.ip") {
+        check_ip_blocks(out, c.values(), cp + ".values");
+        check_ip_blocks(out, c.not_values(), cp + ".notValues");
+      } else if (c.key() == "destination.port") {
+        check_ports(out, c.values(), cp + ".values");
+        check_ports(out, c.not_values(), cp + ".notValues");
+      }
     }
   }
 }
@@ -711,8 +738,14 @@ std::vector<ValidationError> validate(const Resource& r) {
   else if (const auto* we = spec_as<nw::WorkloadEntry>(r)) validate_workload_entry(out, *we);
   else if (const auto* sc = spec_as<nw::Sidecar>(r)) validate_sidecar(out, *sc);
   else if (const auto* pa = spec_as<sec::PeerAuthentication>(r)) validate_peer_authentication(out, *pa);
-  else if (const auto* ap = spec_as<sec::AuthorizationPolicy>(r)) validate_authorization_policy(out, *ap);
-  else if (const auto* ra = spec_as<sec::RequestAuthentication>(r)) validate_request_authentication(out, *ra);
+  else if (const auto* ap = spec_as<sec::AuthorizationPolicy>(r)) {
+    validate_authorization_policy(out, *ap);
+    if (auto it = r.annotations.find("istio.io/dry-run");
+        it != r.annotations.end() && !parse_bool_text(it->second))
+      out.push_back({"metadata.annotations.istio.io/dry-run",
+                     "must be \"true\" or \"false\", not " + in_quotes(it->second)});
+  } else if (const auto* ra = spec_as<sec::RequestAuthentication>(r))
+    validate_request_authentication(out, *ra);
   else if (const auto* t = spec_as<tel::Telemetry>(r)) validate_telemetry(out, *t);
   else if (const auto* rl = spec_as<pol::RateLimitPolicy>(r))
     validate_rate_limit_policy(out, *rl);

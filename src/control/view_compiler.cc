@@ -7,6 +7,7 @@
 #include <cctype>
 #include <tuple>
 
+#include "common/bool_text.h"
 #include "common/host_name.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
@@ -14,6 +15,7 @@
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/networking/v1/workload_entry.pb.h"
 #include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
+#include "strait/security/v1/authorization_policy.pb.h"
 
 namespace strait::control {
 namespace {
@@ -160,6 +162,16 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
     } else if (r.kind == "RateLimitPolicy") {
       policy::v1alpha1::RateLimitPolicy spec;
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    } else if (r.kind == "AuthorizationPolicy") {
+      security::v1::AuthorizationPolicy spec;
+      if (spec.ParseFromString(r.spec)) {
+        add_resource(out, r.name, r.ns, spec);
+        const auto dry_run = r.annotations.find("istio.io/dry-run");
+        // Refused at apply unless a boolean; a value that somehow is not one counts as dry run
+        // (reporting instead of enforcing an unreadable intent).
+        out.back().set_dry_run(dry_run != r.annotations.end() &&
+                               parse_bool_text(dry_run->second).value_or(true));
+      }
     }
   }
   mesh::v1::TrustBundle bundle;
@@ -192,6 +204,12 @@ std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view)
       reach.workload_policy = true;
       reach.selector.insert(rl.selector().match_labels().begin(),
                             rl.selector().match_labels().end());
+    } else if (security::v1::AuthorizationPolicy ap;
+               resource.body().Is<security::v1::AuthorizationPolicy>() &&
+               resource.body().UnpackTo(&ap)) {
+      reach.workload_policy = true;
+      reach.selector.insert(ap.selector().match_labels().begin(),
+                            ap.selector().match_labels().end());
     } else {
       reach.everyone = true;
     }

@@ -37,9 +37,9 @@ struct ResourceReach {
   std::vector<std::string> hosts;      // FQDNs it is about
   std::vector<std::string> export_to;  // empty: every namespace
   bool everyone = false;               // the trust bundle
-  // A policy for selected workloads (RateLimitPolicy): it reaches the proxies of its namespace
-  // (of every namespace from the root namespace strait-system) whose labels hold every entry of
-  // `selector` (empty: all of them). Egress scopes and exportTo do not apply.
+  // A policy for selected workloads (RateLimitPolicy, AuthorizationPolicy): it reaches the proxies
+  // of its namespace (of every namespace from the root namespace strait-system) whose labels hold
+  // every entry of `selector` (empty: all of them). Egress scopes and exportTo do not apply.
   bool workload_policy = false;
   std::map<std::string, std::string> selector;
 };

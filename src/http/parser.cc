@@ -171,7 +171,10 @@ ParseError note_field(const HeaderField& field, FieldFacts& facts) {
       }
       break;
     case 7:
-      if (iequals(field.name, "upgrade")) {
+      // An h2c upgrade is not honoured (the request goes on as HTTP/1.1 and the Upgrade field
+      // is dropped as hop-by-hop), as Envoy does: the upgraded connection would carry requests
+      // that no route or policy saw.
+      if (iequals(field.name, "upgrade") && !list_contains_token(field.value, "h2c")) {
         facts.has_upgrade = true;
       }
       break;

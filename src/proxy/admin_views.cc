@@ -155,6 +155,15 @@ std::string render_config_dump(const ProxyServer& server) {
   }
   out["services"] = services;
   out["clusters"] = render_clusters(snapshot);
+  json authorization = json::array();
+  for (const auto& policy : config.authorization) {
+    static constexpr std::string_view kActions[] = {"ALLOW", "DENY", "AUDIT"};
+    authorization.push_back({{"name", policy.name},
+                             {"action", kActions[static_cast<std::size_t>(policy.action)]},
+                             {"dry_run", policy.dry_run},
+                             {"rules", policy.rules.size()}});
+  }
+  out["authorization_policies"] = authorization;
   json rate_limits = json::array();
   for (const auto& r : config.rate_limits) {
     rate_limits.push_back({{"name", r.name},
@@ -235,22 +244,49 @@ std::string render_prometheus(const ProxyServer& server) {
     const Counter WorkerStats::*counter;
   };
   static constexpr UpstreamMetric kUpstreamMetrics[] = {
-      {"strait_upstream_connections_total", "Upstream connections opened.", &WorkerStats::upstream_connections_total},
-      {"strait_upstream_connect_failures_total", "Upstream connects or handshakes that failed.", &WorkerStats::upstream_connect_failures},
-      {"strait_upstream_identity_mismatches_total", "Upstream servers refused for their SPIFFE ID.", &WorkerStats::upstream_identity_mismatches},
-      {"strait_upstream_requests_total", "Requests sent upstream.", &WorkerStats::upstream_requests_total},
-      {"strait_upstream_connections_reused_total", "Requests sent on a pooled connection.", &WorkerStats::upstream_connections_reused},
-      {"strait_upstream_retries_total", "Connect or stale-connection retries.", &WorkerStats::upstream_retries},
-      {"strait_fault_delays_total", "Requests delayed by a route's fault injection.", &WorkerStats::fault_delays},
-      {"strait_request_retries_total", "Tries after the first, by a route's retry policy.", &WorkerStats::request_retries},
-      {"strait_retry_budget_exhausted_total", "Retries refused by the destination's retry budget.", &WorkerStats::retry_budget_exhausted},
-      {"strait_retry_overflows_total", "Retries refused by the destination's connectionPool.http.maxRetries.", &WorkerStats::retry_overflows},
-      {"strait_route_timeouts_total", "Requests cut off by a route's timeout.", &WorkerStats::route_timeouts},
-      {"strait_per_try_timeouts_total", "Tries cut off by a route's perTryTimeout.", &WorkerStats::per_try_timeouts},
-      {"strait_mirror_requests_total", "Copies of requests sent to a route's mirrors.", &WorkerStats::mirror_requests},
-      {"strait_mirror_failures_total", "Mirrored copies that could not be sent or got no answer.", &WorkerStats::mirror_failures},
-      {"strait_mirror_skipped_total", "Requests not mirrored because their body was not held whole.", &WorkerStats::mirror_skipped},
-      {"strait_outlier_ejections_total", "Endpoints ejected by outlier detection.", &WorkerStats::outlier_ejections},
+      {"strait_upstream_connections_total", "Upstream connections opened.",
+       &WorkerStats::upstream_connections_total},
+      {"strait_upstream_connect_failures_total", "Upstream connects or handshakes that failed.",
+       &WorkerStats::upstream_connect_failures},
+      {"strait_upstream_identity_mismatches_total", "Upstream servers refused for their SPIFFE ID.",
+       &WorkerStats::upstream_identity_mismatches},
+      {"strait_upstream_requests_total", "Requests sent upstream.",
+       &WorkerStats::upstream_requests_total},
+      {"strait_upstream_connections_reused_total", "Requests sent on a pooled connection.",
+       &WorkerStats::upstream_connections_reused},
+      {"strait_upstream_retries_total", "Connect or stale-connection retries.",
+       &WorkerStats::upstream_retries},
+      {"strait_fault_delays_total", "Requests delayed by a route's fault injection.",
+       &WorkerStats::fault_delays},
+      {"strait_request_retries_total", "Tries after the first, by a route's retry policy.",
+       &WorkerStats::request_retries},
+      {"strait_retry_budget_exhausted_total", "Retries refused by the destination's retry budget.",
+       &WorkerStats::retry_budget_exhausted},
+      {"strait_retry_overflows_total",
+       "Retries refused by the destination's connectionPool.http.maxRetries.",
+       &WorkerStats::retry_overflows},
+      {"strait_route_timeouts_total", "Requests cut off by a route's timeout.",
+       &WorkerStats::route_timeouts},
+      {"strait_per_try_timeouts_total", "Tries cut off by a route's perTryTimeout.",
+       &WorkerStats::per_try_timeouts},
+      {"strait_mirror_requests_total", "Copies of requests sent to a route's mirrors.",
+       &WorkerStats::mirror_requests},
+      {"strait_mirror_failures_total", "Mirrored copies that could not be sent or got no answer.",
+       &WorkerStats::mirror_failures},
+      {"strait_mirror_skipped_total",
+       "Requests not mirrored because their body was not held whole.",
+       &WorkerStats::mirror_skipped},
+      {"strait_outlier_ejections_total", "Endpoints ejected by outlier detection.",
+       &WorkerStats::outlier_ejections},
+      {"strait_rbac_denied_total",
+       "Inbound requests and connections denied by an AuthorizationPolicy.",
+       &WorkerStats::rbac_denied},
+      {"strait_rbac_dry_run_denied_total",
+       "Inbound requests and connections a dry-run AuthorizationPolicy would have denied.",
+       &WorkerStats::rbac_dry_run_denied},
+      {"strait_rbac_audited_total",
+       "Inbound requests and connections an AUDIT AuthorizationPolicy matched.",
+       &WorkerStats::rbac_audited},
   };
   for (const auto& metric : kUpstreamMetrics) {
     family(metric.name, "counter", metric.help);

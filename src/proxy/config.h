@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/authorization.h"
 #include "proxy/http_route.h"
 #include "proxy/l4_route.h"
 #include "proxy/rate_limiter.h"
@@ -118,6 +119,9 @@ struct ProxyConfig {
   std::vector<Service> services;
   // The RateLimitPolicies that apply to this workload, enforced on its inbound HTTP requests.
   std::vector<RateLimitRule> rate_limits;
+  // The AuthorizationPolicies that apply to this workload, enforced on its inbound requests and
+  // connections (authorization.h), in the order straitd sent them.
+  std::vector<AuthzPolicy> authorization;
   TlsFiles tls;                // bootstrap mode
   bool control_plane = false;  // certificates and services come from straitd, not from files
   Limits limits;

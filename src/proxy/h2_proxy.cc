@@ -15,6 +15,7 @@
 #include "net/event.h"
 #include "net/sleep.h"
 #include "net/stream.h"
+#include "proxy/authorization_filter.h"
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/mirror.h"
@@ -47,6 +48,27 @@ std::optional<std::string_view> find_h2_header(const void* context, std::string_
     if (n == name) return std::string_view(value);
   }
   return std::nullopt;
+}
+
+// Every field of the name, joined with "," as Envoy presents repeated headers to its policies (a
+// policy must not see only the copy a caller chose to put first). Only a repeated header costs a
+// copy, into a per-thread buffer that lives until the next call.
+std::optional<std::string_view> find_h2_header_joined(const void* context, std::string_view name) {
+  thread_local std::string joined;
+  std::optional<std::string_view> first;
+  bool repeated = false;
+  for (const auto& [n, value] : *static_cast<const HeaderList*>(context)) {
+    if (n != name) continue;
+    if (!first) {
+      first = value;
+      continue;
+    }
+    if (!repeated) joined.assign(*first);
+    repeated = true;
+    joined.append(",").append(value);
+  }
+  if (repeated) return std::string_view(joined);
+  return first;
 }
 
 RequestView read_pseudo_headers(const HeaderList& headers) {
@@ -153,7 +175,18 @@ class H2StreamProxy {
       co_return;
     }
     destination_ = *destination;
-    // An inbound request passes the workload's rate limits first.
+    // An inbound request passes the workload's authorization policies, then its rate limits.
+    if (info_.kind == ListenerKind::kInbound && !snapshot_->config->authorization.empty()) {
+      const RequestAttributes attributes{request_.method,   request_.path,  request_.authority,
+                                         destination_.port, &first.headers, &find_h2_header_joined};
+      if (auto denied = check_authorization(snapshot_->config->authorization, info_, attributes,
+                                            destination_.app_port, worker_.stats())) {
+        const bool head_request = request_.method == "HEAD";
+        co_await send_route_response(*down_, *denied, worker_, head_request);
+        if (!request_ended_) down_->stop_request_after_response();
+        co_return;
+      }
+    }
     if (info_.kind == ListenerKind::kInbound && !snapshot_->rate_limits.empty()) {
       const RequestAttributes attributes{request_.method,   request_.path,  request_.authority,
                                          destination_.port, &first.headers, &find_h2_header};

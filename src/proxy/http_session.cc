@@ -13,6 +13,7 @@
 #include "net/sleep.h"
 #include "net/stream.h"
 #include "net/watchdog.h"
+#include "proxy/authorization_filter.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/h1_to_h2.h"
 #include "proxy/h2_proxy.h"
@@ -258,6 +259,26 @@ class HttpSession {
     co_return true;
   }
 
+  // Every field of the name, joined with "," (as find_h2_header_joined in h2_proxy.cc).
+  static std::optional<std::string_view> find_h1_header_joined(const void* context,
+                                                               std::string_view name) {
+    thread_local std::string joined;
+    std::optional<std::string_view> first;
+    bool repeated = false;
+    for (const auto& field : static_cast<const http::RequestHead*>(context)->headers) {
+      if (!iequals(field.name, name)) continue;
+      if (!first) {
+        first = field.value;
+        continue;
+      }
+      if (!repeated) joined.assign(*first);
+      repeated = true;
+      joined.append(",").append(field.value);
+    }
+    if (repeated) return std::string_view(joined);
+    return first;
+  }
+
   static std::optional<std::string_view> find_h1_header(const void* context, std::string_view name) {
     const auto* field = static_cast<const http::RequestHead*>(context)->find(name);
     return field != nullptr ? std::optional<std::string_view>(field->value) : std::nullopt;
@@ -436,7 +457,15 @@ class HttpSession {
       co_return !close;
     }
 
-    // An inbound request passes the workload's rate limits first.
+    // An inbound request passes the workload's authorization policies, then its rate limits.
+    if (info_.kind == ListenerKind::kInbound && !snapshot->config->authorization.empty()) {
+      const RequestAttributes attributes{request.method,    target.path, target.request_authority,
+                                         destination->port, &request,    &find_h1_header_joined};
+      if (auto denied = check_authorization(snapshot->config->authorization, info_, attributes,
+                                            destination->app_port, worker_.stats())) {
+        co_return co_await answer(request, *denied);
+      }
+    }
     if (info_.kind == ListenerKind::kInbound && !snapshot->rate_limits.empty()) {
       const RequestAttributes attributes{request.method,    target.path, target.request_authority,
                                          destination->port, &request,    &find_h1_header};

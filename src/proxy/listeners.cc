@@ -8,6 +8,7 @@
 
 #include "net/read_buffer.h"
 #include "net/watchdog.h"
+#include "proxy/authorization_filter.h"
 #include "proxy/body_forwarder.h"
 #include "proxy/h2_proxy.h"
 #include "proxy/http_session.h"
@@ -83,9 +84,15 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
   const char* sni = SSL_get_servername(stream.ssl(), TLSEXT_NAMETYPE_host_name);
   const std::uint16_t port = port_from_mesh_sni(sni != nullptr ? sni : "");
   const std::string_view alpn = tls::negotiated_alpn(stream.ssl());
+  std::error_code ignored;
+  DownstreamInfo info{
+      .kind = ListenerKind::kInbound, .peer_identity = std::move(*peer), .inbound_port = port};
+  info.source_ip = stream.socket().remote_endpoint(ignored).address().to_string();
+  info.local_ip = stream.socket().local_endpoint(ignored).address().to_string();
+  info.sni = sni != nullptr ? sni : "";
   if (alpn == tls::kAlpnH2) {
-    DownstreamInfo info{.kind = ListenerKind::kInbound, .peer_identity = std::move(*peer), .inbound_port = port};
-    co_await serve_h2(worker, std::move(stream), std::string(), std::move(info));
+    std::string no_preface_bytes;  // a named argument: GCC 12 and coroutine prvalues
+    co_await serve_h2(worker, std::move(stream), std::move(no_preface_bytes), std::move(info));
     co_return;
   }
   if (alpn == tls::kAlpnTcp) {
@@ -94,6 +101,10 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
     if (it == snapshot->inbound_by_port.end()) {
       outcome.failure = LocalReason::kUnknownInboundPort;
       outcome.detail = "no inbound service on port " + std::to_string(port);
+    } else if (!authorize_connection(snapshot->config->authorization, info, port,
+                                     it->second->target_port, worker.stats())) {
+      stream.close();  // denied: closed before any byte reaches the application
+      co_return;
     } else {
       outcome = co_await connect_to_app(worker, *snapshot, it->second->target_port, false);
     }
@@ -104,7 +115,6 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
   }
   // Arguments are named objects, never prvalues: GCC 12 can destroy a prvalue argument of a
   // coroutine twice.
-  DownstreamInfo info{.kind = ListenerKind::kInbound, .peer_identity = std::move(*peer), .inbound_port = port};
   co_await serve_http(worker, std::move(stream), std::move(info));
 }
 

@@ -27,6 +27,8 @@ std::string_view name_of(LocalReason reason) {
     case LocalReason::kCorsPreflight: return "cors_preflight";
     case LocalReason::kRateLimited:
       return "rate_limited";
+    case LocalReason::kRbacDenied:
+      return "rbac_denied";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -32,6 +32,7 @@ enum class LocalReason : std::uint8_t {
   kUpstreamOverflow,             // 503: a connectionPool limit of the destination is reached
   kCorsPreflight,                // 200: a CORS preflight answered by the route's corsPolicy
   kRateLimited,                  // 429: a RateLimitPolicy's limit has no token left for the request
+  kRbacDenied,                   // 403: an AuthorizationPolicy denies the request (TCP: closed)
   kCount,
 };
 

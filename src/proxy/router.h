@@ -23,6 +23,8 @@ struct DownstreamInfo {
   std::string fixed_host;          // upstream binding: every request goes to this service
   std::uint16_t fixed_port = 0;
   std::string source_ip;  // the downstream peer's address, as text
+  std::string local_ip;   // inbound: the address the caller reached (destination.ip)
+  std::string sni;        // inbound: the SNI the caller's sidecar sent (connection.sni)
 };
 
 struct Authority {

@@ -62,6 +62,9 @@ struct WorkerStats {
   Counter mirror_requests;             // copies sent to a route's mirrors
   Counter mirror_failures;             // copies that got no answer (or could not be sent)
   Counter mirror_skipped;              // requests not mirrored: their body was not held whole
+  Counter rbac_denied;          // inbound requests and connections an AuthorizationPolicy denied
+  Counter rbac_dry_run_denied;  // ... a dry-run policy would have denied (they were allowed)
+  Counter rbac_audited;         // ... an AUDIT policy matched
 
   ListenerStats& listener(ListenerKind kind) { return listeners[static_cast<std::size_t>(kind)]; }
   void count(LocalReason reason) { local_replies[static_cast<std::size_t>(reason)].add(); }

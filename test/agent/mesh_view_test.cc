@@ -30,6 +30,7 @@ std::vector<store::StoredResource> stored(std::string_view yaml) {
     s.kind = std::string(r.kind->kind);
     s.ns = r.ns.empty() ? "shop" : r.ns;
     s.name = r.name;
+    s.annotations = r.annotations;
     r.spec->SerializeToString(&s.spec);
     out.push_back(std::move(s));
   }
@@ -407,6 +408,91 @@ spec:
   const auto outsider_sees = names_seen(outsider);
   EXPECT_EQ(std::ranges::count(outsider_sees, "shop/private"), 0);
   EXPECT_EQ(outsider_sees.size(), full.size() - 1);
+}
+
+TEST_F(MeshViewTest, AuthorizationPoliciesReachTheWorkloadsTheySelectWithTheirDryRunMark) {
+  auto policies = stored(R"(
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: reviews-viewers, namespace: shop}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  rules:
+  - from: [{source: {principals: ["cluster.local/ns/shop/sa/web"], notNamespaces: [other]}}]
+    to: [{operation: {methods: [GET], paths: ["/api/*"], hosts: [Reviews.Shop], ports: ["9080"]}}]
+    when: [{key: "request.headers[X-Team]", values: [payments]}, {key: source.ip, values: [10.0.0.0/8]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: deny-admin
+  namespace: shop
+  annotations: {istio.io/dry-run: "true"}
+spec:
+  action: DENY
+  rules: [{to: [{operation: {paths: [/admin]}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: web-only, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+)");
+  resources_.insert(resources_.end(), policies.begin(), policies.end());
+  const auto pushed = view();
+  std::vector<mesh::v1::Resource> full(pushed.resources().begin(), pushed.resources().end());
+  const auto reach = control::reach_of(full);
+  mesh::v1::Node reviews = workloads_[0].node;
+  mesh::v1::DiscoveryResponse own;
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    if (control::visible_to(reach[i], reviews, control::egress_scope(reviews, resources_)))
+      *own.add_resources() = full[i];
+  }
+  auto applied = agent::config_from_view(base_, own);
+  ASSERT_TRUE(applied) << applied.error();
+  const auto& authz = applied->config.authorization;
+  ASSERT_EQ(authz.size(), 2u);  // not web-only
+  EXPECT_EQ(authz[0].name, "shop/reviews-viewers");
+  EXPECT_FALSE(authz[0].dry_run);
+  EXPECT_EQ(authz[1].name, "shop/deny-admin");
+  EXPECT_EQ(authz[1].action, proxy::AuthzPolicy::Action::kDeny);
+  EXPECT_TRUE(authz[1].dry_run);
+  ASSERT_EQ(authz[0].rules.size(), 1u);
+  const auto& rule = authz[0].rules[0];
+  ASSERT_EQ(rule.from.size(), 1u);
+  EXPECT_EQ(rule.from[0].namespaces.not_values.size(), 1u);
+  ASSERT_EQ(rule.to.size(), 1u);
+  EXPECT_EQ(rule.to[0].ports, std::vector<std::uint16_t>{9080});
+  EXPECT_EQ(rule.to[0].hosts.values[0].text, "reviews.shop");  // hosts are case-insensitive
+  EXPECT_EQ(rule.to[0].paths.values[0].kind, proxy::AuthzPattern::Kind::kPrefix);
+  ASSERT_EQ(rule.when.size(), 2u);
+  EXPECT_EQ(rule.when[0].key, proxy::AuthzCondition::Key::kHeader);
+  EXPECT_EQ(rule.when[0].name, "x-team");
+  EXPECT_EQ(rule.when[1].ips.values.size(), 1u);
+  // The request the rule describes passes; the same from another namespace's principal does not.
+  proxy::AuthzRequest request;
+  request.principal = "cluster.local/ns/shop/sa/web";
+  request.source_namespace = "shop";
+  request.source_ip = "10.2.3.4";
+  request.port = 9080;
+  request.host = "reviews.shop:9080";
+  request.method = "GET";
+  request.path = "/api/x";
+  static const std::map<std::string, std::string, std::less<>> headers{{"x-team", "payments"}};
+  request.context = &headers;
+  request.header = [](const void* context,
+                      std::string_view name) -> std::optional<std::string_view> {
+    const auto& h = *static_cast<const std::map<std::string, std::string, std::less<>>*>(context);
+    auto it = h.find(name);
+    return it == h.end() ? std::nullopt : std::optional<std::string_view>(it->second);
+  };
+  EXPECT_TRUE(proxy::authorize(authz, request).allowed);
+  request.path = "/admin";
+  const auto d = proxy::authorize(authz, request);
+  EXPECT_FALSE(d.allowed);  // not under /api/ (the ALLOW), and the dry-run DENY only reports
+  request.principal = "cluster.local/ns/shop/sa/ratings";
+  request.path = "/api/x";
+  EXPECT_FALSE(proxy::authorize(authz, request).allowed);
 }
 
 TEST_F(MeshViewTest, RateLimitPoliciesReachTheWorkloadsTheySelectAndBecomeRules) {

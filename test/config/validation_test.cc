@@ -388,19 +388,59 @@ TEST(AuthorizationPolicyValidation, PathsHaveStarsOnlyAtTheEnds) {
 }
 
 TEST(AuthorizationPolicyValidation, ConditionKeysAndValues) {
-  EXPECT_EQ(ap("  rules: [{when: [{key: \"request.headers[x-user]\", values: [a]}, {key: source.ip, notValues: [10.0.0.1]}, "
-               "{key: \"request.auth.claims[groups]\", values: [admin]}, {key: destination.port, values: [\"80\"]}, "
-               "{key: connection.sni, values: [a]}, {key: remote.ip, values: [a]}, {key: source.namespace, values: [a]}, "
-               "{key: source.principal, values: [a]}, {key: request.auth.principal, values: [a]}, "
-               "{key: request.auth.audiences, values: [a]}, {key: request.auth.presenter, values: [a]}, "
-               "{key: destination.ip, values: [a]}]}]\n"),
-            Strings{});
+  EXPECT_EQ(
+      ap("  rules: [{when: [{key: \"request.headers[x-user]\", values: [a]}, {key: source.ip, "
+         "notValues: [10.0.0.1]}, "
+         "{key: \"request.auth.claims[groups]\", values: [admin]}, {key: destination.port, values: "
+         "[\"80\"]}, "
+         "{key: connection.sni, values: [a]}, {key: remote.ip, values: [\"fd00::/8\"]}, {key: "
+         "source.namespace, values: [a]}, "
+         "{key: source.principal, values: [a]}, {key: request.auth.principal, values: [a]}, "
+         "{key: request.auth.audiences, values: [a]}, {key: request.auth.presenter, values: [a]}, "
+         "{key: destination.ip, values: [10.0.0.0/8]}]}]\n"),
+      Strings{});
+  EXPECT_EQ(
+      ap("  rules: [{from: [{source: {ipBlocks: [10.0.0.0/33], notRemoteIpBlocks: [host]}}], "
+         "when: [{key: destination.ip, notValues: [a]}, {key: destination.port, values: "
+         "[http]}]}]\n"),
+      (Strings{
+          "spec.rules[0].from[0].source.ipBlocks[0]: must be an IP address or CIDR block "
+          "(10.0.0.0/8, fd00::/8), not '10.0.0.0/33'",
+          "spec.rules[0].from[0].source.notRemoteIpBlocks[0]: must be an IP address or CIDR block "
+          "(10.0.0.0/8, fd00::/8), not 'host'",
+          "spec.rules[0].when[0].notValues[0]: must be an IP address or CIDR block (10.0.0.0/8, "
+          "fd00::/8), not 'a'",
+          "spec.rules[0].when[1].values[0]: must be a port number from 1 to 65535, not 'http'"}));
+  EXPECT_EQ(ap("  selector: {matchLabels: {app: a}}\n  targetRefs: [{kind: Service, name: a}]\n"),
+            Strings{"spec.targetRefs: attaches a policy to a Gateway or Service, which strait does "
+                    "not have; select "
+                    "workloads with spec.selector"});
   const auto errors = ap("  rules: [{when: [{key: request.path, values: [/a]}, {key: \"request.headers[]\", values: [a]}, "
                          "{key: source.ip}]}]\n");
   ASSERT_EQ(errors.size(), 3u);
   EXPECT_TRUE(errors[0].starts_with("spec.rules[0].when[0].key: unknown key 'request.path'")) << errors[0];
   EXPECT_TRUE(errors[1].starts_with("spec.rules[0].when[1].key: unknown key 'request.headers[]'")) << errors[1];
   EXPECT_EQ(errors[2], "spec.rules[0].when[2]: needs values or notValues");
+}
+
+TEST(AuthorizationPolicyValidation, DryRunIsABoolean) {
+  const auto with = [](std::string_view value) {
+    auto parsed = config::parse_resources(
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata:\n"
+        "  name: p\n  annotations: {istio.io/dry-run: \"" +
+            std::string(value) + "\"}\nspec: {}\n",
+        "t.yaml");
+    EXPECT_TRUE(parsed) << parsed.error();
+    std::vector<std::string> out;
+    for (const auto& e : config::validate(parsed->front())) out.push_back(e.to_string());
+    return out;
+  };
+  EXPECT_EQ(with("true"), std::vector<std::string>{});
+  EXPECT_EQ(with("True"), std::vector<std::string>{});
+  EXPECT_EQ(with("0"), std::vector<std::string>{});
+  EXPECT_EQ(with("yes"),
+            std::vector<std::string>{
+                "metadata.annotations.istio.io/dry-run: must be \"true\" or \"false\", not 'yes'"});
 }
 
 TEST(AuthorizationPolicyValidation, OperationPortsAreNumbers) {

@@ -430,6 +430,11 @@ INSTANTIATE_TEST_SUITE_P(
         ConnectionCase{"ConnectionUpgradeWithoutUpgradeHeader",
                        "GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n", true, false,
                        false},
+        ConnectionCase{
+            "H2cUpgradeIsNotHonoured",
+            "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: "
+            "h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
+            true, false, false},
         ConnectionCase{"UpgradeIgnoredInHttp10",
                        "GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", false,
                        false, false}),
