@@ -15,6 +15,7 @@
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 #include "strait/security/v1/authorization_policy.pb.h"
+#include "strait/security/v1/request_authentication.pb.h"
 
 namespace strait::agent {
 namespace {
@@ -722,6 +723,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   out.config.services.clear();
   out.config.rate_limits.clear();
   out.config.authorization.clear();
+  out.config.jwt_rules.clear();
   out.config.config_version = view.version_info();
   struct Claim {
     int rank;
@@ -821,6 +823,25 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
         return std::unexpected("RateLimitPolicy " + key + ": cannot decode");
       if (auto ok = rate_limits_from(rl, key, out.config.rate_limits); !ok)
         return std::unexpected(ok.error());
+    } else if (resource.body().Is<security::v1::RequestAuthentication>()) {
+      security::v1::RequestAuthentication ra;
+      if (!resource.body().UnpackTo(&ra))
+        return std::unexpected("RequestAuthentication " + key + ": cannot decode");
+      for (const auto& r : ra.jwt_rules()) {
+        proxy::JwtRule rule;
+        rule.name = key;
+        rule.requirements.issuer = r.issuer();
+        rule.requirements.audiences.assign(r.audiences().begin(), r.audiences().end());
+        // An unusable key set refuses every token of its issuer (fail closed) rather than the view.
+        if (auto keys = proxy::JwksKeys::parse(r.jwks()))
+          rule.keys = std::move(*keys);
+        else
+          rule.keys_problem = keys.error();
+        for (const auto& h : r.from_headers())
+          rule.from_headers.emplace_back(ascii_lower(h.name()), h.prefix());
+        rule.from_params.assign(r.from_params().begin(), r.from_params().end());
+        out.config.jwt_rules.push_back(std::move(rule));
+      }
     } else if (resource.body().Is<security::v1::AuthorizationPolicy>()) {
       security::v1::AuthorizationPolicy ap;
       if (!resource.body().UnpackTo(&ap))

@@ -5,7 +5,7 @@
 #include "strait/networking/v1/service_entry.pb.h"
 #include "strait/networking/v1/sidecar.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
-#include "strait/security/v1/authorization_policy.pb.h"
+#include "strait/security/v1/request_authentication.pb.h"
 
 namespace strait::config {
 namespace {
@@ -123,26 +123,22 @@ std::vector<std::string> unenforced_fields(const Resource& resource) {
     if (sidecar->ingress_size() > 0) out.push_back("spec.ingress: not enforced by the proxies yet");
     if (sidecar->has_outbound_traffic_policy())
       out.push_back("spec.outboundTrafficPolicy: not enforced yet (calls outside the mesh are refused)");
-  } else if (const auto* ap = dynamic_cast<const sec::AuthorizationPolicy*>(resource.spec.get())) {
-    // Enforced, except what needs a verified JWT (RequestAuthentication is not enforced yet).
-    for (int i = 0; i < ap->rules_size(); ++i) {
-      const auto& rule = ap->rules(i);
-      const std::string p = "spec.rules[" + std::to_string(i) + "].";
-      for (int j = 0; j < rule.from_size(); ++j) {
-        const auto& s = rule.from(j).source();
-        if (s.request_principals_size() > 0 || s.not_request_principals_size() > 0)
-          out.push_back(p + "from[" + std::to_string(j) +
-                        "].source.requestPrincipals: no request carries a verified JWT yet "
-                        "(RequestAuthentication is not enforced): requestPrincipals match none, "
-                        "notRequestPrincipals every request");
-      }
-      for (int j = 0; j < rule.when_size(); ++j) {
-        if (rule.when(j).key().starts_with("request.auth."))
-          out.push_back(
-              p + "when[" + std::to_string(j) + "].key: " + rule.when(j).key() +
-              " needs a verified JWT, which no request carries yet (RequestAuthentication "
-              "is not enforced): values match none, notValues every request");
-      }
+  } else if (const auto* ra =
+                 dynamic_cast<const sec::RequestAuthentication*>(resource.spec.get())) {
+    for (int i = 0; i < ra->jwt_rules_size(); ++i) {
+      const auto& rule = ra->jwt_rules(i);
+      const std::string p = "spec.jwtRules[" + std::to_string(i) + "].";
+      if (rule.from_cookies_size() > 0)
+        out.push_back(p + "fromCookies: not enforced yet (the token is not looked for there)");
+      if (!rule.output_payload_to_header().empty())
+        out.push_back(p + "outputPayloadToHeader: not enforced yet");
+      if (rule.output_claim_to_headers_size() > 0)
+        out.push_back(p + "outputClaimToHeaders: not enforced yet");
+      if (!rule.forward_original_token())
+        out.push_back(
+            p +
+            "forwardOriginalToken: the token is forwarded to the application (removing it is not "
+            "done yet)");
     }
   } else if (kind == "PeerAuthentication" || kind == "RequestAuthentication" ||
              kind == "Telemetry") {

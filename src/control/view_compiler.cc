@@ -16,6 +16,7 @@
 #include "strait/networking/v1/workload_entry.pb.h"
 #include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 #include "strait/security/v1/authorization_policy.pb.h"
+#include "strait/security/v1/request_authentication.pb.h"
 
 namespace strait::control {
 namespace {
@@ -162,6 +163,9 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
     } else if (r.kind == "RateLimitPolicy") {
       policy::v1alpha1::RateLimitPolicy spec;
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    } else if (r.kind == "RequestAuthentication") {
+      security::v1::RequestAuthentication spec;
+      if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
     } else if (r.kind == "AuthorizationPolicy") {
       security::v1::AuthorizationPolicy spec;
       if (spec.ParseFromString(r.spec)) {
@@ -204,6 +208,12 @@ std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view)
       reach.workload_policy = true;
       reach.selector.insert(rl.selector().match_labels().begin(),
                             rl.selector().match_labels().end());
+    } else if (security::v1::RequestAuthentication ra;
+               resource.body().Is<security::v1::RequestAuthentication>() &&
+               resource.body().UnpackTo(&ra)) {
+      reach.workload_policy = true;
+      reach.selector.insert(ra.selector().match_labels().begin(),
+                            ra.selector().match_labels().end());
     } else if (security::v1::AuthorizationPolicy ap;
                resource.body().Is<security::v1::AuthorizationPolicy>() &&
                resource.body().UnpackTo(&ap)) {

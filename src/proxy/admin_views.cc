@@ -284,6 +284,8 @@ std::string render_prometheus(const ProxyServer& server) {
       {"strait_rbac_dry_run_denied_total",
        "Inbound requests and connections a dry-run AuthorizationPolicy would have denied.",
        &WorkerStats::rbac_dry_run_denied},
+      {"strait_jwt_refused_total", "Inbound requests refused for an invalid JWT.",
+       &WorkerStats::jwt_refused},
       {"strait_rbac_audited_total",
        "Inbound requests and connections an AUDIT AuthorizationPolicy matched.",
        &WorkerStats::rbac_audited},

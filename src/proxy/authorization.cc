@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "proxy/jwt.h"
+
 namespace strait::proxy {
 namespace {
 
@@ -34,6 +36,18 @@ bool holds(const AuthzIps& v, std::string_view ip) {
   if (!v.values.empty() && !in(v.values)) return false;
   if (!v.not_values.empty() && in(v.not_values)) return false;
   return true;
+}
+
+// A list and its `not` form over a list of values (a JWT's audiences, a list claim): some value
+// matches, and none matches a `not` value. Null: the request has no such list.
+bool holds_any(const AuthzValues& v, const std::vector<std::string>* values) {
+  auto any = [&](const std::vector<AuthzPattern>& patterns) {
+    return values != nullptr && std::ranges::any_of(*values, [&](const std::string& value) {
+             return any_holds(patterns, value);
+           });
+  };
+  if (!v.values.empty() && !any(v.values)) return false;
+  return v.not_values.empty() || !any(v.not_values);
 }
 
 std::optional<std::string_view> present(std::string_view value) {
@@ -137,10 +151,16 @@ class RuleMatcher {
         return holds(c.values, value);
       }
       case Key::kAudiences:
+        return holds_any(c.values, r_.jwt != nullptr ? &r_.jwt->audiences : nullptr);
       case Key::kPresenter:
-      case Key::kClaim:
-        // No verified JWT carries them yet: no value matches, every `not` form holds.
+        return holds(c.values, r_.jwt != nullptr ? present(r_.jwt->presenter) : std::nullopt);
+      case Key::kClaim: {
+        if (r_.jwt == nullptr) return holds(c.values, std::nullopt);
+        for (const auto& [name, values] : r_.jwt->claims) {
+          if (name == c.name) return holds_any(c.values, &values);
+        }
         return holds(c.values, std::nullopt);
+      }
     }
     return false;
   }

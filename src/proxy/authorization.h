@@ -27,6 +27,8 @@
 
 namespace strait::proxy {
 
+struct VerifiedJwt;
+
 // A value as AuthorizationPolicy writes it: exact, "prefix*", "*suffix", or "*".
 struct AuthzPattern {
   enum class Kind : std::uint8_t { kExact, kPrefix, kSuffix, kAny };
@@ -122,6 +124,7 @@ struct AuthzRequest {
   std::string_view method;
   std::string_view path;               // normalized, without the query
   std::string_view request_principal;  // "" : no verified JWT
+  const VerifiedJwt* jwt = nullptr;    // the verified JWT (audiences, presenter, claims)
   const void* context = nullptr;
   std::optional<std::string_view> (*header)(const void* context, std::string_view name) = nullptr;
 };

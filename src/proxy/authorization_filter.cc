@@ -11,6 +11,7 @@ namespace strait::proxy {
 namespace {
 
 constexpr int kGrpcPermissionDenied = 7;
+constexpr int kGrpcUnauthenticated = 16;
 constexpr int kLogLinesPerSecond = 20;
 
 // At most kLogLinesPerSecond verdict lines per second and worker: a denied flood must not turn
@@ -73,14 +74,37 @@ std::string describe(const DownstreamInfo& info, std::string_view method, std::s
 }  // namespace
 
 std::optional<LocalResponse> check_authorization(std::span<const AuthzPolicy> policies,
+                                                 std::span<const JwtRule> jwt_rules,
                                                  const DownstreamInfo& info,
                                                  const RequestAttributes& request,
                                                  std::uint16_t target_port, WorkerStats& stats) {
-  if (policies.empty()) return std::nullopt;
+  if (policies.empty() && jwt_rules.empty()) return std::nullopt;
   const auto content_type = [&] {
     return request.header != nullptr ? request.header(request.context, "content-type")
                                      : std::nullopt;
   };
+  JwtOutcome jwt;
+  if (!jwt_rules.empty()) {
+    jwt = authenticate_request(jwt_rules, request);
+    if (!jwt.refusal.empty()) {
+      stats.jwt_refused.add();
+      if (may_log())
+        spdlog::info("jwt: refused a request from {}: {}", info.peer_identity, jwt.refusal);
+      LocalResponse out;
+      out.reason = LocalReason::kJwtInvalid;
+      const auto type = content_type();
+      if (type && is_grpc_content_type(*type)) {
+        out.status = 200;
+        out.grpc_status = kGrpcUnauthenticated;
+      } else {
+        out.status = 401;
+        out.body = "jwt_invalid: " + jwt.refusal + "\n";
+      }
+      out.fields = {{"www-authenticate", "Bearer error=\"invalid_token\""}};
+      return out;
+    }
+  }
+  if (policies.empty()) return std::nullopt;
   const auto path = normalize_path(request.path);
   if (!path) {
     LocalResponse r;
@@ -100,6 +124,9 @@ std::optional<LocalResponse> check_authorization(std::span<const AuthzPolicy> po
   r.path = *path;
   r.context = request.context;
   r.header = request.header;
+  const std::string request_principal = jwt.jwt ? jwt.jwt->principal() : std::string();
+  r.request_principal = request_principal;
+  r.jwt = jwt.jwt ? &*jwt.jwt : nullptr;
   const AuthzDecision d = authorize(policies, r);
   if (d.allowed && !d.would_deny && !d.audited) return std::nullopt;
   const std::string what = d.allowed && !d.would_deny

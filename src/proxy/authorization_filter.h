@@ -11,16 +11,21 @@
 
 #include "proxy/authorization.h"
 #include "proxy/local_reply.h"
+#include "proxy/request_authentication.h"
 #include "proxy/router.h"
 #include "proxy/stats.h"
 
 namespace strait::proxy {
 
-// nullopt: the request passes. `request.port` is the service port it reached, `target_port` the
-// application's port behind it. `request.header` should join repeated fields with ",".
+// nullopt: the request passes. First its JWT, if it carries one, must be valid under the
+// workload's RequestAuthentication rules (else 401 `jwt_invalid`; gRPC: UNAUTHENTICATED); then the
+// policies decide, with the token's principal and claims. `request.port` is the service port it
+// reached, `target_port` the application's port behind it. `request.header` should join repeated
+// fields with ",".
 [[nodiscard]] std::optional<LocalResponse> check_authorization(
-    std::span<const AuthzPolicy> policies, const DownstreamInfo& info,
-    const RequestAttributes& request, std::uint16_t target_port, WorkerStats& stats);
+    std::span<const AuthzPolicy> policies, std::span<const JwtRule> jwt_rules,
+    const DownstreamInfo& info, const RequestAttributes& request, std::uint16_t target_port,
+    WorkerStats& stats);
 
 // Whether an inbound TCP connection to service port `port` (the application's `target_port`) may
 // go on.

@@ -14,6 +14,7 @@
 #include "proxy/http_route.h"
 #include "proxy/l4_route.h"
 #include "proxy/rate_limiter.h"
+#include "proxy/request_authentication.h"
 #include "proxy/traffic_settings.h"
 
 namespace strait::proxy {
@@ -122,6 +123,8 @@ struct ProxyConfig {
   // The AuthorizationPolicies that apply to this workload, enforced on its inbound requests and
   // connections (authorization.h), in the order straitd sent them.
   std::vector<AuthzPolicy> authorization;
+  // The RequestAuthentication rules that apply to this workload (request_authentication.h).
+  std::vector<JwtRule> jwt_rules;
   TlsFiles tls;                // bootstrap mode
   bool control_plane = false;  // certificates and services come from straitd, not from files
   Limits limits;

@@ -176,11 +176,13 @@ class H2StreamProxy {
     }
     destination_ = *destination;
     // An inbound request passes the workload's authorization policies, then its rate limits.
-    if (info_.kind == ListenerKind::kInbound && !snapshot_->config->authorization.empty()) {
+    if (info_.kind == ListenerKind::kInbound &&
+        (!snapshot_->config->authorization.empty() || !snapshot_->config->jwt_rules.empty())) {
       const RequestAttributes attributes{request_.method,   request_.path,  request_.authority,
                                          destination_.port, &first.headers, &find_h2_header_joined};
-      if (auto denied = check_authorization(snapshot_->config->authorization, info_, attributes,
-                                            destination_.app_port, worker_.stats())) {
+      if (auto denied =
+              check_authorization(snapshot_->config->authorization, snapshot_->config->jwt_rules,
+                                  info_, attributes, destination_.app_port, worker_.stats())) {
         const bool head_request = request_.method == "HEAD";
         co_await send_route_response(*down_, *denied, worker_, head_request);
         if (!request_ended_) down_->stop_request_after_response();

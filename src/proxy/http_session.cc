@@ -458,11 +458,13 @@ class HttpSession {
     }
 
     // An inbound request passes the workload's authorization policies, then its rate limits.
-    if (info_.kind == ListenerKind::kInbound && !snapshot->config->authorization.empty()) {
+    if (info_.kind == ListenerKind::kInbound &&
+        (!snapshot->config->authorization.empty() || !snapshot->config->jwt_rules.empty())) {
       const RequestAttributes attributes{request.method,    target.path, target.request_authority,
                                          destination->port, &request,    &find_h1_header_joined};
-      if (auto denied = check_authorization(snapshot->config->authorization, info_, attributes,
-                                            destination->app_port, worker_.stats())) {
+      if (auto denied =
+              check_authorization(snapshot->config->authorization, snapshot->config->jwt_rules,
+                                  info_, attributes, destination->app_port, worker_.stats())) {
         co_return co_await answer(request, *denied);
       }
     }

@@ -29,6 +29,8 @@ std::string_view name_of(LocalReason reason) {
       return "rate_limited";
     case LocalReason::kRbacDenied:
       return "rbac_denied";
+    case LocalReason::kJwtInvalid:
+      return "jwt_invalid";
     case LocalReason::kCount: break;
   }
   return "unknown";

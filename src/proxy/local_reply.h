@@ -33,6 +33,7 @@ enum class LocalReason : std::uint8_t {
   kCorsPreflight,                // 200: a CORS preflight answered by the route's corsPolicy
   kRateLimited,                  // 429: a RateLimitPolicy's limit has no token left for the request
   kRbacDenied,                   // 403: an AuthorizationPolicy denies the request (TCP: closed)
+  kJwtInvalid,                   // 401: the request's JWT is not valid under RequestAuthentication
   kCount,
 };
 

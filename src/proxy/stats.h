@@ -65,6 +65,7 @@ struct WorkerStats {
   Counter rbac_denied;          // inbound requests and connections an AuthorizationPolicy denied
   Counter rbac_dry_run_denied;  // ... a dry-run policy would have denied (they were allowed)
   Counter rbac_audited;         // ... an AUDIT policy matched
+  Counter jwt_refused;          // inbound requests refused for their JWT (401)
 
   ListenerStats& listener(ListenerKind kind) { return listeners[static_cast<std::size_t>(kind)]; }
   void count(LocalReason reason) { local_replies[static_cast<std::size_t>(reason)].add(); }
