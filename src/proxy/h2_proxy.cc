@@ -18,6 +18,7 @@
 #include "proxy/authorization_filter.h"
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
+#include "proxy/joined_field.h"
 #include "proxy/mirror.h"
 #include "proxy/rate_limit_filter.h"
 #include "proxy/retry_state.h"
@@ -50,25 +51,14 @@ std::optional<std::string_view> find_h2_header(const void* context, std::string_
   return std::nullopt;
 }
 
-// Every field of the name, joined with "," as Envoy presents repeated headers to its policies (a
-// policy must not see only the copy a caller chose to put first). Only a repeated header costs a
-// copy, into a per-thread buffer that lives until the next call.
+// Repeated fields joined for policies (joined_field.h).
 std::optional<std::string_view> find_h2_header_joined(const void* context, std::string_view name) {
-  thread_local std::string joined;
-  std::optional<std::string_view> first;
-  bool repeated = false;
-  for (const auto& [n, value] : *static_cast<const HeaderList*>(context)) {
-    if (n != name) continue;
-    if (!first) {
-      first = value;
-      continue;
-    }
-    if (!repeated) joined.assign(*first);
-    repeated = true;
-    joined.append(",").append(value);
-  }
-  if (repeated) return std::string_view(joined);
-  return first;
+  return joined_field(
+      *static_cast<const HeaderList*>(context),
+      [](const auto& f) {
+        return std::pair<std::string_view, std::string_view>(f.first, f.second);
+      },
+      [&](std::string_view n) { return n == name; });
 }
 
 RequestView read_pseudo_headers(const HeaderList& headers) {

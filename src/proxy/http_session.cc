@@ -18,6 +18,7 @@
 #include "proxy/h1_to_h2.h"
 #include "proxy/h2_proxy.h"
 #include "proxy/http_head_writer.h"
+#include "proxy/joined_field.h"
 #include "proxy/local_reply.h"
 #include "proxy/mirror.h"
 #include "proxy/rate_limit_filter.h"
@@ -259,24 +260,13 @@ class HttpSession {
     co_return true;
   }
 
-  // Every field of the name, joined with "," (as find_h2_header_joined in h2_proxy.cc).
+  // Repeated fields joined for policies (joined_field.h).
   static std::optional<std::string_view> find_h1_header_joined(const void* context,
                                                                std::string_view name) {
-    thread_local std::string joined;
-    std::optional<std::string_view> first;
-    bool repeated = false;
-    for (const auto& field : static_cast<const http::RequestHead*>(context)->headers) {
-      if (!iequals(field.name, name)) continue;
-      if (!first) {
-        first = field.value;
-        continue;
-      }
-      if (!repeated) joined.assign(*first);
-      repeated = true;
-      joined.append(",").append(field.value);
-    }
-    if (repeated) return std::string_view(joined);
-    return first;
+    return joined_field(
+        static_cast<const http::RequestHead*>(context)->headers,
+        [](const http::HeaderField& f) { return std::pair(f.name, f.value); },
+        [&](std::string_view n) { return iequals(n, name); });
   }
 
   static std::optional<std::string_view> find_h1_header(const void* context, std::string_view name) {

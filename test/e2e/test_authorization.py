@@ -247,6 +247,31 @@ CASES = [
 ]
 
 
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class JwtIssuer:
+    """An RSA key made with openssl, its JWKS, and tokens signed with it (RS256)."""
+
+    def __init__(self, workdir, name, kid=None):
+        self.key = os.path.join(workdir, f"{name}.key")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                        "-out", self.key], check=True, capture_output=True)
+        modulus = subprocess.run(["openssl", "rsa", "-in", self.key, "-noout", "-modulus"], check=True,
+                                 capture_output=True, text=True).stdout.strip().split("=", 1)[1]
+        self.kid = kid or name
+        self.jwks = json.dumps({"keys": [{"kty": "RSA", "alg": "RS256", "kid": self.kid,
+                                          "n": b64url(bytes.fromhex(modulus)), "e": "AQAB"}]})
+
+    def token(self, claims):
+        signed = b64url(json.dumps({"alg": "RS256", "kid": self.kid, "typ": "JWT"}).encode()) + "." + \
+            b64url(json.dumps(claims).encode())
+        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key], input=signed.encode(),
+                                   check=True, capture_output=True).stdout
+        return signed + "." + b64url(signature)
+
+
 @unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
 class AuthorizationConformance(unittest.TestCase):
 
@@ -408,43 +433,6 @@ class AuthorizationConformance(unittest.TestCase):
         self.assertEqual(self.http_probe("batch", "GET", "/", {})[0], 200)
         self.assertEqual(self.counted(before, "strait_rbac_dry_run_denied_total"), 1)
         self.assertEqual(self.counted(before, "strait_rbac_denied_total"), 0)
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-class JwtIssuer:
-    """An RSA key made with openssl, its JWKS, and tokens signed with it (RS256)."""
-
-    def __init__(self, workdir, name, kid=None):
-        self.key = os.path.join(workdir, f"{name}.key")
-        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
-                        "-out", self.key], check=True, capture_output=True)
-        modulus = subprocess.run(["openssl", "rsa", "-in", self.key, "-noout", "-modulus"], check=True,
-                                 capture_output=True, text=True).stdout.strip().split("=", 1)[1]
-        self.kid = kid or name
-        self.jwks = json.dumps({"keys": [{"kty": "RSA", "alg": "RS256", "kid": self.kid,
-                                          "n": b64url(bytes.fromhex(modulus)), "e": "AQAB"}]})
-
-    def token(self, claims):
-        signed = b64url(json.dumps({"alg": "RS256", "kid": self.kid, "typ": "JWT"}).encode()) + "." + \
-            b64url(json.dumps(claims).encode())
-        signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", self.key], input=signed.encode(),
-                                   check=True, capture_output=True).stdout
-        return signed + "." + b64url(signature)
-
-
-@unittest.skipUnless(os.path.exists(STRAITD), "straitd is not built")
-class RequestAuthentication(AuthorizationConformance):
-    """JWTs checked by the callee's sidecar against an inline JWKS, their principal and claims used
-    by AuthorizationPolicy (the same topology as the conformance suite)."""
-
-    def test_conformance(self):
-        pass  # run once, by the base class
-
-    def test_denials_and_dry_run_and_audit_verdicts_are_counted(self):
-        pass
 
     def test_jwt_principals_and_claims(self):
         issuer = JwtIssuer(self.tmp, "issuer-key")
