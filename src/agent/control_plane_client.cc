@@ -271,6 +271,7 @@ void ControlPlaneClient::discovery_loop() {
       port->set_service(inbound.name);
       port->set_port(inbound.port);
       port->set_protocol(std::string(proxy::name_of(inbound.protocol)));
+      port->set_target_port(inbound.target_port);
     }
     node->set_inbound_address(s.inbound_address);
     node->set_proxy_version(STRAIT_VERSION);

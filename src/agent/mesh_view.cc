@@ -10,6 +10,7 @@
 #include "common/grpc_status.h"
 #include "common/host_name.h"
 #include "common/ip_block.h"
+#include "config/peer_authentication.h"
 #include "proxy/bootstrap.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
@@ -725,6 +726,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   out.config.authorization.clear();
   out.config.jwt_rules.clear();
   out.config.config_version = view.version_info();
+  std::vector<config::NamedPeerAuthentication> peer_authentications;
   struct Claim {
     int rank;
     std::string key;  // namespace/name
@@ -759,6 +761,9 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
     for (const auto& e : ms.endpoints()) {
       proxy::Endpoint endpoint;
       endpoint.mtls = e.mtls();
+      for (const auto port : e.plaintext_ports())
+        if (port > 0 && port <= 65535)
+          endpoint.plaintext_ports.push_back(static_cast<std::uint16_t>(port));
       endpoint.identity = e.identity();
       endpoint.labels = std::map<std::string, std::string>(e.labels().begin(), e.labels().end());
       std::string address = e.address();
@@ -849,6 +854,11 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       auto policy = authorization_from(ap, key, resource.dry_run());
       if (!policy) return std::unexpected(policy.error());
       out.config.authorization.push_back(std::move(*policy));
+    } else if (resource.body().Is<security::v1::PeerAuthentication>()) {
+      config::NamedPeerAuthentication pa{resource.namespace_(), resource.name(), {}};
+      if (!resource.body().UnpackTo(&pa.spec))
+        return std::unexpected("PeerAuthentication " + key + ": cannot decode");
+      peer_authentications.push_back(std::move(pa));
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();
@@ -865,6 +875,9 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       service.traffic = it->second.traffic;
     }
   }
+  // straitd sends the PeerAuthentications that reach this workload; the most specific one decides.
+  out.config.inbound_mtls =
+      config::effective_mtls(peer_authentications, base.workload.ns, base.workload.labels);
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());
   return out;
 }

@@ -140,11 +140,8 @@ std::vector<std::string> unenforced_fields(const Resource& resource) {
             "forwardOriginalToken: the token is forwarded to the application (removing it is not "
             "done yet)");
     }
-  } else if (kind == "PeerAuthentication" || kind == "RequestAuthentication" ||
-             kind == "Telemetry") {
-    out.push_back(
-        std::string(kind) +
-        " is stored but NOT enforced by the proxies yet (every sidecar-to-sidecar call is mTLS)");
+  } else if (kind == "Telemetry") {
+    out.push_back("Telemetry is stored but NOT enforced by the proxies yet");
   }
   return out;
 }

@@ -1,23 +1,22 @@
 #include "control/config_api.h"
 
-#include <spdlog/spdlog.h>
-
-#include "control/mesh_hub.h"
-#include "tls/control_plane_name.h"
-#include "common/host_name.h"
-#include "control/view_compiler.h"
-
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/duration.h"
+#include "common/host_name.h"
 #include "config/enforcement.h"
 #include "config/proto_yaml.h"
 #include "config/resource.h"
 #include "config/validation.h"
-#include "common/duration.h"
 #include "control/admin_token.h"
+#include "control/mesh_hub.h"
+#include "control/view_compiler.h"
+#include "tls/control_plane_name.h"
 
 namespace strait::control {
 namespace {
@@ -129,6 +128,20 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
     } else {
       response = service(percent_decode(rest.substr(0, slash)), percent_decode(rest.substr(slash + 1)));
     }
+  } else if (path.starts_with("/api/v1/workloads/")) {
+    std::string_view rest = path.substr(std::string_view("/api/v1/workloads/").size());
+    const auto slash = rest.find('/');
+    if (request.method != "GET") {
+      response = error(405, "use GET on workloads");
+    } else if (slash == std::string_view::npos ||
+               rest.find('/', slash + 1) != std::string_view::npos) {
+      response = error(404, "use /api/v1/workloads/{namespace}/{name}");
+    } else {
+      response =
+          workload(percent_decode(rest.substr(0, slash)), percent_decode(rest.substr(slash + 1)));
+    }
+  } else if (path == "/api/v1/check/mtls") {
+    response = request.method == "GET" ? check_mtls(query) : error(405, "use GET on check/mtls");
   } else if (path == "/api/v1/resources") {
     response = request.method == "GET" ? list(query) : error(405, "use GET to list resources");
   } else if (path.starts_with("/api/v1/resources/")) {
@@ -373,6 +386,60 @@ ApiResponse ConfigApi::proxies(std::string_view rest) {
   json found = config ? hub_->proxy_config_json(id) : hub_->proxy_json(id);
   if (found.is_null()) return error(404, "no proxy '" + id + "' (proxy ids are <workload>.<namespace>; see proxy-status)");
   return ok(found);
+}
+
+ApiResponse ConfigApi::workload(std::string_view ns, std::string_view name) {
+  if (hub_ == nullptr) return error(404, "this server has no discovery service");
+  json out = hub_->workload_json(std::string(ns), std::string(name));
+  if (out.is_null())
+    return error(404, "no workload " + std::string(name) + " in namespace " + std::string(ns) +
+                          " is registered (see proxy-status)");
+  return ok(out);
+}
+
+namespace {
+
+// "<namespace>/<name>" as the check API takes a workload.
+std::optional<WorkloadRef> workload_ref(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == text.size() ||
+      text.find('/', slash + 1) != std::string::npos)
+    return std::nullopt;
+  return WorkloadRef{text.substr(0, slash), text.substr(slash + 1)};
+}
+
+}  // namespace
+
+ApiResponse ConfigApi::check_mtls(const std::map<std::string, std::string>& query) {
+  if (hub_ == nullptr) return error(404, "this server has no discovery service");
+  const auto from_text = query.find("from");
+  const auto to_text = query.find("to");
+  if (from_text == query.end() || to_text == query.end())
+    return error(
+        400,
+        "use /api/v1/check/mtls?from={namespace}/{name}|external&to={namespace}/{name}[&port=N]");
+  std::optional<WorkloadRef> from;
+  if (from_text->second != "external") {
+    from = workload_ref(from_text->second);
+    if (!from)
+      return error(
+          400, "from: expected <namespace>/<name> or external, got '" + from_text->second + "'");
+  }
+  const auto to = workload_ref(to_text->second);
+  if (!to) return error(400, "to: expected <namespace>/<name>, got '" + to_text->second + "'");
+  std::uint16_t port = 0;
+  if (const auto p = query.find("port"); p != query.end()) {
+    unsigned value = 0;
+    const auto [end, ec] =
+        std::from_chars(p->second.data(), p->second.data() + p->second.size(), value);
+    if (ec != std::errc{} || end != p->second.data() + p->second.size() || value == 0 ||
+        value > 65535)
+      return error(400, "port: expected a port number, got '" + p->second + "'");
+    port = static_cast<std::uint16_t>(value);
+  }
+  auto answer = hub_->mtls_check_json(from, *to, port);
+  if (!answer) return error(404, answer.error());
+  return ok(*answer);
 }
 
 ApiResponse ConfigApi::service(std::string_view ns, std::string_view name) {

@@ -61,6 +61,8 @@ class ConfigApi {
   ApiResponse metrics();
   ApiResponse proxies(std::string_view rest);
   ApiResponse service(std::string_view ns, std::string_view name);
+  ApiResponse workload(std::string_view ns, std::string_view name);
+  ApiResponse check_mtls(const std::map<std::string, std::string>& query);
   void config_changed();
 
   store::ResourceStore& store_;

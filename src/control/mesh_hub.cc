@@ -421,6 +421,27 @@ json MeshHub::service_json(const std::string& ns, const std::string& name) const
   return json();
 }
 
+std::vector<RegisteredWorkload> MeshHub::registered_workloads() const {
+  std::vector<RegisteredWorkload> out;
+  out.reserve(proxies_.size());
+  for (const auto& [id, proxy] : proxies_) out.push_back(proxy->workload);
+  return out;
+}
+
+json MeshHub::workload_json(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto workloads = registered_workloads();
+  return describe_workload({&resources_, &workloads, view_.get()}, {ns, name});
+}
+
+std::expected<json, std::string> MeshHub::mtls_check_json(const std::optional<WorkloadRef>& from,
+                                                          const WorkloadRef& to,
+                                                          std::uint16_t port) const {
+  std::lock_guard lock(mutex_);
+  const auto workloads = registered_workloads();
+  return check_mtls({&resources_, &workloads, view_.get()}, from, to, port);
+}
+
 std::string MeshHub::metrics_text() const {
   std::lock_guard lock(mutex_);
   std::size_t connected = 0;

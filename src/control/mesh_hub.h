@@ -16,9 +16,11 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "control/mesh_diagnosis.h"
 #include "control/view_compiler.h"
 #include "store/resource_store.h"
 #include "strait/mesh/v1/mesh.pb.h"
@@ -70,6 +72,11 @@ class MeshHub {
   [[nodiscard]] nlohmann::json proxy_config_json(const std::string& proxy_id) const;
   // A service's ports and endpoints with their health, from the current view; null when unknown.
   [[nodiscard]] nlohmann::json service_json(const std::string& ns, const std::string& name) const;
+  // A workload's effective mTLS per port and the policies that select it; null when unknown.
+  [[nodiscard]] nlohmann::json workload_json(const std::string& ns, const std::string& name) const;
+  // check_mtls (mesh_diagnosis.h) over the current registry and config.
+  [[nodiscard]] std::expected<nlohmann::json, std::string> mtls_check_json(
+      const std::optional<WorkloadRef>& from, const WorkloadRef& to, std::uint16_t port) const;
   [[nodiscard]] std::string metrics_text() const;
   void count_certificate(bool issued);
 
@@ -79,6 +86,7 @@ class MeshHub {
   void push();                      // main thread
   void expire_disconnected();       // main thread, every second
   [[nodiscard]] nlohmann::json status_of(const ProxyState& proxy) const;
+  [[nodiscard]] std::vector<RegisteredWorkload> registered_workloads() const;  // under mutex_
 
   asio::io_context& io_;
   asio::steady_timer debounce_timer_;

@@ -9,6 +9,7 @@
 
 #include "common/bool_text.h"
 #include "common/host_name.h"
+#include "config/peer_authentication.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
 #include "strait/networking/v1/sidecar.pb.h"
@@ -88,12 +89,32 @@ void add_resource(std::vector<mesh::v1::Resource>& out, const std::string& name,
 
 }  // namespace
 
+std::vector<config::NamedPeerAuthentication> peer_authentications(
+    const std::vector<store::StoredResource>& resources) {
+  std::vector<config::NamedPeerAuthentication> out;
+  for (const auto& r : resources) {
+    if (r.kind != "PeerAuthentication") continue;
+    config::NamedPeerAuthentication pa{r.ns, r.name, {}};
+    if (pa.spec.ParseFromString(r.spec)) out.push_back(std::move(pa));
+  }
+  return out;
+}
+
+EffectiveMtls workload_mtls(const std::vector<config::NamedPeerAuthentication>& policies,
+                            const mesh::v1::Node& node) {
+  const std::map<std::string, std::string> labels(node.labels().begin(), node.labels().end());
+  return config::effective_mtls(policies, node.namespace_(), labels);
+}
+
 std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
+  const auto policies = peer_authentications(*inputs.resources);
   // Services by host name, from the sidecars' registrations; a ServiceEntry for the same host adds
   // to the same service (one host is one service for every proxy).
   std::map<std::string, mesh::v1::MeshService> services;
   for (const auto& workload : *inputs.workloads) {
     const auto& node = workload.node;
+    // Auto-mTLS: a port whose PeerAuthentication is DISABLE is called in plaintext.
+    const EffectiveMtls mtls = workload_mtls(policies, node);
     for (const auto& port : node.ports()) {
       auto& service = services[service_hostname(port.service(), node.namespace_())];
       if (service.name().empty()) {
@@ -102,16 +123,21 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
         service.set_hostname(service_hostname(port.service(), node.namespace_()));
       }
       add_port(service, port.port(), ascii_lower(port.protocol().empty() ? "http" : port.protocol()));
-      const bool listed = std::ranges::any_of(service.endpoints(), [&](const auto& e) {
-        return e.workload() == node.workload() && e.address() == node.inbound_address();
-      });
-      if (listed) continue;
-      auto* endpoint = service.add_endpoints();
-      endpoint->set_address(node.inbound_address());
-      endpoint->set_mtls(true);
-      endpoint->set_identity(workload.identity);
-      endpoint->mutable_labels()->insert(node.labels().begin(), node.labels().end());
-      endpoint->set_workload(node.workload());
+      mesh::v1::MeshEndpoint* endpoint = nullptr;
+      for (auto& e : *service.mutable_endpoints()) {
+        if (e.workload() == node.workload() && e.address() == node.inbound_address()) endpoint = &e;
+      }
+      if (endpoint == nullptr) {
+        endpoint = service.add_endpoints();
+        endpoint->set_address(node.inbound_address());
+        endpoint->set_mtls(true);
+        endpoint->set_identity(workload.identity);
+        endpoint->mutable_labels()->insert(node.labels().begin(), node.labels().end());
+        endpoint->set_workload(node.workload());
+      }
+      const auto target = static_cast<std::uint16_t>(port.target_port());
+      if (mtls.for_port(target).mode == MtlsMode::kDisable)
+        endpoint->add_plaintext_ports(port.port());
     }
   }
 
@@ -162,6 +188,9 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
     } else if (r.kind == "RateLimitPolicy") {
       policy::v1alpha1::RateLimitPolicy spec;
+      if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    } else if (r.kind == "PeerAuthentication") {
+      security::v1::PeerAuthentication spec;
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
     } else if (r.kind == "RequestAuthentication") {
       security::v1::RequestAuthentication spec;
@@ -214,6 +243,12 @@ std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view)
       reach.workload_policy = true;
       reach.selector.insert(ra.selector().match_labels().begin(),
                             ra.selector().match_labels().end());
+    } else if (security::v1::PeerAuthentication pa;
+               resource.body().Is<security::v1::PeerAuthentication>() &&
+               resource.body().UnpackTo(&pa)) {
+      reach.workload_policy = true;
+      reach.selector.insert(pa.selector().match_labels().begin(),
+                            pa.selector().match_labels().end());
     } else if (security::v1::AuthorizationPolicy ap;
                resource.body().Is<security::v1::AuthorizationPolicy>() &&
                resource.body().UnpackTo(&ap)) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "config/peer_authentication.h"
 #include "store/resource_store.h"
 #include "strait/mesh/v1/mesh.pb.h"
 
@@ -30,6 +31,12 @@ struct MeshInputs {
 
 // The resources of the view, in a stable order (so equal inputs give byte-equal views).
 [[nodiscard]] std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs);
+
+// The stored PeerAuthentications, and the effective mTLS modes they give a registered workload.
+[[nodiscard]] std::vector<config::NamedPeerAuthentication> peer_authentications(
+    const std::vector<store::StoredResource>& resources);
+[[nodiscard]] EffectiveMtls workload_mtls(
+    const std::vector<config::NamedPeerAuthentication>& policies, const mesh::v1::Node& node);
 
 // What decides who sees a resource of the view.
 struct ResourceReach {

@@ -474,4 +474,115 @@ int run_describe_service(const GlobalOptions& global, const std::string& name, c
   return 0;
 }
 
+namespace {
+
+// A workload as the CLI takes it: "name" (in `ns`), "name.namespace" (a proxy id), or
+// "namespace/name"; as the API's "namespace/name".
+std::string workload_path(const std::string& text, const std::string& ns) {
+  if (text.find('/') != std::string::npos) return text;
+  const auto dot = text.rfind('.');
+  if (dot != std::string::npos && dot > 0 && dot + 1 < text.size())
+    return text.substr(dot + 1) + "/" + text.substr(0, dot);
+  return ns + "/" + text;
+}
+
+}  // namespace
+
+int run_describe_workload(const GlobalOptions& global, const std::string& name,
+                          const std::string& ns, const std::string& output) {
+  auto format = parse_output_format(output);
+  if (!format) return fail(format.error());
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  const std::string path = workload_path(name, ns);
+  const auto slash = path.find('/');
+  auto answer = api->call("GET", "/api/v1/workloads/" + url_encode(path.substr(0, slash)) + "/" +
+                                     url_encode(path.substr(slash + 1)));
+  if (!answer) return fail(answer.error());
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return 0;
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return 0;
+  }
+  const json& a = *answer;
+  std::string out = "Workload:   " + text_of(a, "workload") + "." + text_of(a, "namespace") + "\n";
+  out += "Identity:   " + text_of(a, "identity") + "\n";
+  out += "Labels:     " + labels_of(a.value("labels", json::object())) + "\n";
+  out += "Inbound:    " + text_of(a, "inboundAddress") + "\n";
+  const json mtls = a.value("mtls", json::object());
+  out += "mTLS:       " + text_of(mtls, "mode") + " (" + text_of(mtls, "source") + ")\n\nPorts:\n";
+  std::vector<std::vector<std::string>> rows{
+      {"  SERVICE", "PORT", "TARGET", "PROTOCOL", "MTLS", "FROM"}};
+  for (const auto& p : a.value("ports", json::array())) {
+    const json m = p.value("mtls", json::object());
+    rows.push_back({"  " + text_of(p, "service"), text_of(p, "port"), text_of(p, "targetPort"),
+                    text_of(p, "protocol"), text_of(m, "mode"), text_of(m, "source")});
+  }
+  out += rows.size() == 1 ? "  (none)\n" : render_rows(rows, false);
+  out += "\nPeerAuthentications:\n";
+  const json peer = a.value("peerAuthentications", json::array());
+  if (peer.empty()) out += "  (none: PERMISSIVE, Istio's default)\n";
+  for (const auto& p : peer)
+    out += "  " + text_of(p, "namespace") + "/" + text_of(p, "name") + " (" + text_of(p, "scope") +
+           "): " + text_of(p, "mode") + "\n";
+  out += "\nAuthorizationPolicies:\n";
+  const json authz = a.value("authorizationPolicies", json::array());
+  if (authz.empty()) out += "  (none)\n";
+  for (const auto& p : authz)
+    out += "  " + text_of(p, "namespace") + "/" + text_of(p, "name") + ": " + text_of(p, "action") +
+           ", " + text_of(p, "rules") + " rules" + (p.value("dryRun", false) ? " (dry run)" : "") +
+           "\n";
+  out += "  => " + text_of(a, "authorizationDefault") + "\n";
+  out += "\nRequestAuthentications:\n";
+  const json jwt = a.value("requestAuthentications", json::array());
+  if (jwt.empty()) out += "  (none)\n";
+  for (const auto& p : jwt) {
+    std::string issuers;
+    for (const auto& i : p.value("issuers", json::array()))
+      issuers += (issuers.empty() ? "" : ", ") + i.get<std::string>();
+    out += "  " + text_of(p, "namespace") + "/" + text_of(p, "name") + ": " + issuers + "\n";
+  }
+  print(out);
+  return 0;
+}
+
+int run_check_mtls(const GlobalOptions& global, const std::string& from, const std::string& to,
+                   const std::string& ns, int port, const std::string& output) {
+  auto format = parse_output_format(output);
+  if (!format) return fail(format.error());
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  const std::string from_path = from == "external" ? from : workload_path(from, ns);
+  std::string target = "/api/v1/check/mtls?from=" + url_encode(from_path) +
+                       "&to=" + url_encode(workload_path(to, ns));
+  if (port > 0) target += "&port=" + std::to_string(port);
+  auto answer = api->call("GET", target);
+  if (!answer) return fail(answer.error());
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return 0;
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return 0;
+  }
+  const json& a = *answer;
+  auto who = [](const json& w) {
+    const std::string ns = text_of(w, "namespace");
+    return text_of(w, "workload") + (ns.empty() ? "" : "." + ns) +
+           (w.value("sidecar", false) ? "" : " (no sidecar)");
+  };
+  std::string out =
+      who(a.value("from", json::object())) + " -> " + who(a.value("to", json::object())) + "\n";
+  for (const auto& p : a.value("ports", json::array())) {
+    out += "\n  port " + text_of(p, "port") + " (" + text_of(p, "service") +
+           "): " + text_of(p, "result") + "\n    " + text_of(p, "reason") + "\n";
+  }
+  print(out);
+  return 0;
+}
+
 }  // namespace strait::ctl

@@ -43,4 +43,13 @@ int run_describe_service(const GlobalOptions& global, const std::string& name, c
 // version: the client's, then straitd's.
 int run_version(const GlobalOptions& global);
 
+// describe workload NAME [-n NS]: its effective mTLS mode per port and the policies that select it.
+int run_describe_workload(const GlobalOptions& global, const std::string& name,
+                          const std::string& ns, const std::string& output);
+
+// check mtls FROM TO [--port N]: whether a call would be mTLS, plaintext or refused, and why.
+// FROM may be "external" (a caller without a sidecar).
+int run_check_mtls(const GlobalOptions& global, const std::string& from, const std::string& to,
+                   const std::string& ns, int port, const std::string& output);
+
 }  // namespace strait::ctl

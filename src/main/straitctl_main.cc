@@ -65,9 +65,14 @@ int main(int argc, char** argv) {
   std::string describe_name;
   std::string describe_ns = "default";
   std::string describe_output;
-  auto* describe = app.add_subcommand("describe", "Describe a service: endpoints, routes, subsets, policies");
-  describe->add_option("WHAT", describe_what, "service (svc) followed by its name, or just the name")->required();
-  describe->add_option("NAME", describe_name, "Service name");
+  auto* describe = app.add_subcommand("describe",
+                                      "Describe a service (endpoints, routes, subsets, policies) "
+                                      "or a workload (mTLS per port, policies)");
+  describe
+      ->add_option("WHAT", describe_what,
+                   "service (svc) or workload (wl) followed by its name; or a service name")
+      ->required();
+  describe->add_option("NAME", describe_name, "Service or workload name");
   describe->add_option("-n,--namespace", describe_ns, "Namespace")->capture_default_str();
   describe->add_option("-o,--output", describe_output, "Output format: json or yaml");
 
@@ -75,6 +80,25 @@ int main(int argc, char** argv) {
   std::string token_sa;
   std::string token_ttl = "1h";
   std::string token_id;
+  std::string check_from;
+  std::string check_to;
+  std::string check_ns = "default";
+  std::string check_output;
+  int check_port = 0;
+  auto* check = app.add_subcommand("check", "Answer questions about the mesh's behaviour");
+  check->require_subcommand(1);
+  auto* check_mtls = check->add_subcommand(
+      "mtls", "Would a call from FROM to TO be mTLS, plaintext or refused, and why");
+  check_mtls
+      ->add_option("FROM", check_from, "The caller: NAME, NAME.NAMESPACE, or external (no sidecar)")
+      ->required();
+  check_mtls->add_option("TO", check_to, "The callee workload: NAME or NAME.NAMESPACE")->required();
+  check_mtls->add_option("-n,--namespace", check_ns, "Namespace of names given without one")
+      ->capture_default_str();
+  check_mtls->add_option("--port", check_port, "Only this service port")
+      ->check(CLI::Range(1, 65535));
+  check_mtls->add_option("-o,--output", check_output, "Output format: json or yaml");
+
   auto* token = app.add_subcommand("token", "Join tokens for new workloads");
   token->require_subcommand(1);
   auto* token_create = token->add_subcommand("create", "Create a join token (printed once)");
@@ -101,12 +125,19 @@ int main(int argc, char** argv) {
   if (proxy_config->parsed()) return run_proxy_config(global, config_proxy, config_output);
   if (describe->parsed()) {
     if (describe_name.empty()) return run_describe_service(global, describe_what, describe_ns, describe_output);
+    if (describe_what == "workload" || describe_what == "wl" || describe_what == "workloads")
+      return run_describe_workload(global, describe_name, describe_ns, describe_output);
     if (describe_what != "service" && describe_what != "svc" && describe_what != "services") {
-      std::fprintf(stderr, "straitctl: describe supports services: straitctl describe service NAME [-n NS]\n");
+      std::fprintf(stderr,
+                   "straitctl: describe supports services and workloads: straitctl describe "
+                   "service|workload "
+                   "NAME [-n NS]\n");
       return 1;
     }
     return run_describe_service(global, describe_name, describe_ns, describe_output);
   }
+  if (check_mtls->parsed())
+    return run_check_mtls(global, check_from, check_to, check_ns, check_port, check_output);
   if (token_create->parsed()) return run_token_create(global, token_ns, token_sa, token_ttl);
   if (token_list->parsed()) return run_token_list(global);
   if (token_revoke->parsed()) return run_token_revoke(global, token_id);

@@ -133,6 +133,7 @@ std::string render_config_dump(const ProxyServer& server) {
     for (const auto& e : s.endpoints) {
       endpoints.push_back({{"address", e.address.to_string()},
                            {"mtls", e.mtls},
+                           {"plaintext_ports", e.plaintext_ports},
                            {"identity", e.identity},
                            {"labels", e.labels}});
     }
@@ -164,6 +165,13 @@ std::string render_config_dump(const ProxyServer& server) {
                              {"rules", policy.rules.size()}});
   }
   out["authorization_policies"] = authorization;
+  json mtls_ports = json::object();
+  for (const auto& [port, setting] : config.inbound_mtls.ports)
+    mtls_ports[std::to_string(port)] = {{"mode", name_of(setting.mode)},
+                                        {"source", setting.source}};
+  out["peer_authentication"] = {{"mode", name_of(config.inbound_mtls.workload.mode)},
+                                {"source", config.inbound_mtls.workload.source},
+                                {"ports", mtls_ports}};
   json rate_limits = json::array();
   for (const auto& r : config.rate_limits) {
     rate_limits.push_back({{"name", r.name},
@@ -209,7 +217,9 @@ std::string render_prometheus(const ProxyServer& server) {
   };
   static constexpr ListenerMetric kListenerMetrics[] = {
       {"strait_downstream_connections_total", "counter", "Downstream connections accepted.",
-       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.connections_total.value()); }},
+       [](const ListenerStats& s) {
+         return static_cast<std::int64_t>(s.connections_total.value());
+       }},
       {"strait_downstream_connections_active", "gauge", "Downstream connections open now.",
        [](const ListenerStats& s) { return s.connections_active.value(); }},
       {"strait_downstream_requests_total", "counter", "HTTP requests received.",
@@ -217,7 +227,15 @@ std::string render_prometheus(const ProxyServer& server) {
       {"strait_downstream_parse_errors_total", "counter", "Requests refused as malformed.",
        [](const ListenerStats& s) { return static_cast<std::int64_t>(s.parse_errors.value()); }},
       {"strait_tls_handshake_failures_total", "counter", "Inbound TLS handshakes refused.",
-       [](const ListenerStats& s) { return static_cast<std::int64_t>(s.tls_handshake_failures.value()); }},
+       [](const ListenerStats& s) {
+         return static_cast<std::int64_t>(s.tls_handshake_failures.value());
+       }},
+      {"strait_plaintext_connections_total", "counter",
+       "Inbound connections that arrived in plaintext (PeerAuthentication PERMISSIVE or DISABLE "
+       "lets them in; STRICT refuses their requests).",
+       [](const ListenerStats& s) {
+         return static_cast<std::int64_t>(s.plaintext_connections.value());
+       }},
       {"strait_tunnels_total", "counter", "CONNECT, upgrade and TCP tunnels opened.",
        [](const ListenerStats& s) { return static_cast<std::int64_t>(s.tunnels_total.value()); }},
       {"strait_downstream_received_bytes_total", "counter", "Bytes received from downstream.",

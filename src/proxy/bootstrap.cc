@@ -262,6 +262,36 @@ std::expected<void, FieldError> read_tls(const YAML::Node& n, ProxyConfig& c, co
   return {};
 }
 
+Field<MtlsMode> as_mtls_mode(const YAML::Node& node, const std::string& path) {
+  STRAIT_TRY(s, as_string(node, path));
+  for (const MtlsMode mode : {MtlsMode::kStrict, MtlsMode::kPermissive, MtlsMode::kDisable}) {
+    if (*s == name_of(mode)) return mode;
+  }
+  return std::unexpected(FieldError{path, "must be STRICT, PERMISSIVE or DISABLE"});
+}
+
+// peerAuthentication: {mode: STRICT, portLevelMtls: {19080: PERMISSIVE}}: the inbound modes a
+// static sidecar applies, by application port.
+std::expected<void, FieldError> read_peer_authentication(const YAML::Node& n, EffectiveMtls& out) {
+  const std::string p = "peerAuthentication";
+  STRAIT_CHECK(only_known(n, p, {"mode", "portLevelMtls"}));
+  if (n["mode"]) {
+    STRAIT_TRY(mode, as_mtls_mode(n["mode"], p + ".mode"));
+    out.workload = {*mode, "bootstrap"};
+  }
+  if (const YAML::Node& ports = n["portLevelMtls"]; ports) {
+    if (!ports.IsMap())
+      return std::unexpected(FieldError{p + ".portLevelMtls", "must be a map of port to mode"});
+    for (const auto& entry : ports) {
+      const std::string pp = p + ".portLevelMtls." + entry.first.Scalar();
+      STRAIT_TRY(port, as_port(entry.first, pp));
+      STRAIT_TRY(mode, as_mtls_mode(entry.second, pp));
+      out.ports[*port] = {*mode, "bootstrap/portLevelMtls/" + std::to_string(*port)};
+    }
+  }
+  return {};
+}
+
 std::expected<void, FieldError> read_limits(const YAML::Node& n, Limits& l) {
   const std::string p = "limits";
   STRAIT_CHECK(only_known(n, p, {"maxRequestLine", "maxHeadSize", "maxHeaderCount",
@@ -429,8 +459,9 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
   }
   ProxyConfig config;
   auto fail = [](const FieldError& e) { return std::unexpected(e.path + ": " + e.reason); };
-  if (auto ok = only_known(root, "", {"workload", "listeners", "inbound", "upstreams", "services",
-                                       "tls", "limits", "concurrency"});
+  if (auto ok = only_known(root, "",
+                           {"workload", "listeners", "inbound", "upstreams", "services", "tls",
+                            "limits", "concurrency", "peerAuthentication"});
       !ok)
     return fail(ok.error());
   try {
@@ -441,6 +472,10 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
     if (root["services"]) { if (auto ok = read_services(root["services"], config); !ok) return fail(ok.error()); }
     if (root["tls"]) { if (auto ok = read_tls(root["tls"], config, base_dir); !ok) return fail(ok.error()); }
     if (root["limits"]) { if (auto ok = read_limits(root["limits"], config.limits); !ok) return fail(ok.error()); }
+    if (root["peerAuthentication"]) {
+      if (auto ok = read_peer_authentication(root["peerAuthentication"], config.inbound_mtls); !ok)
+        return fail(ok.error());
+    }
     if (root["concurrency"]) {
       auto v = as_uint(root["concurrency"], "concurrency", 256);
       if (!v) return fail(v.error());

@@ -3,6 +3,7 @@
 // plane), then only ever read: a change builds a whole new ProxyConfig.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mtls_mode.h"
 #include "proxy/authorization.h"
 #include "proxy/http_route.h"
 #include "proxy/l4_route.h"
@@ -63,6 +65,13 @@ struct Endpoint {
   bool mtls = true;              // false: plaintext to a workload that has no sidecar
   std::string identity;          // SPIFFE ID of the sidecar expected there
   std::map<std::string, std::string> labels;
+  // Service ports on which the workload's PeerAuthentication is DISABLE: its sidecar is called in
+  // plaintext there (auto-mTLS), and tells the port from the request's authority.
+  std::vector<std::uint16_t> plaintext_ports;
+  // Whether a call to `port` of the service goes over the mesh's mTLS.
+  [[nodiscard]] bool mtls_on(std::uint16_t port) const {
+    return mtls && std::ranges::find(plaintext_ports, port) == plaintext_ports.end();
+  }
 };
 
 struct ServicePort {
@@ -125,6 +134,10 @@ struct ProxyConfig {
   std::vector<AuthzPolicy> authorization;
   // The RequestAuthentication rules that apply to this workload (request_authentication.h).
   std::vector<JwtRule> jwt_rules;
+  // The PeerAuthentication modes of this workload's inbound ports (by application port). A static
+  // bootstrap is STRICT unless it says otherwise; under straitd, Istio's resolution decides
+  // (PERMISSIVE without any policy).
+  EffectiveMtls inbound_mtls{.workload = {MtlsMode::kStrict, "bootstrap"}};
   TlsFiles tls;                // bootstrap mode
   bool control_plane = false;  // certificates and services come from straitd, not from files
   Limits limits;

@@ -732,7 +732,7 @@ asio::awaitable<void> serve_h2(Worker& worker, net::Stream downstream, std::stri
     stats.connections_active.add(1);
   }
   std::string client_cert;
-  if (info.kind == ListenerKind::kInbound) {
+  if (info.kind == ListenerKind::kInbound && !info.plaintext) {
     client_cert = "By=" + worker.snapshot()->tls.certificate.spiffe_id + ";URI=" + info.peer_identity;
   }
   auto on_request = [&worker, info, client_cert](std::shared_ptr<H2Stream> stream) {

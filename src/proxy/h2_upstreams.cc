@@ -67,7 +67,7 @@ asio::awaitable<H2Upstream> h2_upstream(Worker& worker, const Snapshot& snapshot
       endpoints_to_try(worker, cluster, destination.hash, destination.avoid_endpoint);
   for (std::size_t attempt = 0; attempt < order.size; ++attempt) {
     const std::size_t index = order.indices[attempt];
-    const bool mtls = service.service->endpoints[index].mtls;
+    const bool mtls = service.service->endpoints[index].mtls_on(cluster.port);
     const std::string& key = cluster.h2_keys[index];
     if (auto it = connections.find(key); it != connections.end() && it->second->usable())
       co_return H2Upstream{it->second, {}, {}, index};

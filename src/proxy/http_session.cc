@@ -63,12 +63,13 @@ class HttpSession {
     worker_.track(&tracked_);
     stats_.connections_total.add();
     stats_.connections_active.add(1);
-    if (info_.kind == ListenerKind::kInbound) {
+    if (info_.kind == ListenerKind::kInbound && !info_.plaintext) {
       client_cert_ = "By=" + worker_.snapshot()->tls.certificate.spiffe_id + ";URI=" + info_.peer_identity;
     }
     // (No co_await inside && or ?: — GCC 12 miscompiles conditional co_await.)
     Preface preface = Preface::kHttp1;
-    if (info_.kind != ListenerKind::kInbound) preface = co_await sniff_preface();
+    // Sidecars say HTTP/2 by ALPN; plaintext callers (and applications) by the preface.
+    if (info_.kind != ListenerKind::kInbound || info_.plaintext) preface = co_await sniff_preface();
     if (preface == Preface::kHttp2) {
       // h2c with prior knowledge: the connection is HTTP/2 from its first byte.
       std::string initial(in_.data());

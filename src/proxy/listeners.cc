@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 
@@ -60,11 +61,87 @@ asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::S
   stats.connections_active.add(-1);
 }
 
+// Whether bytes a connection starts with can be an HTTP/1 request line or the HTTP/2 preface
+// ("PRI * HTTP/2.0"): a method token of upper-case letters, then a space. A prefix of one counts.
+bool looks_like_http(std::string_view bytes) {
+  std::size_t i = 0;
+  while (i < bytes.size() && bytes[i] >= 'A' && bytes[i] <= 'Z') ++i;
+  return i > 0 && (i == bytes.size() || bytes[i] == ' ');
+}
+
+// A connection that reached the inbound listener without TLS: a caller without a sidecar, or a
+// sidecar calling a port whose PeerAuthentication is DISABLE. It has no peer identity. HTTP goes
+// to an HTTP session, which finds the port from each request's host and refuses requests to a
+// STRICT port; anything else can only be the workload's one opaque port.
+asio::awaitable<void> serve_plaintext_inbound(Worker& worker, net::Stream stream,
+                                              std::string first_bytes) {
+  const auto snapshot = worker.snapshot();
+  const ProxyConfig& config = *snapshot->config;
+  worker.stats().listener(ListenerKind::kInbound).plaintext_connections.add();
+  std::error_code ignored;
+  DownstreamInfo info{.kind = ListenerKind::kInbound};
+  info.plaintext = true;
+  info.source_ip = stream.socket().remote_endpoint(ignored).address().to_string();
+  info.local_ip = stream.socket().local_endpoint(ignored).address().to_string();
+  const InboundService* opaque = nullptr;
+  std::size_t opaque_count = 0;
+  bool serves_http = false;
+  for (const auto& service : config.inbound_services) {
+    if (is_http(service.protocol)) {
+      serves_http = true;
+    } else {
+      opaque = &service;
+      ++opaque_count;
+    }
+  }
+  if (opaque_count != 1 || (serves_http && looks_like_http(first_bytes))) {
+    co_await serve_http(worker, std::move(stream), std::move(info));
+    co_return;
+  }
+  const MtlsSetting& mtls = config.inbound_mtls.for_port(opaque->target_port);
+  if (mtls.mode == MtlsMode::kStrict) {
+    worker.stats().count(LocalReason::kMtlsRequired);
+    spdlog::info(
+        "inbound: refused a plaintext connection from {} to port {}: PeerAuthentication "
+        "{} is STRICT",
+        info.source_ip, opaque->port, mtls.source);
+    stream.close();
+    co_return;
+  }
+  if (!authorize_connection(config.authorization, info, opaque->port, opaque->target_port,
+                            worker.stats())) {
+    stream.close();
+    co_return;
+  }
+  ConnectOutcome outcome = co_await connect_to_app(worker, *snapshot, opaque->target_port, false);
+  net::ReadBuffer buffer(kTunnelBuffer);
+  co_await relay_connection(worker, ListenerKind::kInbound, std::move(stream), std::move(outcome),
+                            std::move(buffer));
+}
+
+constexpr unsigned char kTlsHandshakeRecord = 22;  // the content type of a ClientHello's record
+
 asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket) {
   const auto snapshot = worker.snapshot();
-  net::Stream stream(net::TlsStream(std::move(socket), *snapshot->tls.server));
   auto& stats = worker.stats().listener(ListenerKind::kInbound);
   net::Watchdog watchdog(worker.io().get_executor());
+  // mTLS or plaintext, told by the first byte (peeked: it stays in the socket for either).
+  net::Stream plain(std::move(socket));
+  watchdog.arm(snapshot->config->limits.header_read_timeout, &plain);
+  std::array<char, 16> first{};
+  auto [peek_error, peeked] = co_await plain.socket().async_receive(
+      asio::buffer(first), asio::socket_base::message_peek, net::kAsTuple);
+  watchdog.disarm();
+  if (peek_error || peeked == 0) {  // gone, or silent for headerReadTimeout
+    plain.close();
+    co_return;
+  }
+  if (static_cast<unsigned char>(first[0]) != kTlsHandshakeRecord) {
+    std::string first_bytes(first.data(), peeked);  // a named argument (GCC 12 and coroutines)
+    co_await serve_plaintext_inbound(worker, std::move(plain), std::move(first_bytes));
+    co_return;
+  }
+  net::Stream stream(net::TlsStream(std::move(plain.socket()), *snapshot->tls.server));
   watchdog.arm(snapshot->config->limits.header_read_timeout, &stream);
   const auto error = co_await stream.handshake(asio::ssl::stream_base::server);
   watchdog.disarm();

@@ -31,6 +31,8 @@ std::string_view name_of(LocalReason reason) {
       return "rbac_denied";
     case LocalReason::kJwtInvalid:
       return "jwt_invalid";
+    case LocalReason::kMtlsRequired:
+      return "mtls_required";
     case LocalReason::kCount: break;
   }
   return "unknown";

@@ -34,6 +34,7 @@ enum class LocalReason : std::uint8_t {
   kRateLimited,                  // 429: a RateLimitPolicy's limit has no token left for the request
   kRbacDenied,                   // 403: an AuthorizationPolicy denies the request (TCP: closed)
   kJwtInvalid,                   // 401: the request's JWT is not valid under RequestAuthentication
+  kMtlsRequired,                 // 403: plaintext to a port whose PeerAuthentication is STRICT
   kCount,
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/host_name.h"
+
 namespace strait::proxy {
 
 std::optional<Authority> split_authority(std::string_view authority) {
@@ -32,6 +34,32 @@ std::optional<Authority> split_authority(std::string_view authority) {
   return out;
 }
 
+namespace {
+
+// The inbound service port a plaintext request's authority names: its port when this workload
+// serves one, else the only port of the inbound service its host names ("reviews",
+// "reviews.<ns>", "reviews.<ns>.svc.cluster.local"). 0: none.
+std::uint16_t inbound_port_named_by(const ProxyConfig& config, std::string_view authority) {
+  const auto split = split_authority(authority);
+  if (!split) return 0;
+  const auto& inbound = config.inbound_services;
+  if (split->port != 0) {
+    const bool served = std::ranges::any_of(
+        inbound, [&](const InboundService& s) { return s.port == split->port; });
+    return served ? split->port : 0;
+  }
+  const std::string fqdn = qualify_host(split->host, config.workload.ns);
+  std::uint16_t found = 0;
+  for (const auto& s : inbound) {
+    if (service_hostname(s.name, config.workload.ns) != fqdn) continue;
+    if (found != 0) return 0;  // the service has several ports here: the host must say which
+    found = s.port;
+  }
+  return found;
+}
+
+}  // namespace
+
 std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
                                                      const DownstreamInfo& info,
                                                      std::string_view authority) {
@@ -39,14 +67,26 @@ std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
   if (info.kind == ListenerKind::kInbound) {
     std::uint16_t port = info.inbound_port;
     const auto& inbound = snapshot.config->inbound_services;
+    if (port == 0 && info.plaintext) port = inbound_port_named_by(*snapshot.config, authority);
     if (port == 0 && inbound.size() == 1) port = inbound.front().port;
     const auto it = snapshot.inbound_by_port.find(port);
     if (it == snapshot.inbound_by_port.end())
-      return std::unexpected(RouteError{404, LocalReason::kUnknownInboundPort,
-                                        "this workload serves no port " + std::to_string(port)});
+      return std::unexpected(RouteError{
+          404, LocalReason::kUnknownInboundPort,
+          port != 0 ? "this workload serves no port " + std::to_string(port)
+                    : "a plaintext request must name the service port in its host ('" +
+                          std::string(authority) + "' names none of this workload's ports)"});
     d.port = port;  // the service port, for rate-limit matches
     d.app_port = it->second->target_port;
     d.protocol = it->second->protocol;
+    if (info.plaintext) {
+      const MtlsSetting& mtls = snapshot.config->inbound_mtls.for_port(d.app_port);
+      if (mtls.mode == MtlsMode::kStrict)
+        return std::unexpected(
+            RouteError{403, LocalReason::kMtlsRequired,
+                       "port " + std::to_string(port) + " takes mTLS only (PeerAuthentication " +
+                           mtls.source + " is STRICT): call it through a sidecar"});
+    }
     return d;
   }
 

@@ -25,6 +25,7 @@ struct DownstreamInfo {
   std::string source_ip;  // the downstream peer's address, as text
   std::string local_ip;   // inbound: the address the caller reached (destination.ip)
   std::string sni;        // inbound: the SNI the caller's sidecar sent (connection.sni)
+  bool plaintext = false;  // inbound: the caller came without mTLS (no peer identity, no SNI)
 };
 
 struct Authority {

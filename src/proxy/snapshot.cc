@@ -58,7 +58,7 @@ void build_clusters(ResolvedService& resolved, CircuitRegistry* circuits) {
       cluster.h2_keys.resize(count);
       for (const auto i : set->members) {
         const std::string_view endpoint_sni =
-            service.endpoints[i].mtls ? std::string_view(sni) : std::string_view{};
+            service.endpoints[i].mtls_on(port) ? std::string_view(sni) : std::string_view{};
         const auto& address = resolved.addresses[i];
         cluster.http1_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnHttp11, cluster.name);
         cluster.tcp_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnTcp, cluster.name);

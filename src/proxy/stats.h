@@ -37,6 +37,7 @@ struct ListenerStats {
   Gauge connections_active;
   Counter requests_total;
   Counter tls_handshake_failures;   // inbound: refused clients (no/foreign certificate, not TLS 1.3)
+  Counter plaintext_connections;    // inbound: connections that arrived without TLS
   Counter parse_errors;
   Counter tunnels_total;            // CONNECT, upgrades and opaque TCP
   Counter bytes_received;

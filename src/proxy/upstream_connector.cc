@@ -151,9 +151,10 @@ asio::awaitable<ConnectOutcome> connect_to_service(Worker& worker, const Snapsho
     }
     if (attempt > 0) worker.stats().upstream_retries.add();
     std::string key = keys[i];
-    last = co_await connect_once(worker, snapshot, address, route->sni, alpn,
-                                 endpoint.mtls ? &service.service->allowed_identities : nullptr,
-                                 std::move(key), &limits);
+    last = co_await connect_once(
+        worker, snapshot, address, route->sni, alpn,
+        endpoint.mtls_on(port) ? &service.service->allowed_identities : nullptr, std::move(key),
+        &limits);
     last.endpoint = i;
     if (last.connection) {
       last.connection->counted = std::move(counted);
@@ -238,9 +239,10 @@ asio::awaitable<ConnectOutcome> connect_to_endpoint(Worker& worker, const Snapsh
   const auto& address = service.addresses[index];
   const std::string sni = mesh_sni(cluster.port, service.service->fqdn);
   std::string key = cluster.keys_for(alpn)[index];
-  co_return co_await connect_once(worker, snapshot, address, sni, alpn,
-                                  endpoint.mtls ? &service.service->allowed_identities : nullptr,
-                                  std::move(key), &cluster.pool());
+  co_return co_await connect_once(
+      worker, snapshot, address, sni, alpn,
+      endpoint.mtls_on(cluster.port) ? &service.service->allowed_identities : nullptr,
+      std::move(key), &cluster.pool());
 }
 
 asio::awaitable<ConnectOutcome> connect_to_app(Worker& worker, const Snapshot& snapshot,

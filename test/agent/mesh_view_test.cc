@@ -410,6 +410,60 @@ spec:
   EXPECT_EQ(outsider_sees.size(), full.size() - 1);
 }
 
+TEST_F(MeshViewTest, PeerAuthenticationSetsInboundModesAndAutoMtls) {
+  for (auto& w : workloads_) w.node.mutable_ports(0)->set_target_port(19080);
+  auto policies = stored(R"(
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: default, namespace: strait-system}
+spec: {mtls: {mode: STRICT}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: reviews-v2, namespace: shop}
+spec:
+  selector: {matchLabels: {version: v2}}
+  portLevelMtls: {19080: {mode: DISABLE}}
+)");
+  resources_.insert(resources_.end(), policies.begin(), policies.end());
+  const auto pushed = view();
+  // Callers send plaintext to v2's 9080 (its target port 19080 is DISABLE), mTLS to v1.
+  auto caller = agent::config_from_view(base_, pushed);
+  ASSERT_TRUE(caller) << caller.error();
+  const proxy::Service* reviews = service_named(caller->config, "reviews");
+  ASSERT_NE(reviews, nullptr);
+  ASSERT_EQ(reviews->endpoints.size(), 2u);
+  EXPECT_TRUE(reviews->endpoints[0].mtls_on(9080));
+  EXPECT_FALSE(reviews->endpoints[1].mtls_on(9080));
+  EXPECT_TRUE(reviews->endpoints[1].mtls);  // it has a sidecar all the same
+  EXPECT_EQ(caller->config.inbound_mtls.workload,
+            (MtlsSetting{MtlsMode::kStrict, "strait-system/default"}));
+  // Each workload gets the policies that reach it and resolves its own modes.
+  std::vector<mesh::v1::Resource> full(pushed.resources().begin(), pushed.resources().end());
+  const auto reach = control::reach_of(full);
+  for (const auto& w : workloads_) {
+    mesh::v1::DiscoveryResponse own;
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      if (control::visible_to(reach[i], w.node, control::egress_scope(w.node, resources_)))
+        *own.add_resources() = full[i];
+    }
+    proxy::ProxyConfig base = base_;
+    base.workload.name = w.node.workload();
+    base.workload.labels = {w.node.labels().begin(), w.node.labels().end()};
+    auto applied = agent::config_from_view(base, own);
+    ASSERT_TRUE(applied) << applied.error();
+    const bool v2 = w.node.workload() == "reviews-v2";
+    EXPECT_EQ(applied->config.inbound_mtls.for_port(19080).mode,
+              v2 ? MtlsMode::kDisable : MtlsMode::kStrict);
+    EXPECT_EQ(applied->config.inbound_mtls.for_port(19081).mode, MtlsMode::kStrict);
+  }
+  // Without a policy Istio's default holds: PERMISSIVE.
+  resources_.resize(resources_.size() - 2);
+  auto plain = agent::config_from_view(base_, view());
+  ASSERT_TRUE(plain) << plain.error();
+  EXPECT_EQ(plain->config.inbound_mtls.workload, (MtlsSetting{MtlsMode::kPermissive, ""}));
+}
+
 TEST_F(MeshViewTest, AuthorizationPoliciesReachTheWorkloadsTheySelectWithTheirDryRunMark) {
   auto policies = stored(R"(
 apiVersion: security.istio.io/v1

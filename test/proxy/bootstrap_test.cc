@@ -213,6 +213,35 @@ TEST(BootstrapTest, TlsPathsResolveAgainstTheBaseDirectory) {
   EXPECT_EQ(here->tls.trust_bundle, "/abs/b.pem");
 }
 
+TEST(BootstrapTest, PeerAuthenticationIsStrictUnlessTheFileSaysOtherwise) {
+  auto strict = parse_bootstrap(R"(
+tls: {certificateChain: c.pem, privateKey: k.pem, trustBundle: b.pem}
+)",
+                                "");
+  ASSERT_TRUE(strict) << strict.error();
+  EXPECT_EQ(strict->inbound_mtls.workload.mode, MtlsMode::kStrict);
+  auto mixed = parse_bootstrap(R"(
+peerAuthentication:
+  mode: PERMISSIVE
+  portLevelMtls: {19080: STRICT, 19090: DISABLE}
+)",
+                               "");
+  ASSERT_TRUE(mixed) << mixed.error();
+  EXPECT_EQ(mixed->inbound_mtls.workload.mode, MtlsMode::kPermissive);
+  EXPECT_EQ(mixed->inbound_mtls.for_port(19080).mode, MtlsMode::kStrict);
+  EXPECT_EQ(mixed->inbound_mtls.for_port(19090).mode, MtlsMode::kDisable);
+  EXPECT_EQ(mixed->inbound_mtls.for_port(19091).mode, MtlsMode::kPermissive);
+  auto bad_mode = parse_bootstrap("peerAuthentication: {mode: strict}\n", "");
+  ASSERT_FALSE(bad_mode);
+  EXPECT_EQ(bad_mode.error(), "peerAuthentication.mode: must be STRICT, PERMISSIVE or DISABLE");
+  auto bad_port = parse_bootstrap("peerAuthentication: {portLevelMtls: {0: STRICT}}\n", "");
+  ASSERT_FALSE(bad_port);
+  EXPECT_EQ(bad_port.error(), "peerAuthentication.portLevelMtls.0: port must be from 1 to 65535");
+  auto unknown = parse_bootstrap("peerAuthentication: {mtls: {mode: STRICT}}\n", "");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("peerAuthentication.mtls"), std::string::npos) << unknown.error();
+}
+
 TEST(BootstrapTest, UnknownFieldsAreNamed) {
   EXPECT_EQ(parse_error("workloads: {name: web}"), "workloads: unknown field");
   EXPECT_EQ(parse_error("workload: {name: web, nmae: x}"), "workload.nmae: unknown field");

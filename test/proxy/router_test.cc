@@ -227,6 +227,53 @@ TEST_F(RouterTest, InboundFallsBackToTheOnlyService) {
   EXPECT_EQ(route(*snapshot_, info, ""), "404 unknown_inbound_port");
 }
 
+TEST_F(RouterTest, PlaintextInboundFindsThePortInTheHostAndHonoursStrict) {
+  auto config = mesh_config();
+  config->inbound_services.push_back(InboundService{"web", 9090, Protocol::kGrpc, 19090});
+  config->inbound_services.push_back(InboundService{"admin", 7070, Protocol::kHttp, 17070});
+  config->inbound_mtls = EffectiveMtls{.workload = {MtlsMode::kPermissive, "prod/default"}};
+  config->inbound_mtls.ports[19090] = {MtlsMode::kStrict, "prod/web/portLevelMtls/19090"};
+  auto snapshot = snapshot_of(config);
+  ASSERT_NE(snapshot, nullptr);
+  DownstreamInfo info;
+  info.kind = ListenerKind::kInbound;
+  info.plaintext = true;
+  EXPECT_EQ(route(*snapshot, info, "web:8080"), "app:18080/http");
+  EXPECT_EQ(route(*snapshot, info, "127.0.0.1:8080"), "app:18080/http");
+  // A host without a port names a service with one port here.
+  EXPECT_EQ(route(*snapshot, info, "admin"), "app:17070/http");
+  EXPECT_EQ(route(*snapshot, info, "admin.prod.svc.cluster.local."), "app:17070/http");
+  // web has two ports here: the host must say which.
+  auto ambiguous = route_request(*snapshot, info, "web");
+  ASSERT_FALSE(ambiguous);
+  EXPECT_EQ(ambiguous.error().reason, LocalReason::kUnknownInboundPort);
+  EXPECT_NE(ambiguous.error().detail.find("must name the service port"), std::string::npos);
+  // The STRICT port refuses plaintext, with the policy named; over mTLS it is served.
+  auto strict = route_request(*snapshot, info, "web:9090");
+  ASSERT_FALSE(strict);
+  EXPECT_EQ(strict.error().status, 403);
+  EXPECT_EQ(strict.error().reason, LocalReason::kMtlsRequired);
+  EXPECT_NE(strict.error().detail.find("prod/web/portLevelMtls/19090 is STRICT"),
+            std::string::npos);
+  info.plaintext = false;
+  info.inbound_port = 9090;
+  EXPECT_EQ(route(*snapshot, info, "web:9090"), "app:19090/grpc");
+}
+
+TEST_F(RouterTest, PlaintextInboundToAStrictWorkloadIsRefused) {
+  auto config = mesh_config();
+  config->inbound_mtls = EffectiveMtls{.workload = {MtlsMode::kStrict, "strait-system/default"}};
+  auto snapshot = snapshot_of(config);
+  ASSERT_NE(snapshot, nullptr);
+  DownstreamInfo info;
+  info.kind = ListenerKind::kInbound;
+  info.plaintext = true;
+  EXPECT_EQ(route(*snapshot, info, "web"), "403 mtls_required");
+  config->inbound_mtls.workload.mode = MtlsMode::kDisable;
+  snapshot = snapshot_of(config);
+  EXPECT_EQ(route(*snapshot, info, "web"), "app:18080/http");
+}
+
 TEST_F(RouterTest, UpstreamBindingUsesItsFixedService) {
   ASSERT_NE(snapshot_, nullptr);
   DownstreamInfo info;
