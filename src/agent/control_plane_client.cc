@@ -133,8 +133,13 @@ struct ControlPlaneClient::State {
   std::condition_variable wake;
   bool stopping = false;
   tls::Credentials credentials;
+  std::string issuer_key_id;  // of `credentials`: which CA signed them
   std::int64_t not_after = 0;
   Clock::time_point received_at;
+  // The roots straitd's certificate is verified with: --ca-bundle, then the trust bundle of each
+  // view applied (so that a root rotation reaches the control-plane connection too).
+  std::string control_plane_roots;
+  bool renew_now = false;  // the view names another signer: renew before the half-life
   grpc::ClientContext* stream_context = nullptr;
   grpc::ClientContext* sign_context = nullptr;
   Stream* stream = nullptr;  // set once the hello is written; cleared when the stream ends
@@ -158,6 +163,7 @@ struct ControlPlaneClient::State {
 
 ControlPlaneClient::ControlPlaneClient(ControlPlaneOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);
+  state_->control_plane_roots = state_->options.ca_bundle_pem;
 }
 
 ControlPlaneClient::~ControlPlaneClient() {
@@ -204,8 +210,9 @@ std::expected<tls::Credentials, std::string> ControlPlaneClient::first_certifica
   const std::string want = s.options.base.workload.spiffe_id();
   Backoff backoff;
   while (true) {
-    auto issued = request_certificate(s.options.address, s.options.ca_bundle_pem, nullptr, s.options.join_token, want,
-                                      s.mutex, s.sign_context, s.stopping);
+    auto issued =
+        request_certificate(s.options.address, s.options.ca_bundle_pem, nullptr,
+                            s.options.join_token, want, s.mutex, s.sign_context, s.stopping);
     if (issued) {
       if (issued->spiffe_id != want) {
         return std::unexpected("the join token is for " + issued->spiffe_id + ", but this proxy was started as " +
@@ -213,6 +220,7 @@ std::expected<tls::Credentials, std::string> ControlPlaneClient::first_certifica
       }
       std::lock_guard lock(s.mutex);
       s.credentials = issued->credentials;
+      s.issuer_key_id = tls::issuer_key_id_of(issued->credentials.certificate_chain_pem);
       s.not_after = issued->not_after;
       s.received_at = Clock::now();
       spdlog::info("certificate obtained from {}: {}", s.options.address, issued->spiffe_id);
@@ -245,13 +253,17 @@ void ControlPlaneClient::discovery_loop() {
   while (true) {
     tls::Credentials credentials;
     std::int64_t not_after = 0;
+    std::string issuer_key_id;
+    std::string roots;
     {
       std::lock_guard lock(s.mutex);
       if (s.stopping) return;
       credentials = s.credentials;
       not_after = s.not_after;
+      issuer_key_id = s.issuer_key_id;
+      roots = s.control_plane_roots;
     }
-    auto stub = mesh::v1::Discovery::NewStub(make_channel(s.options.address, s.options.ca_bundle_pem, &credentials));
+    auto stub = mesh::v1::Discovery::NewStub(make_channel(s.options.address, roots, &credentials));
     grpc::ClientContext context;
     {
       // Published before the call exists: a cancel issued meanwhile is honoured when it starts.
@@ -277,6 +289,7 @@ void ControlPlaneClient::discovery_loop() {
     node->set_proxy_version(STRAIT_VERSION);
     hello.set_version_info(applied_version);
     hello.set_certificate_not_after_unix(not_after);
+    hello.set_certificate_issuer_key_id(issuer_key_id);
     if (stream->Write(hello)) {
       std::lock_guard lock(s.mutex);
       s.stream = stream.get();  // now others may write (status updates, leaving)
@@ -292,6 +305,8 @@ void ControlPlaneClient::discovery_loop() {
       } else {
         // The config and the trust bundle it carries are applied in one step on the main thread,
         // so that a refused view changes neither.
+        std::string bundle = view->trust_bundle_pem;
+        const std::string signer = view->signer_key_id;
         auto future = s.server->post_config(std::move(view->config), view->trust_bundle_pem);
         // The main thread answers unless it has stopped (then so are we).
         bool stopping = false;
@@ -301,12 +316,23 @@ void ControlPlaneClient::discovery_loop() {
         }
         if (stopping) break;
         verdict = future.get();
+        if (verdict) {
+          std::lock_guard lock(s.mutex);
+          if (!bundle.empty()) s.control_plane_roots = std::move(bundle);
+          // A root rotation's reissue: the CA signs with another certificate than ours came from.
+          if (!signer.empty() && signer != s.issuer_key_id && !s.renew_now) {
+            spdlog::info("straitd signs with a new CA certificate ({}): renewing now", signer);
+            s.renew_now = true;
+            s.wake.notify_all();
+          }
+        }
       }
       mesh::v1::DiscoveryRequest answer;
       answer.set_response_nonce(response.nonce());
       {
         std::lock_guard lock(s.mutex);
         answer.set_certificate_not_after_unix(s.not_after);
+        answer.set_certificate_issuer_key_id(s.issuer_key_id);
       }
       if (verdict) {
         applied_version = response.version_info();
@@ -358,20 +384,24 @@ void ControlPlaneClient::renew_until_stopped() {
       not_after = s.not_after;
       const auto expiry = Clock::from_time_t(static_cast<std::time_t>(not_after));
       renew_at = s.received_at + (expiry - s.received_at) / 2;
-      if (s.wake.wait_until(lock, renew_at, [&] { return s.stopping; })) return;
+      s.wake.wait_until(lock, renew_at, [&] { return s.stopping || s.renew_now; });
+      if (s.stopping) return;
+      s.renew_now = false;
     }
     // Renew: over mTLS with the current certificate while it is valid, else with the join token.
     while (true) {
       tls::Credentials current;
+      std::string roots;
       {
         std::lock_guard lock(s.mutex);
         if (s.stopping) return;
         current = s.credentials;
+        roots = s.control_plane_roots;
       }
       const bool expired = Clock::now() >= Clock::from_time_t(static_cast<std::time_t>(not_after));
-      auto issued = request_certificate(s.options.address, s.options.ca_bundle_pem, expired ? nullptr : &current,
-                                        expired ? s.options.join_token : std::string(), want, s.mutex,
-                                        s.sign_context, s.stopping);
+      auto issued = request_certificate(s.options.address, roots, expired ? nullptr : &current,
+                                        expired ? s.options.join_token : std::string(), want,
+                                        s.mutex, s.sign_context, s.stopping);
       if (issued && issued->spiffe_id == want) {
         {
           // The trust bundle is the discovery stream's business: ProxyServer::post_credentials keeps
@@ -379,12 +409,17 @@ void ControlPlaneClient::renew_until_stopped() {
           // of these updates.
           std::lock_guard lock(s.mutex);
           s.credentials = issued->credentials;
+          s.issuer_key_id = tls::issuer_key_id_of(issued->credentials.certificate_chain_pem);
           s.not_after = issued->not_after;
           s.received_at = Clock::now();
           s.server->post_credentials(issued->credentials);
         }
         mesh::v1::DiscoveryRequest status;
         status.set_certificate_not_after_unix(issued->not_after);
+        {
+          std::lock_guard lock(s.mutex);
+          status.set_certificate_issuer_key_id(s.issuer_key_id);
+        }
         s.write(status);
         break;
       }

@@ -861,7 +861,10 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       peer_authentications.push_back(std::move(pa));
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
-      if (resource.body().UnpackTo(&bundle)) out.trust_bundle_pem = bundle.pem();
+      if (resource.body().UnpackTo(&bundle)) {
+        out.trust_bundle_pem = bundle.pem();
+        out.signer_key_id = bundle.signer_key_id();
+      }
     }
   }
   for (auto& service : out.config.services) {

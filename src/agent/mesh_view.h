@@ -15,6 +15,7 @@ namespace strait::agent {
 struct AppliedView {
   proxy::ProxyConfig config;
   std::string trust_bundle_pem;  // "" when the view carries none
+  std::string signer_key_id;     // the CA certificate signing leaves now ("" : not said)
 };
 
 // `base` is what the flags say (workload, listeners, inbound services, upstream bindings).

@@ -8,14 +8,13 @@
 #include <chrono>
 #include <expected>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tls/spiffe_id.h"
-
-typedef struct x509_st X509;
-typedef struct evp_pkey_st EVP_PKEY;
 
 namespace strait::ca {
 
@@ -30,10 +29,27 @@ struct IssuedCertificate {
   std::chrono::system_clock::time_point not_after;
 };
 
+// Where a root rotation stands (the files in the data directory say it, so a restart resumes it).
+enum class RotationPhase : std::uint8_t {
+  kIdle,          // one root: it signs and is trusted
+  kTrustingNext,  // a new root is trusted beside the signing one, and signs nothing yet
+  kReissuing,     // the new root signs; the old one is still trusted, for leaves it signed
+};
+[[nodiscard]] std::string_view name_of(RotationPhase phase);
+
+struct RootInfo {
+  std::string subject;
+  std::string key_id;     // subject key identifier, hex
+  std::string sha256;     // fingerprint of the DER, hex
+  std::string not_after;  // UTC, ISO 8601
+  std::string role;       // "signing", "next" or "retiring"
+};
+
 class CertificateAuthority {
  public:
-  // Loads the CA from `data_dir` (ca.key, ca-chain.pem, ca.crt), creating a self-signed root there on
-  // first start, or loads a plugged-in CA from `plugged` (and writes its root to ca.crt).
+  // Loads the CA from `data_dir` (ca.key, ca-chain.pem, ca.crt), creating a self-signed root there
+  // on first start, or loads a plugged-in CA from `plugged` (and writes its root to ca.crt). A
+  // rotation that was under way (ca-next.*, ca-retiring.pem) is resumed where it stood.
   static std::expected<std::unique_ptr<CertificateAuthority>, std::string> load_or_create(
       const std::string& data_dir, const std::string& trust_domain, const std::optional<CaFiles>& plugged);
   ~CertificateAuthority();
@@ -42,7 +58,7 @@ class CertificateAuthority {
 
   // Signs `csr_pem` for `identity`, valid for `ttl`. Refuses a CSR whose signature does not verify,
   // whose key is not ECDSA P-256, or an identity outside this CA's trust domain. `dns_names` are
-  // added as DNS SANs (straitd's own serving certificate only).
+  // added as DNS SANs (straitd's own serving certificate only). Any thread.
   [[nodiscard]] std::expected<IssuedCertificate, std::string> sign(
       const std::string& csr_pem, const tls::SpiffeId& identity, std::chrono::seconds ttl,
       const std::vector<std::string>& dns_names = {}) const;
@@ -51,17 +67,41 @@ class CertificateAuthority {
   // identity other than the one they grant, and log it).
   [[nodiscard]] static std::optional<std::string> requested_spiffe_id(const std::string& csr_pem);
 
-  // The trust bundle proxies are given (the root certificate, PEM); also written to ca.crt.
-  [[nodiscard]] const std::string& trust_bundle() const { return bundle_pem_; }
+  // The trust bundle proxies are given (every trusted root, PEM); also written to ca.crt. Any
+  // thread.
+  [[nodiscard]] std::string trust_bundle() const;
+  // The subject key identifier (hex) of the certificate that signs leaves now: a leaf whose
+  // authority key identifier differs was signed by a root being retired.
+  [[nodiscard]] std::string signer_key_id() const;
   [[nodiscard]] const std::string& trust_domain() const { return trust_domain_; }
+  [[nodiscard]] const std::string& bundle_path() const { return bundle_path_; }
+  [[nodiscard]] RotationPhase phase() const;
+  [[nodiscard]] std::vector<RootInfo> roots() const;
+  [[nodiscard]] bool plugged() const { return plugged_; }
+
+  // The three steps of a root rotation, each written to the data directory before it takes
+  // effect. Each fails (changing nothing) when the CA is not in the phase it starts from, or is a
+  // plugged-in one (its owner rotates it).
+  //  1. kIdle -> kTrustingNext: make a new root; the bundle holds both; the old one still signs.
+  [[nodiscard]] std::expected<void, std::string> trust_next_root();
+  //  2. kTrustingNext -> kReissuing: the new root signs; the old one stays in the bundle, its key
+  //     is deleted.
+  [[nodiscard]] std::expected<void, std::string> sign_with_next_root();
+  //  3. kReissuing -> kIdle: the old root leaves the bundle.
+  [[nodiscard]] std::expected<void, std::string> retire_previous_root();
 
  private:
+  struct Signer;
   CertificateAuthority() = default;
-  X509* certificate_ = nullptr;  // the signing certificate
-  EVP_PKEY* key_ = nullptr;
-  std::string chain_pem_;   // signing certificate and intermediates, appended to leaves
-  std::string bundle_pem_;  // the root
+  [[nodiscard]] std::expected<void, std::string> write_bundle_locked();
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Signer> signer_;  // what signs leaves
+  std::shared_ptr<const Signer> next_;    // kTrustingNext: the root that will sign
+  std::string retiring_pem_;              // kReissuing: the previous root, trusted still
   std::string trust_domain_;
+  std::string data_dir_;
+  std::string bundle_path_;
+  bool plugged_ = false;
 };
 
 }  // namespace strait::ca

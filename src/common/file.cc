@@ -1,5 +1,11 @@
 #include "common/file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -12,6 +18,20 @@ std::expected<std::string, std::string> read_file(const std::string& path) {
   text << in.rdbuf();
   if (in.bad()) return std::unexpected("cannot read " + path);
   return text.str();
+}
+
+std::expected<void, std::string> write_file_atomically(const std::string& path,
+                                                       const std::string& content, mode_t mode) {
+  const std::string temporary = path + ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return std::unexpected("cannot write " + path + ": " + std::strerror(errno));
+  const bool ok =
+      ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+      ::fchmod(fd, mode) == 0 && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temporary.c_str(), path.c_str()) != 0)
+    return std::unexpected("cannot write " + path);
+  return {};
 }
 
 }  // namespace strait

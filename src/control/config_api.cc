@@ -15,6 +15,7 @@
 #include "config/validation.h"
 #include "control/admin_token.h"
 #include "control/mesh_hub.h"
+#include "control/root_rotation.h"
 #include "control/view_compiler.h"
 #include "tls/control_plane_name.h"
 
@@ -140,6 +141,9 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
       response =
           workload(percent_decode(rest.substr(0, slash)), percent_decode(rest.substr(slash + 1)));
     }
+  } else if (path == "/api/v1/ca" || path.starts_with("/api/v1/ca/")) {
+    response =
+        certificate_authority(request.method, path.substr(std::string_view("/api/v1/ca").size()));
   } else if (path == "/api/v1/check/mtls") {
     response = request.method == "GET" ? check_mtls(query) : error(405, "use GET on check/mtls");
   } else if (path == "/api/v1/resources") {
@@ -386,6 +390,20 @@ ApiResponse ConfigApi::proxies(std::string_view rest) {
   json found = config ? hub_->proxy_config_json(id) : hub_->proxy_json(id);
   if (found.is_null()) return error(404, "no proxy '" + id + "' (proxy ids are <workload>.<namespace>; see proxy-status)");
   return ok(found);
+}
+
+ApiResponse ConfigApi::certificate_authority(std::string_view method, std::string_view rest) {
+  if (rotation_ == nullptr) return error(404, "this server has no certificate authority");
+  if (rest.empty() || rest == "/") {
+    if (method != "GET") return error(405, "use GET on /api/v1/ca");
+    return ok(rotation_->status_json());
+  }
+  if (rest == "/rotate") {
+    if (method != "POST") return error(405, "use POST on /api/v1/ca/rotate");
+    if (auto started = rotation_->start(); !started) return error(409, started.error());
+    return ok(rotation_->status_json());
+  }
+  return error(404, "use /api/v1/ca or /api/v1/ca/rotate");
 }
 
 ApiResponse ConfigApi::workload(std::string_view ns, std::string_view name) {

@@ -27,6 +27,7 @@
 namespace strait::control {
 
 class MeshHub;
+class RootRotation;
 
 struct ApiRequest {
   std::string_view method;
@@ -49,6 +50,8 @@ class ConfigApi {
   // Connects the API to the push: every committed change is handed to `hub` (and the proxies'
   // status is served from it). Also hands it the current config at once.
   void set_mesh(MeshHub* hub);
+  // Serves the CA's status and root rotation (GET /api/v1/ca, POST /api/v1/ca/rotate).
+  void set_rotation(RootRotation* rotation) { rotation_ = rotation; }
 
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
 
@@ -63,12 +66,14 @@ class ConfigApi {
   ApiResponse service(std::string_view ns, std::string_view name);
   ApiResponse workload(std::string_view ns, std::string_view name);
   ApiResponse check_mtls(const std::map<std::string, std::string>& query);
+  ApiResponse certificate_authority(std::string_view method, std::string_view rest);
   void config_changed();
 
   store::ResourceStore& store_;
   std::string token_;
   store::JoinTokenStore* join_tokens_;
   MeshHub* hub_ = nullptr;
+  RootRotation* rotation_ = nullptr;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;
   std::uint64_t rejected_applies_ = 0;

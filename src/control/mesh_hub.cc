@@ -74,6 +74,7 @@ struct MeshHub::ProxyState {
   std::string nacked_nonce;
   std::string nack_error;
   std::int64_t certificate_not_after = 0;
+  std::string certificate_issuer_key_id;
 };
 
 MeshHub::MeshHub(asio::io_context& main_io, std::string trust_bundle_pem, std::string trust_domain,
@@ -122,7 +123,8 @@ void MeshHub::push() {
     std::vector<RegisteredWorkload> workloads;
     workloads.reserve(proxies_.size());
     for (const auto& [id, proxy] : proxies_) workloads.push_back(proxy->workload);
-    auto resources = compile_view({&resources_, &workloads, trust_bundle_pem_, trust_domain_});
+    auto resources =
+        compile_view({&resources_, &workloads, trust_bundle_pem_, trust_domain_, signer_key_id_});
     std::vector<std::string> pieces;
     pieces.reserve(resources.size());
     std::string bytes;
@@ -268,6 +270,8 @@ void MeshHub::answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& r
   if (it == proxies_.end()) return;
   ProxyState& proxy = *it->second;
   if (request.certificate_not_after_unix() > 0) proxy.certificate_not_after = request.certificate_not_after_unix();
+  if (!request.certificate_issuer_key_id().empty())
+    proxy.certificate_issuer_key_id = request.certificate_issuer_key_id();
   if (request.response_nonce().empty() || request.response_nonce() != proxy.sent_nonce) return;  // status, or stale
   if (!request.error_detail().empty()) {
     ++nacks_;
@@ -355,6 +359,8 @@ json MeshHub::status_of(const ProxyState& proxy) const {
   if (proxy.sent_view) out["resources"] = proxy.sent_view->size();
   if (!proxy.sidecar.empty()) out["sidecar"] = proxy.sidecar;
   if (!proxy.nack_error.empty()) out["error"] = proxy.nack_error;
+  if (!proxy.certificate_issuer_key_id.empty())
+    out["certificateIssuerKeyId"] = proxy.certificate_issuer_key_id;
   if (proxy.certificate_not_after > 0) {
     out["certificateExpiry"] = utc_iso8601_from_unix(proxy.certificate_not_after);
     out["certificateExpiresInSeconds"] =
@@ -419,6 +425,45 @@ json MeshHub::service_json(const std::string& ns, const std::string& name) const
             {"ports", ports}, {"endpoints", endpoints}};
   }
   return json();
+}
+
+void MeshHub::set_trust(std::string trust_bundle_pem, std::string signer_key_id) {
+  {
+    std::lock_guard lock(mutex_);
+    trust_bundle_pem_ = std::move(trust_bundle_pem);
+    signer_key_id_ = std::move(signer_key_id);
+  }
+  schedule_push();
+}
+
+namespace {
+
+std::string bundle_of(const std::vector<mesh::v1::Resource>& view) {
+  for (const auto& r : view) {
+    mesh::v1::TrustBundle bundle;
+    if (r.body().Is<mesh::v1::TrustBundle>() && r.body().UnpackTo(&bundle)) return bundle.pem();
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> MeshHub::proxies_without_bundle(const std::string& bundle_pem) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [id, proxy] : proxies_) {
+    if (!proxy->acked_view || bundle_of(*proxy->acked_view) != bundle_pem) out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<std::string> MeshHub::proxies_not_signed_by(const std::string& key_id) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [id, proxy] : proxies_) {
+    if (proxy->certificate_issuer_key_id != key_id) out.push_back(id);
+  }
+  return out;
 }
 
 std::vector<RegisteredWorkload> MeshHub::registered_workloads() const {

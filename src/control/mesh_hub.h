@@ -54,6 +54,16 @@ class MeshHub {
 
   // Main thread: the stored config changed; `resources` is all of it.
   void set_resources(std::vector<store::StoredResource> resources);
+  // Any thread: the CA's trust bundle or signer changed (a root rotation step); pushed to every
+  // proxy.
+  void set_trust(std::string trust_bundle_pem, std::string signer_key_id);
+
+  // A root rotation's progress (any thread): the registered proxies (connected or within the grace
+  // period) that have not acknowledged a view carrying exactly `bundle_pem`, and those whose
+  // certificate was not signed by `key_id`.
+  [[nodiscard]] std::vector<std::string> proxies_without_bundle(
+      const std::string& bundle_pem) const;
+  [[nodiscard]] std::vector<std::string> proxies_not_signed_by(const std::string& key_id) const;
 
   // gRPC threads. attach registers the proxy of a new stream (its first message), returning its
   // proxy id; it refuses a node whose namespace or service account differs from its certificate's.
@@ -91,7 +101,8 @@ class MeshHub {
   asio::io_context& io_;
   asio::steady_timer debounce_timer_;
   asio::steady_timer grace_timer_;
-  const std::string trust_bundle_pem_;
+  std::string trust_bundle_pem_;  // under mutex_
+  std::string signer_key_id_;     // under mutex_
   const std::string trust_domain_;
   const MeshHubOptions options_;
   const std::chrono::steady_clock::time_point started_;

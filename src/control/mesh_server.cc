@@ -2,13 +2,17 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 
+#include "common/file.h"
 #include "strait/mesh/v1/mesh.grpc.pb.h"
 #include "tls/control_plane_name.h"
 #include "tls/key_and_csr.h"
@@ -248,13 +252,27 @@ class MeshServer::DiscoveryService final : public mesh::v1::Discovery::CallbackS
 };
 
 MeshServer::MeshServer(asio::io_context& io, MeshHub& hub, const ca::CertificateAuthority& ca,
-                       store::JoinTokenStore& join_tokens, std::chrono::seconds cert_ttl)
-    : io_(io), hub_(hub), ca_(ca), join_tokens_(join_tokens), cert_ttl_(cert_ttl) {}
+                       store::JoinTokenStore& join_tokens, std::chrono::seconds cert_ttl,
+                       std::string data_dir)
+    : io_(io),
+      hub_(hub),
+      ca_(ca),
+      join_tokens_(join_tokens),
+      cert_ttl_(cert_ttl),
+      data_dir_(std::move(data_dir)) {}
 
 MeshServer::~MeshServer() { shutdown(); }
 
-std::expected<proxy::HostPort, std::string> MeshServer::start(const proxy::HostPort& address) {
-  // straitd's own key never leaves this process; its certificate is reissued at every start.
+namespace {
+
+constexpr std::string_view kServingKeyFile = "straitd-serving.key";
+constexpr std::string_view kServingCertificateFile = "straitd-serving.crt";
+constexpr unsigned kCredentialsRefreshSeconds = 1;
+
+}  // namespace
+
+std::expected<void, std::string> MeshServer::reissue_serving_certificate() {
+  // A fresh key at every start and every signer change; its certificate lasts a year.
   const tls::SpiffeId self{ca_.trust_domain(), std::string(tls::kControlPlaneNamespace),
                            std::string(tls::kControlPlaneServiceAccount)};
   auto key = tls::make_key_and_csr(self.uri());
@@ -262,15 +280,31 @@ std::expected<proxy::HostPort, std::string> MeshServer::start(const proxy::HostP
   auto issued = ca_.sign(key->csr_pem, self, std::chrono::hours(24 * 365),
                          {std::string(tls::kControlPlaneServerName)});
   if (!issued) return std::unexpected("serving certificate: " + issued.error());
+  const std::filesystem::path dir(data_dir_);
+  // The certificate first: until the key follows, the pair mismatches and gRPC keeps the old one.
+  if (auto ok =
+          write_file_atomically((dir / kServingCertificateFile).string(), issued->chain_pem, 0644);
+      !ok)
+    return ok;
+  return write_file_atomically((dir / kServingKeyFile).string(), key->private_key_pem, 0600);
+}
 
-  grpc::SslServerCredentialsOptions options(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-  options.pem_root_certs = ca_.trust_bundle();
-  options.pem_key_cert_pairs.push_back({key->private_key_pem, issued->chain_pem});
+std::expected<proxy::HostPort, std::string> MeshServer::start(const proxy::HostPort& address) {
+  if (auto ok = reissue_serving_certificate(); !ok) return std::unexpected(ok.error());
+  const std::filesystem::path dir(data_dir_);
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      (dir / kServingKeyFile).string(), (dir / kServingCertificateFile).string(), ca_.bundle_path(),
+      kCredentialsRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   certificates_ = std::make_unique<CertificateService>(*this);
   discovery_ = std::make_unique<DiscoveryService>(hub_);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address.to_string(), grpc::SslServerCredentials(options), &port);
+  builder.AddListeningPort(address.to_string(), grpc::experimental::TlsServerCredentials(options),
+                           &port);
   builder.RegisterService(certificates_.get());
   builder.RegisterService(discovery_.get());
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);

@@ -3,6 +3,11 @@
 // TLS with straitd's own certificate, issued by its CA for kControlPlaneServerName at start. A
 // client certificate is optional at the handshake (a new proxy has none yet) but verified when
 // present: signing with a join token needs none; renewal and discovery need one.
+//
+// The serving key and certificate, and the roots client certificates are verified against, are
+// read from files in the data directory (straitd-serving.key, mode 0600 like ca.key;
+// straitd-serving.crt; ca.crt) and re-read every second: gRPC 1.51 offers no other way to change a
+// running server's credentials, and a root rotation must change both without a restart.
 #pragma once
 
 #include <asio/io_context.hpp>
@@ -26,7 +31,8 @@ class MeshServer {
  public:
   // `io` is straitd's main thread: join tokens and the CA are used there only.
   MeshServer(asio::io_context& io, MeshHub& hub, const ca::CertificateAuthority& ca,
-             store::JoinTokenStore& join_tokens, std::chrono::seconds cert_ttl);
+             store::JoinTokenStore& join_tokens, std::chrono::seconds cert_ttl,
+             std::string data_dir);
   ~MeshServer();
   MeshServer(const MeshServer&) = delete;
   MeshServer& operator=(const MeshServer&) = delete;
@@ -36,6 +42,9 @@ class MeshServer {
   // Ends every stream (proxies reconnect elsewhere or later) and stops: certificate calls still
   // waiting for the main thread are answered UNAVAILABLE, streams are cancelled after 1 s.
   void shutdown();
+  // A new serving key and certificate from the CA's current signer, written where the server
+  // reads them (in use within a second). Called at start and when a rotation changes the signer.
+  [[nodiscard]] std::expected<void, std::string> reissue_serving_certificate();
 
  private:
   class CertificateService;
@@ -45,6 +54,7 @@ class MeshServer {
   const ca::CertificateAuthority& ca_;
   store::JoinTokenStore& join_tokens_;
   std::chrono::seconds cert_ttl_;
+  std::string data_dir_;
   std::unique_ptr<CertificateService> certificates_;
   std::unique_ptr<DiscoveryService> discovery_;
   std::unique_ptr<grpc::Server> server_;

@@ -209,6 +209,7 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
   }
   mesh::v1::TrustBundle bundle;
   bundle.set_pem(inputs.trust_bundle_pem);
+  bundle.set_signer_key_id(inputs.signer_key_id);
   add_resource(out, "trust-bundle", "strait-system", bundle);
   return out;
 }

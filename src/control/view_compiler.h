@@ -27,6 +27,7 @@ struct MeshInputs {
   const std::vector<RegisteredWorkload>* workloads = nullptr;
   std::string trust_bundle_pem;
   std::string trust_domain;
+  std::string signer_key_id;  // the CA certificate signing leaves now (TrustBundle)
 };
 
 // The resources of the view, in a stable order (so equal inputs give byte-equal views).

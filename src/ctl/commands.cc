@@ -1,12 +1,14 @@
 #include "ctl/commands.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <expected>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "common/time_text.h"
 #include "config/resource.h"
@@ -583,6 +585,75 @@ int run_check_mtls(const GlobalOptions& global, const std::string& from, const s
   }
   print(out);
   return 0;
+}
+
+namespace {
+
+std::string ca_status_text(const json& a) {
+  std::string out = "Phase:   " + text_of(a, "phase") +
+                    (a.value("plugged", false) ? " (plugged-in CA)" : "") + "\n";
+  out += "Signer:  " + text_of(a, "signerKeyId") + "\n\nRoots:\n";
+  std::vector<std::vector<std::string>> rows{{"  ROLE", "KEY ID", "NOT AFTER", "SHA-256"}};
+  for (const auto& r : a.value("roots", json::array()))
+    rows.push_back({"  " + text_of(r, "role"), text_of(r, "keyId"), text_of(r, "notAfter"),
+                    text_of(r, "sha256")});
+  out += render_rows(rows, false);
+  const json waiting = a.value("waitingFor", json::array());
+  if (!waiting.empty()) {
+    std::string names;
+    for (const auto& w : waiting) names += (names.empty() ? "" : ", ") + w.get<std::string>();
+    out += "\nWaiting for: " + names + "\n";
+  }
+  if (a.contains("lastError")) out += "\nLast error (retried): " + text_of(a, "lastError") + "\n";
+  return out;
+}
+
+}  // namespace
+
+int run_ca_status(const GlobalOptions& global, const std::string& output) {
+  auto format = parse_output_format(output);
+  if (!format) return fail(format.error());
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto answer = api->call("GET", "/api/v1/ca");
+  if (!answer) return fail(answer.error());
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return 0;
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return 0;
+  }
+  print(ca_status_text(*answer));
+  return 0;
+}
+
+int run_ca_rotate(const GlobalOptions& global, bool wait, int timeout_seconds) {
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  auto started = api->call("POST", "/api/v1/ca/rotate");
+  if (!started) return fail(started.error());
+  const json history = started->value("history", json::array());
+  for (const auto& entry : history) print(text_of(entry, "step") + "\n");
+  if (!wait) {
+    print("follow it with: straitctl ca status\n");
+    return 0;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  std::size_t shown = history.size();
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto status = api->call("GET", "/api/v1/ca");
+    if (!status) return fail(status.error());
+    const json history = status->value("history", json::array());
+    for (; shown < history.size(); ++shown) print(text_of(history[shown], "step") + "\n");
+    if (!status->value("rotating", false)) return 0;
+  }
+  auto status = api->call("GET", "/api/v1/ca");
+  return fail("the rotation did not finish within " + std::to_string(timeout_seconds) +
+              " s (it goes on in straitd):\n" +
+              (status ? ca_status_text(*status) : status.error()));
 }
 
 }  // namespace strait::ctl

@@ -43,6 +43,11 @@ int run_describe_service(const GlobalOptions& global, const std::string& name, c
 // version: the client's, then straitd's.
 int run_version(const GlobalOptions& global);
 
+// ca status: the roots, the phase of a rotation and who it waits for. ca rotate [--wait]: starts a
+// root rotation (and follows it to the end).
+int run_ca_status(const GlobalOptions& global, const std::string& output);
+int run_ca_rotate(const GlobalOptions& global, bool wait, int timeout_seconds);
+
 // describe workload NAME [-n NS]: its effective mTLS mode per port and the policies that select it.
 int run_describe_workload(const GlobalOptions& global, const std::string& name,
                           const std::string& ns, const std::string& output);

@@ -99,6 +99,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   check_mtls->add_option("-o,--output", check_output, "Output format: json or yaml");
 
+  auto* ca = app.add_subcommand("ca", "The mesh's certificate authority: status and root rotation");
+  ca->require_subcommand(1);
+  std::string ca_output;
+  bool ca_wait = false;
+  int ca_timeout = 300;
+  auto* ca_status =
+      ca->add_subcommand("status", "The trusted roots, the signer, a rotation's progress");
+  ca_status->add_option("-o,--output", ca_output, "Output format: json or yaml");
+  auto* ca_rotate = ca->add_subcommand("rotate",
+                                       "Rotate the root CA without downtime: trust a new root, "
+                                       "reissue every certificate, drop the old root");
+  ca_rotate->add_flag("--wait", ca_wait, "Follow the rotation until it is done");
+  ca_rotate
+      ->add_option("--timeout", ca_timeout, "With --wait: give up waiting after this many seconds")
+      ->capture_default_str();
+
   auto* token = app.add_subcommand("token", "Join tokens for new workloads");
   token->require_subcommand(1);
   auto* token_create = token->add_subcommand("create", "Create a join token (printed once)");
@@ -136,6 +152,8 @@ int main(int argc, char** argv) {
     }
     return run_describe_service(global, describe_name, describe_ns, describe_output);
   }
+  if (ca_status->parsed()) return run_ca_status(global, ca_output);
+  if (ca_rotate->parsed()) return run_ca_rotate(global, ca_wait, ca_timeout);
   if (check_mtls->parsed())
     return run_check_mtls(global, check_from, check_to, check_ns, check_port, check_output);
   if (token_create->parsed()) return run_token_create(global, token_ns, token_sa, token_ttl);

@@ -5,9 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdio>
-#include <asio/post.hpp>
 #include <filesystem>
 #include <thread>
 
@@ -18,6 +18,7 @@
 #include "control/config_api.h"
 #include "control/mesh_hub.h"
 #include "control/mesh_server.h"
+#include "control/root_rotation.h"
 #include "proxy/bootstrap.h"
 #include "store/join_tokens.h"
 #include "store/resource_store.h"
@@ -102,15 +103,20 @@ int main(int argc, char** argv) {
   hub_options.grace = *grace;
   hub_options.warmup = restarted ? *warmup : std::chrono::milliseconds(0);
   strait::control::MeshHub hub(io, (*ca)->trust_bundle(), trust_domain, hub_options);
+  hub.set_trust((*ca)->trust_bundle(), (*ca)->signer_key_id());
   api.set_mesh(&hub);
   // The REST API binds first: a failure there exits before any proxy can reach the gRPC port.
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);
   if (!bound) return fail(bound.error());
   strait::control::MeshServer mesh(io, hub, **ca, **join_tokens,
-                                   std::chrono::duration_cast<std::chrono::seconds>(*ttl));
+                                   std::chrono::duration_cast<std::chrono::seconds>(*ttl),
+                                   data_dir);
   auto mesh_bound = mesh.start(*grpc_address);
   if (!mesh_bound) return fail("--grpc-addr: " + mesh_bound.error());
+  strait::control::RootRotation rotation(io, **ca, hub, mesh);
+  api.set_rotation(&rotation);
+  rotation.resume();
   if (!asio::ip::make_address(bound->host).is_loopback()) {
     spdlog::warn("the API listens on non-loopback {}; every /api/ call still needs the admin token",
                  bound->host);

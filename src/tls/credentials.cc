@@ -137,6 +137,28 @@ bool prepare_client(SSL* ssl, const std::string& sni, std::string_view alpn) {
   return SSL_set_tlsext_host_name(ssl, sni.c_str()) == 1;
 }
 
+namespace {
+
+std::string authority_key_id(X509* certificate) {
+  const ASN1_OCTET_STRING* id = X509_get0_authority_key_id(certificate);
+  if (id == nullptr) return {};
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const unsigned char* data = ASN1_STRING_get0_data(id);
+  std::string out;
+  for (int i = 0; i < ASN1_STRING_length(id); ++i) {
+    out += kDigits[data[i] >> 4];
+    out += kDigits[data[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string issuer_key_id_of(const std::string& chain_pem) {
+  const auto chain = read_certificates(chain_pem);
+  return chain.empty() ? std::string() : authority_key_id(chain.front().get());
+}
+
 std::expected<TlsContexts, std::string> build_contexts(const Credentials& creds) {
   const auto chain = read_certificates(creds.certificate_chain_pem);
   if (chain.empty()) return std::unexpected("certificate chain has no PEM certificate");
@@ -157,6 +179,7 @@ std::expected<TlsContexts, std::string> build_contexts(const Credentials& creds)
 
   X509* leaf = chain.front().get();
   out.certificate.spiffe_id = *id;
+  out.certificate.issuer_key_id = authority_key_id(leaf);
   const ASN1_TIME* not_after = X509_get0_notAfter(leaf);
   struct tm tm_after {};
   if (ASN1_TIME_to_tm(not_after, &tm_after) == 1) {

@@ -34,6 +34,7 @@ struct CertificateInfo {
   std::string spiffe_id;
   std::chrono::system_clock::time_point not_after;
   std::string serial_hex;
+  std::string issuer_key_id;  // authority key identifier, hex: which CA signed it
 };
 
 // ALPN protocol ids used between sidecars. "strait-tcp" carries an opaque TCP stream whose target is
@@ -51,6 +52,10 @@ struct TlsContexts {
 // Builds TLS 1.3-only server and client contexts from PEM credentials. Fails with a one-line
 // reason (unreadable PEM, key not matching the certificate, no SPIFFE URI SAN, empty bundle).
 [[nodiscard]] std::expected<TlsContexts, std::string> build_contexts(const Credentials& creds);
+
+// The authority key identifier (hex) of the first certificate of a PEM chain ("" without one):
+// the subject key identifier of the CA that signed it.
+[[nodiscard]] std::string issuer_key_id_of(const std::string& chain_pem);
 
 // The first spiffe:// URI SAN of a certificate, if any.
 [[nodiscard]] std::optional<std::string> spiffe_uri_of(X509* certificate);

@@ -146,5 +146,97 @@ TEST_F(CertificateAuthorityTest, APluggedInIntermediateSignsAndTheRootIsTheBundl
   EXPECT_NE(partial.error().find("up to and including the root"), std::string::npos) << partial.error();
 }
 
+// Three PEM certificates at most: the count of roots in a bundle.
+int certificates_in(const std::string& pem) {
+  int n = 0;
+  for (auto at = pem.find("BEGIN CERTIFICATE"); at != std::string::npos;
+       at = pem.find("BEGIN CERTIFICATE", at + 1))
+    ++n;
+  return n;
+}
+
+TEST_F(CertificateAuthorityTest, RootRotationStepsAreKeptOnDiskAndResumeAfterARestart) {
+  auto load = [&] {
+    auto ca = CertificateAuthority::load_or_create(dir_.string(), "cluster.local", std::nullopt);
+    EXPECT_TRUE(ca) << ca.error();
+    return std::move(*ca);
+  };
+  KeyPtr key = strait::testing::make_key();
+  const std::string csr = make_csr(key.get(), "spiffe://cluster.local/ns/shop/sa/web");
+  auto ca = load();
+  const std::string old_bundle = ca->trust_bundle();
+  const std::string old_signer = ca->signer_key_id();
+  ASSERT_FALSE(old_signer.empty());
+  auto old_leaf = ca->sign(csr, web_, std::chrono::hours(1));
+  ASSERT_TRUE(old_leaf);
+  EXPECT_EQ(tls::issuer_key_id_of(old_leaf->chain_pem), old_signer);
+  EXPECT_EQ(ca->phase(), RotationPhase::kIdle);
+  EXPECT_FALSE(ca->retire_previous_root());
+  EXPECT_FALSE(ca->sign_with_next_root());
+
+  // 1. Both roots trusted, the old one signs.
+  ASSERT_TRUE(ca->trust_next_root());
+  EXPECT_FALSE(ca->trust_next_root());  // one at a time
+  EXPECT_EQ(ca->phase(), RotationPhase::kTrustingNext);
+  EXPECT_EQ(certificates_in(ca->trust_bundle()), 2);
+  EXPECT_TRUE(ca->trust_bundle().starts_with(old_bundle));
+  EXPECT_EQ(ca->signer_key_id(), old_signer);
+  EXPECT_EQ(
+      std::filesystem::status(dir_ / "ca-next.key").permissions() & std::filesystem::perms::all,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ca = load();  // a restart resumes where it stood
+  EXPECT_EQ(ca->phase(), RotationPhase::kTrustingNext);
+  EXPECT_EQ(certificates_in(ca->trust_bundle()), 2);
+  ASSERT_EQ(ca->roots().size(), 2u);
+  EXPECT_EQ(ca->roots()[1].role, "next");
+
+  // 2. The new root signs; the old one is still trusted (leaves it signed still verify).
+  ASSERT_TRUE(ca->sign_with_next_root());
+  EXPECT_EQ(ca->phase(), RotationPhase::kReissuing);
+  const std::string new_signer = ca->signer_key_id();
+  EXPECT_NE(new_signer, old_signer);
+  auto new_leaf = ca->sign(csr, web_, std::chrono::hours(1));
+  ASSERT_TRUE(new_leaf);
+  EXPECT_EQ(tls::issuer_key_id_of(new_leaf->chain_pem), new_signer);
+  const std::string both = ca->trust_bundle();
+  EXPECT_EQ(certificates_in(both), 2);
+  for (const auto* leaf : {&*old_leaf, &*new_leaf}) {
+    tls::Credentials creds{leaf->chain_pem, strait::testing::to_pem(key.get()), both};
+    EXPECT_TRUE(tls::build_contexts(creds));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ca-next.key"));
+  ca = load();
+  EXPECT_EQ(ca->phase(), RotationPhase::kReissuing);
+  EXPECT_EQ(ca->signer_key_id(), new_signer);
+
+  // 3. The old root leaves the bundle.
+  ASSERT_TRUE(ca->retire_previous_root());
+  EXPECT_EQ(ca->phase(), RotationPhase::kIdle);
+  EXPECT_EQ(certificates_in(ca->trust_bundle()), 1);
+  EXPECT_NE(ca->trust_bundle(), old_bundle);
+  ca = load();
+  EXPECT_EQ(ca->phase(), RotationPhase::kIdle);
+  EXPECT_EQ(ca->signer_key_id(), new_signer);
+  std::ifstream file(dir_ / "ca.crt");
+  const std::string written((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, ca->trust_bundle());
+}
+
+TEST_F(CertificateAuthorityTest, APluggedInCaIsNotRotatedByStraitd) {
+  auto root = strait::testing::make_ca("corporate root");
+  const auto chain_path = dir_ / "root.pem";
+  const auto key_path = dir_ / "root.key";
+  std::ofstream(chain_path) << root.cert_pem;
+  std::ofstream(key_path) << root.key_pem;
+  auto ca = CertificateAuthority::load_or_create(dir_.string(), "cluster.local",
+                                                 CaFiles{chain_path.string(), key_path.string()});
+  ASSERT_TRUE(ca) << ca.error();
+  auto refused = (*ca)->trust_next_root();
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("plugged in"), std::string::npos);
+  EXPECT_EQ((*ca)->phase(), RotationPhase::kIdle);
+}
+
 }  // namespace
 }  // namespace strait::ca

@@ -85,6 +85,37 @@ TEST_F(MeshHubTest, PushesTheViewAndTracksAcks) {
   EXPECT_NE(sink->sent[1].version_info(), push.version_info());
 }
 
+TEST_F(MeshHubTest, ARootRotationSeesWhoHoldsTheBundleAndWhoSignedTheirCertificate) {
+  auto sink = std::make_shared<RecordingSink>();
+  auto id = hub_.attach(sink, node("reviews-v1"), kReviews);
+  ASSERT_TRUE(id);
+  hub_.set_trust("OLD+NEW", "old-signer");
+  settle();
+  ASSERT_FALSE(sink->sent.empty());
+  EXPECT_EQ(hub_.proxies_without_bundle("OLD+NEW"), std::vector<std::string>{"reviews-v1.shop"});
+  const auto push = sink->sent.back();
+  bool carries = false;
+  for (const auto& r : push.resources()) {
+    mesh::v1::TrustBundle bundle;
+    if (r.body().UnpackTo(&bundle) && r.body().Is<mesh::v1::TrustBundle>()) {
+      carries = bundle.pem() == "OLD+NEW" && bundle.signer_key_id() == "old-signer";
+    }
+  }
+  EXPECT_TRUE(carries);
+  mesh::v1::DiscoveryRequest ack;
+  ack.set_response_nonce(push.nonce());
+  ack.set_version_info(push.version_info());
+  ack.set_certificate_issuer_key_id("old-signer");
+  hub_.answer(sink.get(), ack);
+  EXPECT_TRUE(hub_.proxies_without_bundle("OLD+NEW").empty());
+  EXPECT_EQ(hub_.proxies_not_signed_by("new-signer"), std::vector<std::string>{"reviews-v1.shop"});
+  mesh::v1::DiscoveryRequest renewed;
+  renewed.set_certificate_issuer_key_id("new-signer");
+  hub_.answer(sink.get(), renewed);
+  EXPECT_TRUE(hub_.proxies_not_signed_by("new-signer").empty());
+  EXPECT_EQ(status(*id)["certificateIssuerKeyId"], "new-signer");
+}
+
 TEST_F(MeshHubTest, NackIsReportedWithItsError) {
   auto sink = std::make_shared<RecordingSink>();
   auto id = hub_.attach(sink, node("reviews-v1"), kReviews);
