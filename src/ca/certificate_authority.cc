@@ -226,11 +226,15 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
     chain_pem = std::move(*chain);
     key_pem = std::move(*key);
   } else {
-    // A step 2 interrupted between writing ca-retiring.pem and moving the next root in: finish it.
-    if (std::filesystem::exists(retiring_path) && std::filesystem::exists(next_key_path)) {
+    // A step 2 interrupted after writing ca-retiring.pem: move in what is left of the next root
+    // (the chain, then the key; loading checks that they match).
+    if (std::filesystem::exists(retiring_path)) {
       std::error_code ec;
-      std::filesystem::rename(next_chain_path, chain_path, ec);
-      if (!ec) std::filesystem::rename(next_key_path, key_path, ec);
+      if (std::filesystem::exists(next_chain_path))
+        std::filesystem::rename(next_chain_path, chain_path, ec);
+      if (!ec && std::filesystem::exists(next_key_path))
+        std::filesystem::rename(next_key_path, key_path, ec);
+      if (!ec) ec = sync_directory(data_dir);
       if (ec)
         return std::unexpected("cannot finish the interrupted root rotation: " + ec.message());
     }
@@ -251,6 +255,7 @@ std::expected<std::unique_ptr<CertificateAuthority>, std::string> CertificateAut
       if (auto ok = write_file_atomically(chain_path, chain_pem, 0644); !ok)
         return std::unexpected(ok.error());
     }
+    // Step 1 writes the next root's chain, then its key: the key says the step was taken.
     if (std::filesystem::exists(next_key_path)) {
       auto chain = read_file(next_chain_path);
       auto key = read_file(next_key_path);
@@ -324,9 +329,10 @@ std::expected<void, std::string> CertificateAuthority::trust_next_root() {
   auto next = Signer::load(chain_pem, key_pem);
   if (!next) return std::unexpected(next.error());
   const std::filesystem::path dir(data_dir_);
-  if (auto ok = write_file_atomically((dir / "ca-next.key").string(), key_pem, 0600); !ok)
-    return ok;
+  // The chain first: the key is what says this step was taken (load_or_create).
   if (auto ok = write_file_atomically((dir / "ca-next-chain.pem").string(), chain_pem, 0644); !ok)
+    return ok;
+  if (auto ok = write_file_atomically((dir / "ca-next.key").string(), key_pem, 0600); !ok)
     return ok;
   next_ = std::move(*next);
   return write_bundle_locked();
@@ -339,9 +345,11 @@ std::expected<void, std::string> CertificateAuthority::sign_with_next_root() {
   if (auto ok = write_file_atomically((dir / "ca-retiring.pem").string(), signer_->root_pem, 0644);
       !ok)
     return ok;
+  // ca-retiring.pem says this step was taken: load_or_create finishes the renames after a crash.
   std::error_code ec;
   std::filesystem::rename(dir / "ca-next-chain.pem", dir / "ca-chain.pem", ec);
   if (!ec) std::filesystem::rename(dir / "ca-next.key", dir / "ca.key", ec);  // the old key is gone
+  if (!ec) ec = sync_directory(data_dir_);
   if (ec) return std::unexpected("cannot move the next root in: " + ec.message());
   retiring_pem_ = signer_->root_pem;
   signer_ = std::move(next_);
@@ -352,11 +360,19 @@ std::expected<void, std::string> CertificateAuthority::sign_with_next_root() {
 std::expected<void, std::string> CertificateAuthority::retire_previous_root() {
   std::lock_guard lock(mutex_);
   if (retiring_pem_.empty()) return std::unexpected("no root is being retired (step 2 first)");
+  // The bundle first: a crash before the removal leaves the old root trusted a while longer (step
+  // 3 is taken again after the restart), never a proxy holding a certificate no one trusts.
+  std::string retiring = std::move(retiring_pem_);
+  retiring_pem_.clear();
+  if (auto ok = write_bundle_locked(); !ok) {
+    retiring_pem_ = std::move(retiring);
+    return ok;
+  }
   std::error_code ec;
   std::filesystem::remove(std::filesystem::path(data_dir_) / "ca-retiring.pem", ec);
+  if (!ec) ec = sync_directory(data_dir_);
   if (ec) return std::unexpected("cannot remove ca-retiring.pem: " + ec.message());
-  retiring_pem_.clear();
-  return write_bundle_locked();
+  return {};
 }
 
 std::expected<IssuedCertificate, std::string> CertificateAuthority::sign(const std::string& csr_pem,

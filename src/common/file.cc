@@ -31,7 +31,19 @@ std::expected<void, std::string> write_file_atomically(const std::string& path,
   ::close(fd);
   if (!ok || ::rename(temporary.c_str(), path.c_str()) != 0)
     return std::unexpected("cannot write " + path);
+  const auto slash = path.rfind('/');
+  if (auto ec = sync_directory(slash == std::string::npos ? "." : path.substr(0, slash)); ec)
+    return std::unexpected("cannot sync the directory of " + path + ": " + ec.message());
   return {};
+}
+
+std::error_code sync_directory(const std::string& path) {
+  const int fd = ::open(path.empty() ? "/" : path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return {errno, std::generic_category()};
+  const int synced = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  return synced == 0 ? std::error_code() : std::error_code(error, std::generic_category());
 }
 
 }  // namespace strait

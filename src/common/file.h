@@ -5,6 +5,7 @@
 
 #include <expected>
 #include <string>
+#include <system_error>
 
 namespace strait {
 
@@ -16,5 +17,8 @@ namespace strait {
 [[nodiscard]] std::expected<void, std::string> write_file_atomically(const std::string& path,
                                                                      const std::string& content,
                                                                      mode_t mode);
+
+// fsyncs a directory, so that renames and removals in it survive a power cut.
+[[nodiscard]] std::error_code sync_directory(const std::string& path);
 
 }  // namespace strait

@@ -1,6 +1,7 @@
 #include "config/enforcement.h"
 
 #include "common/host_name.h"
+#include "config/peer_authentication.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/service_entry.pb.h"
 #include "strait/networking/v1/sidecar.pb.h"
@@ -123,6 +124,11 @@ std::vector<std::string> unenforced_fields(const Resource& resource) {
     if (sidecar->ingress_size() > 0) out.push_back("spec.ingress: not enforced by the proxies yet");
     if (sidecar->has_outbound_traffic_policy())
       out.push_back("spec.outboundTrafficPolicy: not enforced yet (calls outside the mesh are refused)");
+  } else if (const auto* pa = dynamic_cast<const sec::PeerAuthentication*>(resource.spec.get())) {
+    if (resource.ns == kRootNamespace && pa->selector().match_labels_size() > 0)
+      out.push_back(
+          "spec.selector: a PeerAuthentication with a selector in the root namespace applies to no "
+          "workload (as in Istio): put it in the namespace of the workloads it selects");
   } else if (const auto* ra =
                  dynamic_cast<const sec::RequestAuthentication*>(resource.spec.get())) {
     for (int i = 0; i < ra->jwt_rules_size(); ++i) {

@@ -61,7 +61,9 @@ EffectiveMtls effective_mtls(std::span<const NamedPeerAuthentication> policies, 
     const bool in_root = p.ns == kRootNamespace;
     if (p.ns != ns && !in_root) continue;
     if (has_selector(p.spec)) {
-      if (selects(p.spec, labels)) workload_level.push_back(&p);
+      // As Istio: a policy with a selector applies in its own namespace only, and one in the root
+      // namespace to no workload (apply warns).
+      if (!in_root && selects(p.spec, labels)) workload_level.push_back(&p);
     } else if (p.ns == ns && !in_root) {
       namespace_level.push_back(&p);
     } else if (in_root) {
@@ -72,13 +74,7 @@ EffectiveMtls effective_mtls(std::span<const NamedPeerAuthentication> policies, 
   EffectiveMtls out;
   apply(out.workload, first_of(mesh_level));
   apply(out.workload, first_of(namespace_level));
-  const NamedPeerAuthentication* chosen = nullptr;
-  // The workload's own namespace first, then the root namespace's selecting policies.
-  for (const auto* p : workload_level) {
-    if (chosen == nullptr ||
-        std::tuple(p->ns != ns, p->name) < std::tuple(chosen->ns != ns, chosen->name))
-      chosen = p;
-  }
+  const NamedPeerAuthentication* chosen = first_of(workload_level);
   apply(out.workload, chosen);
   if (chosen != nullptr) {
     for (const auto& [port, mtls] : chosen->spec.port_level_mtls()) {

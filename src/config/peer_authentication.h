@@ -1,6 +1,7 @@
 // Which PeerAuthentication applies to a workload, and so its effective mTLS mode per port, with
-// Istio's precedence: a policy selecting the workload (in its namespace, or in the root namespace)
-// over its namespace's policy without a selector, over the root namespace's (mesh-wide) one. An
+// Istio's precedence: a policy of its namespace selecting the workload over its namespace's policy
+// without a selector, over the root namespace's (mesh-wide) one; a policy with a selector in the
+// root namespace applies to no workload, as in Istio (apply warns). An
 // UNSET mode inherits from the next broader level, PERMISSIVE at the top; a portLevelMtls entry
 // overrides the mode of the selected workload on that target port. Of two policies at one level
 // the first by namespace and name wins (Istio takes the oldest; strait keeps no creation order

@@ -110,6 +110,8 @@ json describe_workload(const DiagnosisInputs& inputs, const WorkloadRef& ref) {
       for (const auto& p : policies) {
         if (p.ns != r.ns || p.name != r.name) continue;
         if (!policy_selects(r, p.spec.selector().match_labels(), node)) continue;
+        // A selector in the root namespace applies to no workload (config/peer_authentication.h).
+        if (r.ns == config::kRootNamespace && p.spec.selector().match_labels_size() > 0) continue;
         const bool selector = p.spec.selector().match_labels_size() > 0;
         peer.push_back(
             {{"namespace", r.ns},

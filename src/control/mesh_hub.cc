@@ -37,6 +37,14 @@ std::string resource_bytes(const mesh::v1::Resource& resource) {
   return out;
 }
 
+std::string bundle_of(const std::vector<mesh::v1::Resource>& view) {
+  for (const auto& r : view) {
+    mesh::v1::TrustBundle bundle;
+    if (r.body().Is<mesh::v1::TrustBundle>() && r.body().UnpackTo(&bundle)) return bundle.pem();
+  }
+  return {};
+}
+
 json resource_json(const mesh::v1::Resource& resource) {
   const std::string& url = resource.body().type_url();
   const std::string type = url.substr(url.rfind('/') + 1);
@@ -75,6 +83,7 @@ struct MeshHub::ProxyState {
   std::string nack_error;
   std::int64_t certificate_not_after = 0;
   std::string certificate_issuer_key_id;
+  std::string acked_bundle;  // the trust bundle of acked_view
 };
 
 MeshHub::MeshHub(asio::io_context& main_io, std::string trust_bundle_pem, std::string trust_domain,
@@ -286,6 +295,7 @@ void MeshHub::answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& r
   proxy.acked_nonce = request.response_nonce();
   proxy.acked_at = std::chrono::system_clock::now();
   proxy.acked_view = proxy.sent_view;
+  proxy.acked_bundle = proxy.acked_view ? bundle_of(*proxy.acked_view) : std::string();
   proxy.nack_error.clear();
   proxy.last_ack_latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - proxy.sent_at).count();
@@ -436,23 +446,11 @@ void MeshHub::set_trust(std::string trust_bundle_pem, std::string signer_key_id)
   schedule_push();
 }
 
-namespace {
-
-std::string bundle_of(const std::vector<mesh::v1::Resource>& view) {
-  for (const auto& r : view) {
-    mesh::v1::TrustBundle bundle;
-    if (r.body().Is<mesh::v1::TrustBundle>() && r.body().UnpackTo(&bundle)) return bundle.pem();
-  }
-  return {};
-}
-
-}  // namespace
-
 std::vector<std::string> MeshHub::proxies_without_bundle(const std::string& bundle_pem) const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
   for (const auto& [id, proxy] : proxies_) {
-    if (!proxy->acked_view || bundle_of(*proxy->acked_view) != bundle_pem) out.push_back(id);
+    if (!proxy->acked_view || proxy->acked_bundle != bundle_pem) out.push_back(id);
   }
   return out;
 }

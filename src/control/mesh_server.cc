@@ -265,8 +265,10 @@ MeshServer::~MeshServer() { shutdown(); }
 
 namespace {
 
-constexpr std::string_view kServingKeyFile = "straitd-serving.key";
-constexpr std::string_view kServingCertificateFile = "straitd-serving.crt";
+// Key and certificate chain in one file (mode 0600), given to gRPC as both: one rename replaces
+// the pair, so a reload never reads a key with another key's certificate. (PEM readers skip the
+// blocks of the other kind.)
+constexpr std::string_view kServingFile = "straitd-serving.pem";
 constexpr unsigned kCredentialsRefreshSeconds = 1;
 
 }  // namespace
@@ -281,19 +283,15 @@ std::expected<void, std::string> MeshServer::reissue_serving_certificate() {
                          {std::string(tls::kControlPlaneServerName)});
   if (!issued) return std::unexpected("serving certificate: " + issued.error());
   const std::filesystem::path dir(data_dir_);
-  // The certificate first: until the key follows, the pair mismatches and gRPC keeps the old one.
-  if (auto ok =
-          write_file_atomically((dir / kServingCertificateFile).string(), issued->chain_pem, 0644);
-      !ok)
-    return ok;
-  return write_file_atomically((dir / kServingKeyFile).string(), key->private_key_pem, 0600);
+  return write_file_atomically((dir / kServingFile).string(),
+                               issued->chain_pem + key->private_key_pem, 0600);
 }
 
 std::expected<proxy::HostPort, std::string> MeshServer::start(const proxy::HostPort& address) {
   if (auto ok = reissue_serving_certificate(); !ok) return std::unexpected(ok.error());
   const std::filesystem::path dir(data_dir_);
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      (dir / kServingKeyFile).string(), (dir / kServingCertificateFile).string(), ca_.bundle_path(),
+      (dir / kServingFile).string(), (dir / kServingFile).string(), ca_.bundle_path(),
       kCredentialsRefreshSeconds);
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_root_certs();

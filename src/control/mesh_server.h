@@ -5,8 +5,8 @@
 // present: signing with a join token needs none; renewal and discovery need one.
 //
 // The serving key and certificate, and the roots client certificates are verified against, are
-// read from files in the data directory (straitd-serving.key, mode 0600 like ca.key;
-// straitd-serving.crt; ca.crt) and re-read every second: gRPC 1.51 offers no other way to change a
+// read from files in the data directory (straitd-serving.pem: key and chain, mode 0600 like
+// ca.key; ca.crt) and re-read every second: gRPC 1.51 offers no other way to change a
 // running server's credentials, and a root rotation must change both without a restart.
 #pragma once
 

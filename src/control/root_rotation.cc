@@ -20,8 +20,8 @@ constexpr std::chrono::milliseconds kSettle{500};
 }  // namespace
 
 RootRotation::RootRotation(asio::io_context& io, ca::CertificateAuthority& ca, MeshHub& hub,
-                           MeshServer& server)
-    : timer_(io), ca_(ca), hub_(hub), server_(server) {}
+                           MeshServer& server, std::chrono::milliseconds registry_settles)
+    : timer_(io), ca_(ca), hub_(hub), server_(server), registry_settles_(registry_settles) {}
 
 void RootRotation::record(std::string what) {
   spdlog::info("root rotation: {}", what);
@@ -31,8 +31,12 @@ void RootRotation::record(std::string what) {
 
 void RootRotation::resume() {
   if (ca_.phase() == ca::RotationPhase::kIdle) return;
-  record(std::string("resumed at ") + std::string(ca::name_of(ca_.phase())));
+  record(std::string("resumed at ") + std::string(ca::name_of(ca_.phase())) +
+         "; no step until the registry holds the reconnected proxies");
   step_taken_at_ = std::chrono::steady_clock::now();
+  // The registry starts empty: "every proxy caught up" means nothing until they are back.
+  hold_until_ = step_taken_at_ + registry_settles_;
+  hold_until_wall_ = std::chrono::system_clock::now() + registry_settles_;
   running_ = true;
   schedule();
 }
@@ -63,7 +67,7 @@ void RootRotation::schedule() {
 void RootRotation::step() {
   const auto now = std::chrono::steady_clock::now();
   const std::string bundle = ca_.trust_bundle();
-  const std::string signer = ca_.signer_key_id();
+  auto signer_now = [&] { return ca_.signer_key_id(); };
   auto failed = [&](const std::string& what, const std::string& why) {
     if (error_ != why) spdlog::error("root rotation: {}: {}", what, why);
     error_ = why;
@@ -78,23 +82,36 @@ void RootRotation::step() {
     if (!caught_up_at_) caught_up_at_ = now;
     return now - step_taken_at_ >= kServerReload && now - *caught_up_at_ >= kSettle;
   };
+  if (now < hold_until_) {
+    waiting_for_.clear();
+    schedule();
+    return;
+  }
   switch (ca_.phase()) {
     case ca::RotationPhase::kTrustingNext:
       waiting_for_ = hub_.proxies_without_bundle(bundle);
       if (!ready()) break;
       if (auto ok = ca_.sign_with_next_root(); !ok) return failed("step 2", ok.error());
-      if (auto ok = server_.reissue_serving_certificate(); !ok) return failed("step 2", ok.error());
-      hub_.set_trust(ca_.trust_bundle(), ca_.signer_key_id());
       record("step 2: the new root signs; every proxy renews its certificate");
       step_taken_at_ = now;
       caught_up_at_.reset();
-      waiting_for_.clear();
-      break;
+      reissued_for_.clear();
+      [[fallthrough]];
     case ca::RotationPhase::kReissuing:
-      waiting_for_ = hub_.proxies_not_signed_by(signer);
+      // straitd's own certificate and the views follow the new signer (again after a failure or a
+      // restart: this is repeated until it holds).
+      if (reissued_for_ != signer_now()) {
+        if (auto ok = server_.reissue_serving_certificate(); !ok)
+          return failed("step 2", ok.error());
+        hub_.set_trust(ca_.trust_bundle(), signer_now());
+        reissued_for_ = signer_now();
+        step_taken_at_ = now;
+        caught_up_at_.reset();
+      }
+      waiting_for_ = hub_.proxies_not_signed_by(signer_now());
       if (!ready()) break;
       if (auto ok = ca_.retire_previous_root(); !ok) return failed("step 3", ok.error());
-      hub_.set_trust(ca_.trust_bundle(), signer);
+      hub_.set_trust(ca_.trust_bundle(), signer_now());
       record("step 3: the old root leaves the trust bundle");
       step_taken_at_ = now;
       caught_up_at_.reset();
@@ -131,6 +148,8 @@ nlohmann::json RootRotation::status_json() const {
                         {"roots", roots},           {"waitingFor", waiting_for_},
                         {"history", history}};
   if (!error_.empty()) out["lastError"] = error_;
+  if (running_ && std::chrono::steady_clock::now() < hold_until_)
+    out["holdingUntil"] = utc_iso8601(hold_until_wall_);
   return out;
 }
 

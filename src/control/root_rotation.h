@@ -28,8 +28,10 @@ namespace strait::control {
 
 class RootRotation {
  public:
-  RootRotation(asio::io_context& io, ca::CertificateAuthority& ca, MeshHub& hub,
-               MeshServer& server);
+  // `registry_settles` (the registry's warm-up plus its grace period): after a restart, how long
+  // before the registry again holds every proxy that must catch up (it starts empty).
+  RootRotation(asio::io_context& io, ca::CertificateAuthority& ca, MeshHub& hub, MeshServer& server,
+               std::chrono::milliseconds registry_settles);
   RootRotation(const RootRotation&) = delete;
   RootRotation& operator=(const RootRotation&) = delete;
 
@@ -53,6 +55,10 @@ class RootRotation {
   bool removing_ = false;  // step 3 taken: waiting for every proxy to drop the old root
   std::chrono::steady_clock::time_point step_taken_at_;
   std::optional<std::chrono::steady_clock::time_point> caught_up_at_;
+  std::chrono::milliseconds registry_settles_;
+  std::chrono::steady_clock::time_point hold_until_;  // resumed: no step before this
+  std::chrono::system_clock::time_point hold_until_wall_;
+  std::string reissued_for_;  // the signer straitd's serving certificate and the views follow
   std::vector<std::string> waiting_for_;
   std::string error_;  // the last step that failed (it is retried)
   std::vector<std::pair<std::string, std::string>> history_;  // (UTC time, what happened)

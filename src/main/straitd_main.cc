@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
                                    data_dir);
   auto mesh_bound = mesh.start(*grpc_address);
   if (!mesh_bound) return fail("--grpc-addr: " + mesh_bound.error());
-  strait::control::RootRotation rotation(io, **ca, hub, mesh);
+  strait::control::RootRotation rotation(io, **ca, hub, mesh, hub_options.warmup + *grace);
   api.set_rotation(&rotation);
   rotation.resume();
   if (!asio::ip::make_address(bound->host).is_loopback()) {

@@ -81,15 +81,16 @@ TEST(PeerAuthenticationTest, StrictEverywhereAdmitsNoPlaintext) {
   EXPECT_FALSE(effective_mtls(policies, "shop", kReviewsV1).admits_plaintext());
 }
 
-TEST(PeerAuthenticationTest, RootNamespaceSelectorsReachEveryNamespaceBelowTheWorkloadsOwn) {
+TEST(PeerAuthenticationTest, SelectorsInTheRootNamespaceApplyToNoWorkload) {
+  // As Istio (composePeerAuthentication): only the workload's own namespace's selectors count.
   std::vector<NamedPeerAuthentication> policies{
-      policy("strait-system", "reviews-strict", Mode::STRICT, {{"app", "reviews"}}),
+      policy("strait-system", "reviews-disable", Mode::DISABLE, {{"app", "reviews"}}),
+      policy("shop", "default", Mode::STRICT),
   };
-  EXPECT_EQ(effective_mtls(policies, "shop", kReviewsV1).workload.source,
-            "strait-system/reviews-strict");
-  // One in the workload's own namespace is preferred to the root namespace's.
-  policies.push_back(policy("shop", "z-reviews", Mode::PERMISSIVE, {{"version", "v1"}}));
-  EXPECT_EQ(effective_mtls(policies, "shop", kReviewsV1).workload.source, "shop/z-reviews");
+  EXPECT_EQ(effective_mtls(policies, "shop", kReviewsV1).workload,
+            (MtlsSetting{MtlsMode::kStrict, "shop/default"}));
+  EXPECT_EQ(effective_mtls(policies, "strait-system", kReviewsV1).workload.mode,
+            MtlsMode::kPermissive);
 }
 
 TEST(PeerAuthenticationTest, TwoPoliciesAtOneLevelResolveByName) {

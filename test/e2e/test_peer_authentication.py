@@ -134,7 +134,15 @@ class PeerAuthenticationE2E(unittest.TestCase):
                                ("PeerAuthentication", "reviews-legacy-port", "shop"),
                                ("AuthorizationPolicy", "web-only", "shop")):
             self.mesh.ctl("delete", kind, name, "-n", ns, check=False)
+        # Every proxy back on the defaults before the next test.
         self.wait_mode(self.reviews, "PERMISSIVE")
+        self.wait_mode(self.db, "PERMISSIVE")
+        self.wait_for("web to call reviews with mTLS again", lambda: not any(
+            e["plaintext_ports"]
+            for s in self.web.config_dump()["services"] if s["host"] == "reviews.shop.svc.cluster.local"
+            for e in s["endpoints"]))
+        self.wait_for("reviews to drop web-only", lambda: not any(
+            p["name"] == "shop/web-only" for p in self.reviews.config_dump()["authorization_policies"]))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -158,12 +166,12 @@ class PeerAuthenticationE2E(unittest.TestCase):
             p["name"] == name and p["dry_run"] == dry_run
             for p in self.reviews.config_dump()["authorization_policies"]))
 
-    def external_http(self, host="reviews:9080", path="/from-outside"):
+    def external_http(self, host="reviews:9080", path="/from-outside", headers=None):
         """A plaintext request straight to the reviews sidecar's inbound address: (status, reason, body)."""
         host_ip, port = self.reviews.inbound.rsplit(":", 1)
         conn = http.client.HTTPConnection(host_ip, int(port), timeout=10)
         try:
-            conn.request("GET", path, headers={"Host": host})
+            conn.request("GET", path, headers={"Host": host, **(headers or {})})
             r = conn.getresponse()
             return r.status, r.getheader("x-strait-reason"), r.read()
         finally:
@@ -196,6 +204,11 @@ class PeerAuthenticationE2E(unittest.TestCase):
             status, _, body = self.external_http()
             self.assertEqual(status, 200, body)
             self.assertNotIn(b"x-forwarded-client-cert", body)  # no peer identity to vouch for
+            # A plaintext caller cannot pass itself off as web: its own XFCC is dropped.
+            forged = "By=spiffe://cluster.local/ns/shop/sa/reviews;URI=spiffe://cluster.local/ns/shop/sa/web"
+            status, _, body = self.external_http(headers={"x-forwarded-client-cert": forged})
+            self.assertEqual(status, 200, body)
+            self.assertNotIn(b"sa/web", body)
             self.assertTrue(self.external_tcp())
             self.assertIn("port 9080 (reviews): plaintext", self.check("external", "reviews-v1"))
             self.assertIn("port 9080 (reviews): mTLS", self.check("web-1", "reviews-v1"))
@@ -211,6 +224,9 @@ class PeerAuthenticationE2E(unittest.TestCase):
             status, _, body = self.external_http()
             self.assertEqual(status, 200, body)
             self.assertEqual(self.counter(self.reviews, "strait_rbac_dry_run_denied_total") - dry_before, 1)
+            # ... and a forged XFCC does not make the plaintext caller web in the policy's eyes.
+            self.external_http(headers={"x-forwarded-client-cert": forged})
+            self.assertEqual(self.counter(self.reviews, "strait_rbac_dry_run_denied_total") - dry_before, 2)
 
             # 3. STRICT mesh-wide, the policy enforced. Plaintext is refused from now on, with the
             # policy named; mTLS callers keep working.
@@ -222,7 +238,10 @@ class PeerAuthenticationE2E(unittest.TestCase):
             status, reason, body = self.external_http()
             self.assertEqual((status, reason), (403, "mtls_required"), body)
             self.assertIn(b"strait-system/default is STRICT", body)
+            refused_before = self.counter(self.db, 'strait_local_replies_total{reason="mtls_required"}')
             self.assertFalse(self.external_tcp())
+            self.wait_for("db to count the refused connection", lambda: self.counter(
+                self.db, 'strait_local_replies_total{reason="mtls_required"}') == refused_before + 1)
             self.assertIn("port 9080 (reviews): refused", self.check("external", "reviews-v1"))
             self.assertIn("port 5432 (db): refused", self.check("external", "db-v1"))
             self.assertIn("port 9080 (reviews): mTLS", self.check("web-1", "reviews-v1"))
