@@ -3,9 +3,12 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
+#include <optional>
 
 #include "net/read_buffer.h"
 #include "net/watchdog.h"
@@ -16,6 +19,7 @@
 #include "proxy/router.h"
 #include "proxy/tls_sniff.h"
 #include "proxy/upstream_connector.h"
+#include "tls/client_hello.h"
 
 namespace strait::proxy {
 namespace {
@@ -69,8 +73,9 @@ bool looks_like_http(std::string_view bytes) {
   return i > 0 && (i == bytes.size() || bytes[i] == ' ');
 }
 
-// A connection that reached the inbound listener without TLS: a caller without a sidecar, or a
-// sidecar calling a port whose PeerAuthentication is DISABLE. It has no peer identity. HTTP goes
+// A connection that reached the inbound listener without the mesh's mTLS: a caller without a
+// sidecar (in plaintext, or with the application's own TLS), or a sidecar calling a port whose
+// PeerAuthentication is DISABLE. It has no peer identity. HTTP goes
 // to an HTTP session, which finds the port from each request's host and refuses requests to a
 // STRICT port; anything else can only be the workload's one opaque port.
 asio::awaitable<void> serve_plaintext_inbound(Worker& worker, net::Stream stream,
@@ -120,6 +125,39 @@ asio::awaitable<void> serve_plaintext_inbound(Worker& worker, net::Stream stream
 }
 
 constexpr unsigned char kTlsHandshakeRecord = 22;  // the content type of a ClientHello's record
+constexpr std::size_t kMaxClientHello = 16 * 1024 + 5;  // one TLS record
+
+// The SNI of the ClientHello waiting in the socket, peeked (the bytes stay for whoever reads
+// next); nullopt when it is not a readable ClientHello, or not whole within `timeout`. A
+// ClientHello nearly always arrives in one segment; when it does not, the socket is peeked again
+// every 5 ms.
+asio::awaitable<std::optional<std::string>> peek_client_hello_sni(
+    Worker& worker, net::Stream& plain, std::chrono::milliseconds timeout) {
+  std::string bytes(kMaxClientHello, '\0');
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  asio::steady_timer pause(worker.io());
+  while (true) {
+    auto [error, peeked] = co_await plain.socket().async_receive(
+        asio::buffer(bytes), asio::socket_base::message_peek, net::kAsTuple);
+    if (error || peeked == 0) co_return std::nullopt;
+    const auto hello = tls::read_client_hello_sni(std::string_view(bytes.data(), peeked));
+    if (hello.status == tls::ClientHelloSni::Status::kDone) co_return hello.server_name;
+    if (hello.status == tls::ClientHelloSni::Status::kNotTls || peeked == bytes.size() ||
+        std::chrono::steady_clock::now() >= deadline)
+      co_return std::nullopt;
+    pause.expires_after(std::chrono::milliseconds(5));
+    co_await pause.async_wait(net::kAsTuple);
+  }
+}
+
+// Whether the workload has an opaque (tcp/tls) inbound port that takes plaintext: where a TLS
+// client of the application's own, without a sidecar, can go.
+bool serves_opaque_without_mtls(const ProxyConfig& config) {
+  return std::ranges::any_of(config.inbound_services, [&](const InboundService& s) {
+    return !is_http(s.protocol) &&
+           config.inbound_mtls.for_port(s.target_port).mode != MtlsMode::kStrict;
+  });
+}
 
 asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket) {
   const auto snapshot = worker.snapshot();
@@ -136,7 +174,17 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
     plain.close();
     co_return;
   }
-  if (static_cast<unsigned char>(first[0]) != kTlsHandshakeRecord) {
+  bool mesh_tls = static_cast<unsigned char>(first[0]) == kTlsHandshakeRecord;
+  if (mesh_tls && serves_opaque_without_mtls(*snapshot->config)) {
+    // A sidecar always names a mesh SNI (p<port>.<fqdn>); any other ClientHello is the
+    // application's own TLS from a caller without a sidecar, relayed as it is.
+    watchdog.arm(snapshot->config->limits.header_read_timeout, &plain);
+    const auto sni =
+        co_await peek_client_hello_sni(worker, plain, snapshot->config->limits.header_read_timeout);
+    watchdog.disarm();
+    if (sni && port_from_mesh_sni(*sni) == 0) mesh_tls = false;
+  }
+  if (!mesh_tls) {
     std::string first_bytes(first.data(), peeked);  // a named argument (GCC 12 and coroutines)
     co_await serve_plaintext_inbound(worker, std::move(plain), std::move(first_bytes));
     co_return;

@@ -9,8 +9,11 @@ caller with a sidecar binding local ports to both; and "external" callers withou
 connect straight to the callees' inbound addresses in plaintext (curl and sockets)."""
 
 import http.client
+import os
 import shutil
 import socket
+import socketserver
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -44,6 +47,41 @@ spec:
   selector: {{matchLabels: {{app: reviews}}}}
   rules: [{{from: [{{source: {{principals: ["cluster.local/ns/shop/sa/web"]}}}}]}}]
 """
+
+
+class TlsEchoApp:
+    """An application that speaks TLS itself (a self-signed certificate made with openssl) and
+    echoes what it reads."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        cert, key = os.path.join(workdir, "app.crt"), os.path.join(workdir, "app.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=vault.example", "-days", "1"],
+                       check=True, capture_output=True, timeout=30)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self):
+                try:
+                    with context.wrap_socket(self.request, server_side=True) as tls:
+                        data = tls.recv(65536)
+                        if data:
+                            tls.sendall(b"tls:" + data)
+                except (OSError, ssl.SSLError):
+                    pass
+
+        class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class SteadyTraffic:
@@ -116,17 +154,21 @@ class PeerAuthenticationE2E(unittest.TestCase):
                                      app_port=cls.http_app.port, labels={"app": "reviews", "version": "v1"})
         cls.db = cls.mesh.proxy("db-v1", "shop", "db", services=["db:5432:tcp"], app_port=cls.tcp_app.port,
                                 labels={"app": "db"})
+        cls.tls_app = TlsEchoApp(cls.tmp)
+        cls.vault = cls.mesh.proxy("vault-v1", "shop", "vault", services=["vault:8443:tls"],
+                                   app_port=cls.tls_app.port, labels={"app": "vault"})
         cls.web_http, cls.web_tcp = free_port(), free_port()
         cls.web = cls.mesh.proxy("web-1", "shop", "web", labels={"app": "web"},
                                  upstreams=[f"127.0.0.1:{cls.web_http}=reviews.shop.svc.cluster.local:9080",
                                             f"127.0.0.1:{cls.web_tcp}=db.shop.svc.cluster.local:5432"])
-        cls.mesh.wait_synced(3)
+        cls.mesh.wait_synced(4)
 
     @classmethod
     def tearDownClass(cls):
         cls.mesh.stop()
         cls.http_app.stop()
         cls.tcp_app.stop()
+        cls.tls_app.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def tearDown(self):
@@ -187,6 +229,21 @@ class PeerAuthenticationE2E(unittest.TestCase):
             except OSError:
                 return False
 
+    def external_tls(self):
+        """A TLS client of vault's own (no sidecar, its own SNI) straight to vault's inbound
+        address: what the app echoed, or None when the connection was refused."""
+        host_ip, port = self.vault.inbound.rsplit(":", 1)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((host_ip, int(port)), timeout=10) as raw:
+                with context.wrap_socket(raw, server_hostname="vault.example") as tls:
+                    tls.sendall(b"secret")
+                    return tls.recv(64)
+        except (OSError, ssl.SSLError):
+            return None
+
     def counter(self, proxy, prefix):
         return sum(v for k, v in proxy.stats().items() if k.startswith(prefix))
 
@@ -210,6 +267,8 @@ class PeerAuthenticationE2E(unittest.TestCase):
             self.assertEqual(status, 200, body)
             self.assertNotIn(b"sa/web", body)
             self.assertTrue(self.external_tcp())
+            # The application's own TLS from a caller without a sidecar is relayed untouched.
+            self.assertEqual(self.external_tls(), b"tls:secret")
             self.assertIn("port 9080 (reviews): plaintext", self.check("external", "reviews-v1"))
             self.assertIn("port 9080 (reviews): mTLS", self.check("web-1", "reviews-v1"))
             plaintext_before = self.counter(self.reviews, "strait_plaintext_connections_total")
@@ -242,6 +301,8 @@ class PeerAuthenticationE2E(unittest.TestCase):
             self.assertFalse(self.external_tcp())
             self.wait_for("db to count the refused connection", lambda: self.counter(
                 self.db, 'strait_local_replies_total{reason="mtls_required"}') == refused_before + 1)
+            self.wait_mode(self.vault, "STRICT")
+            self.assertIsNone(self.external_tls())  # now it must be the mesh's mTLS
             self.assertIn("port 9080 (reviews): refused", self.check("external", "reviews-v1"))
             self.assertIn("port 5432 (db): refused", self.check("external", "db-v1"))
             self.assertIn("port 9080 (reviews): mTLS", self.check("web-1", "reviews-v1"))
