@@ -149,7 +149,10 @@ class H2StreamProxy {
                        "CONNECT over HTTP/2 is not supported; use HTTP/1.1 CONNECT", worker_);
       co_return;
     }
-    auto destination = route_request(*snapshot_, info_, request_.authority);
+    std::uint16_t stated_port = 0;
+    if (info_.plaintext)
+      stated_port = parse_stated_port(find_h2_header(&first.headers, kStatedPortHeader));
+    auto destination = route_request(*snapshot_, info_, request_.authority, stated_port);
     if (destination && destination->service != nullptr) {
       RequestAttributes attributes{request_.method, request_.path, request_.authority, destination->port,
                                    &first.headers, &find_h2_header};
@@ -253,7 +256,9 @@ class H2StreamProxy {
     out.emplace_back(":authority", request_.authority);
     out.emplace_back(":path", request_.path);
     for (const auto& [name, value] : in) {
-      if (name.starts_with(':') || is_connection_specific(name) || name == "x-forwarded-client-cert") continue;
+      if (name.starts_with(':') || is_connection_specific(name) ||
+          name == "x-forwarded-client-cert" || name == kStatedPortHeader)
+        continue;
       if ((name == "te" && value != "trailers") || name == "expect") continue;
       out.emplace_back(name, value);
     }
@@ -261,6 +266,8 @@ class H2StreamProxy {
       out.emplace_back("x-request-id", format_request_id(worker_.random(), worker_.random()));
     if (!request_.has_forwarded_proto) out.emplace_back("x-forwarded-proto", "http");
     if (!client_cert_.empty()) out.emplace_back("x-forwarded-client-cert", client_cert_);
+    if (destination_.service != nullptr && destination_.cluster()->states_port)
+      out.emplace_back(std::string(kStatedPortHeader), std::to_string(destination_.port));
     destination_.request_edits().apply(out);
     return out;
   }
@@ -365,6 +372,8 @@ class H2StreamProxy {
         for (auto& [name, value] : headers) {
           if (name == ":authority") value = shadow_authority(value);
         }
+        // The stated port is the primary destination's, not the mirror's.
+        std::erase_if(headers, [](const auto& field) { return field.first == kStatedPortHeader; });
         std::string body = replay_body_;
         HeaderList trailers = replay_trailers_;
         std::shared_ptr<const Snapshot> held = snapshot_;

@@ -5,12 +5,12 @@
 // proxy itself uses are re-added.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "http/message.h"
-
 #include "proxy/http_route.h"
 
 namespace strait::proxy {
@@ -23,6 +23,8 @@ struct RequestEdits {
   bool add_forwarded_proto = false;  // the request had no x-forwarded-proto
   std::string_view client_cert;      // non-empty: x-forwarded-client-cert value (inbound)
   bool strip_client_cert = true;     // an incoming XFCC is never trusted
+  std::uint16_t stated_port =
+      0;  // non-zero: sent as x-strait-port (router.h); an incoming one is dropped
   HeaderEdits headers;               // the route's headers.request
 };
 

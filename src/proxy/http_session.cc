@@ -235,7 +235,13 @@ class HttpSession {
       authority = host->value;
     }
     target.request_authority = authority;
-    auto destination = route_request(snapshot, info_, authority);
+    std::uint16_t stated_port = 0;
+    if (info_.plaintext) {
+      const auto* stated = request.find(kStatedPortHeader);
+      stated_port = parse_stated_port(
+          stated != nullptr ? std::optional<std::string_view>(stated->value) : std::nullopt);
+    }
+    auto destination = route_request(snapshot, info_, authority, stated_port);
     if (destination && destination->service != nullptr) {
       RequestAttributes attributes{request.method, target.path, authority, destination->port, &request,
                                    &find_h1_header};
@@ -522,6 +528,8 @@ class HttpSession {
     edits.request_id = request_id;
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;
+    if (destination->service != nullptr && destination->cluster()->states_port)
+      edits.stated_port = destination->port;
     // An h2c-only application (this sidecar's own app, or a mesh endpoint without a sidecar) gets
     // this request translated to HTTP/2; a peer sidecar takes HTTP/1.1 as it is.
     const bool h2_only = destination->protocol == Protocol::kHttp2 || destination->protocol == Protocol::kGrpc;
@@ -568,6 +576,7 @@ class HttpSession {
         const std::string shadow =
             shadow_authority(edits.authority.empty() ? target.request_authority : edits.authority);
         mirror_edits.authority = shadow;
+        mirror_edits.stated_port = 0;  // the primary destination's port, not the mirror's
         write_request_head(request, mirror_edits, mirror_head);
       }
     }

@@ -60,13 +60,24 @@ std::uint16_t inbound_port_named_by(const ProxyConfig& config, std::string_view 
 
 }  // namespace
 
+std::uint16_t parse_stated_port(std::optional<std::string_view> value) {
+  if (!value) return 0;
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), port);
+  if (ec != std::errc{} || end != value->data() + value->size() || port > 65535) return 0;
+  return static_cast<std::uint16_t>(port);
+}
+
 std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
                                                      const DownstreamInfo& info,
-                                                     std::string_view authority) {
+                                                     std::string_view authority,
+                                                     std::uint16_t stated_port) {
   Destination d;
   if (info.kind == ListenerKind::kInbound) {
     std::uint16_t port = info.inbound_port;
     const auto& inbound = snapshot.config->inbound_services;
+    if (port == 0 && info.plaintext && snapshot.inbound_by_port.contains(stated_port))
+      port = stated_port;
     if (port == 0 && info.plaintext) port = inbound_port_named_by(*snapshot.config, authority);
     if (port == 0 && inbound.size() == 1) port = inbound.front().port;
     const auto it = snapshot.inbound_by_port.find(port);

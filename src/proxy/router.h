@@ -75,9 +75,20 @@ struct RouteError {
 
 // Resolves `authority` (Host or :authority, possibly from an absolute URI) for the listener
 // described by `info`.
+// `stated_port`: the service port a caller's sidecar named in kStatedPortHeader (plaintext inbound
+// requests only; 0: none).
 [[nodiscard]] std::expected<Destination, RouteError> route_request(const Snapshot& snapshot,
                                                                    const DownstreamInfo& info,
-                                                                   std::string_view authority);
+                                                                   std::string_view authority,
+                                                                   std::uint16_t stated_port = 0);
+
+// A caller's sidecar that calls a sidecar in plaintext (its port is PeerAuthentication DISABLE)
+// names the service port it chose here, since there is no SNI to say it and the Host the
+// application wrote may name another (a route to another host or port). Never forwarded to an
+// application; an incoming one is always dropped. A caller without a sidecar may send it too: it
+// only picks which port's mode applies, as the Host could.
+inline constexpr std::string_view kStatedPortHeader = "x-strait-port";
+[[nodiscard]] std::uint16_t parse_stated_port(std::optional<std::string_view> value);
 
 // Applies the VirtualService routes of an outbound destination: the first route that matches the
 // request picks a target by weight (`random` is a uniformly random number), which may change the

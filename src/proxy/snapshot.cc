@@ -57,8 +57,10 @@ void build_clusters(ResolvedService& resolved, CircuitRegistry* circuits) {
       cluster.tcp_keys.resize(count);
       cluster.h2_keys.resize(count);
       for (const auto i : set->members) {
+        const Endpoint& endpoint = service.endpoints[i];
+        if (endpoint.mtls && !endpoint.mtls_on(port)) cluster.states_port = true;
         const std::string_view endpoint_sni =
-            service.endpoints[i].mtls_on(port) ? std::string_view(sni) : std::string_view{};
+            endpoint.mtls_on(port) ? std::string_view(sni) : std::string_view{};
         const auto& address = resolved.addresses[i];
         cluster.http1_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnHttp11, cluster.name);
         cluster.tcp_keys[i] = pool_key(address, endpoint_sni, tls::kAlpnTcp, cluster.name);

@@ -45,6 +45,9 @@ struct ResolvedCluster {
   const EndpointSubset* set = nullptr;
   std::uint16_t port = 0;
   const TrafficSettings* settings = nullptr;
+  // Some endpoint of the set has a sidecar that takes this port in plaintext (DISABLE): requests
+  // carry the port in kStatedPortHeader (router.h).
+  bool states_port = false;
   std::shared_ptr<CircuitState> circuit;  // what is in flight to it (every worker)
   // The consistent hash over the set's members (hashed lb only).
   std::shared_ptr<const HashTable> table;

@@ -55,6 +55,17 @@ TEST(WriteRequestHeadTest, ForwardsEndToEndFieldsInOrder) {
       "GET /a?b=c HTTP/1.1\r\nHost: reviews\r\nAccept: */*\r\nX-Custom: spaced value\r\n\r\n");
 }
 
+TEST(WriteRequestHeadTest, TheStatedPortIsTheProxysOwn) {
+  // An application's (or a plaintext caller's) x-strait-port never passes; the proxy adds its own.
+  EXPECT_EQ(write_default("GET / HTTP/1.1\r\nHost: reviews\r\nX-Strait-Port: 7777\r\n\r\n"),
+            "GET / HTTP/1.1\r\nHost: reviews\r\n\r\n");
+  RequestEdits edits;
+  edits.path = "/";
+  edits.stated_port = 9090;
+  EXPECT_EQ(write("GET / HTTP/1.1\r\nHost: reviews\r\nx-strait-port: 7777\r\n\r\n", edits),
+            "GET / HTTP/1.1\r\nHost: reviews\r\nx-strait-port: 9090\r\n\r\n");
+}
+
 TEST(WriteRequestHeadTest, AlwaysSendsHttp11) {
   EXPECT_EQ(write_default("GET / HTTP/1.0\r\nHost: reviews\r\n\r\n"),
             "GET / HTTP/1.1\r\nHost: reviews\r\n\r\n");

@@ -260,6 +260,38 @@ TEST_F(RouterTest, PlaintextInboundFindsThePortInTheHostAndHonoursStrict) {
   EXPECT_EQ(route(*snapshot, info, "web:9090"), "app:19090/grpc");
 }
 
+TEST_F(RouterTest, PlaintextInboundTakesThePortACallersSidecarStates) {
+  auto config = mesh_config();
+  config->inbound_services.push_back(InboundService{"web", 9090, Protocol::kGrpc, 19090});
+  config->inbound_mtls = EffectiveMtls{.workload = {MtlsMode::kDisable, "prod/default"}};
+  auto snapshot = snapshot_of(config);
+  ASSERT_NE(snapshot, nullptr);
+  DownstreamInfo info;
+  info.kind = ListenerKind::kInbound;
+  info.plaintext = true;
+  // The Host names another service (a route sent it here) or no port: the stated port decides.
+  auto stated = route_request(*snapshot, info, "reviews", 9090);
+  ASSERT_TRUE(stated);
+  EXPECT_EQ(stated->app_port, 19090);
+  stated = route_request(*snapshot, info, "web:8080", 9090);
+  ASSERT_TRUE(stated);
+  EXPECT_EQ(stated->app_port, 19090);
+  // A port this workload does not serve is no statement: the Host is read as before.
+  stated = route_request(*snapshot, info, "web:8080", 7777);
+  ASSERT_TRUE(stated);
+  EXPECT_EQ(stated->app_port, 18080);
+  // Over mTLS the SNI names the port; the header is not read.
+  info.plaintext = false;
+  info.inbound_port = 8080;
+  stated = route_request(*snapshot, info, "web", 9090);
+  ASSERT_TRUE(stated);
+  EXPECT_EQ(stated->app_port, 18080);
+  EXPECT_EQ(parse_stated_port("9090"), 9090);
+  EXPECT_EQ(parse_stated_port("90x"), 0);
+  EXPECT_EQ(parse_stated_port("70000"), 0);
+  EXPECT_EQ(parse_stated_port(std::nullopt), 0);
+}
+
 TEST_F(RouterTest, PlaintextInboundToAStrictWorkloadIsRefused) {
   auto config = mesh_config();
   config->inbound_mtls = EffectiveMtls{.workload = {MtlsMode::kStrict, "strait-system/default"}};
