@@ -50,13 +50,6 @@ struct EffectiveMtls {
     const auto it = ports.find(target_port);
     return it != ports.end() ? it->second : workload;
   }
-  // Whether any port takes plaintext: the inbound listener must then tell TLS from plaintext.
-  [[nodiscard]] bool admits_plaintext() const {
-    if (workload.mode != MtlsMode::kStrict) return true;
-    for (const auto& [port, setting] : ports)
-      if (setting.mode != MtlsMode::kStrict) return true;
-    return false;
-  }
   bool operator==(const EffectiveMtls&) const = default;
 };
 

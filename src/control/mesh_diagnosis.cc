@@ -28,9 +28,9 @@ std::map<std::string, std::string> labels_of(const mesh::v1::Node& node) {
 // As the proxies receive workload policies: from the workload's namespace or the root namespace,
 // narrowed by the selector's labels.
 template <typename Selector>
-bool policy_selects(const store::StoredResource& r, const Selector& match_labels,
+bool policy_selects(const std::string& ns, const Selector& match_labels,
                     const mesh::v1::Node& node) {
-  if (r.ns != node.namespace_() && r.ns != config::kRootNamespace) return false;
+  if (ns != node.namespace_() && ns != config::kRootNamespace) return false;
   return std::ranges::all_of(match_labels, [&](const auto& entry) {
     const auto it = node.labels().find(entry.first);
     return it != node.labels().end() && it->second == entry.second;
@@ -105,25 +105,22 @@ json describe_workload(const DiagnosisInputs& inputs, const WorkloadRef& ref) {
   json authorization = json::array();
   json jwt = json::array();
   bool any_allow = false;
+  for (const auto& p : policies) {
+    const bool selector = p.spec.selector().match_labels_size() > 0;
+    if (!policy_selects(p.ns, p.spec.selector().match_labels(), node)) continue;
+    // A selector in the root namespace applies to no workload (config/peer_authentication.h).
+    if (p.ns == config::kRootNamespace && selector) continue;
+    peer.push_back({{"namespace", p.ns},
+                    {"name", p.name},
+                    {"scope", selector                         ? "workload"
+                              : p.ns == config::kRootNamespace ? "mesh"
+                                                               : "namespace"},
+                    {"mode", std::string(name_of(config::mode_from_proto(p.spec.mtls().mode())))}});
+  }
   for (const auto& r : *inputs.resources) {
-    if (r.kind == "PeerAuthentication") {
-      for (const auto& p : policies) {
-        if (p.ns != r.ns || p.name != r.name) continue;
-        if (!policy_selects(r, p.spec.selector().match_labels(), node)) continue;
-        // A selector in the root namespace applies to no workload (config/peer_authentication.h).
-        if (r.ns == config::kRootNamespace && p.spec.selector().match_labels_size() > 0) continue;
-        const bool selector = p.spec.selector().match_labels_size() > 0;
-        peer.push_back(
-            {{"namespace", r.ns},
-             {"name", r.name},
-             {"scope", selector                         ? "workload"
-                       : r.ns == config::kRootNamespace ? "mesh"
-                                                        : "namespace"},
-             {"mode", std::string(name_of(config::mode_from_proto(p.spec.mtls().mode())))}});
-      }
-    } else if (r.kind == "AuthorizationPolicy") {
+    if (r.kind == "AuthorizationPolicy") {
       security::v1::AuthorizationPolicy ap;
-      if (!ap.ParseFromString(r.spec) || !policy_selects(r, ap.selector().match_labels(), node))
+      if (!ap.ParseFromString(r.spec) || !policy_selects(r.ns, ap.selector().match_labels(), node))
         continue;
       const auto dry_run = r.annotations.find("istio.io/dry-run");
       const bool is_dry_run = dry_run != r.annotations.end() &&
@@ -137,7 +134,7 @@ json describe_workload(const DiagnosisInputs& inputs, const WorkloadRef& ref) {
                                {"dryRun", is_dry_run}});
     } else if (r.kind == "RequestAuthentication") {
       security::v1::RequestAuthentication ra;
-      if (!ra.ParseFromString(r.spec) || !policy_selects(r, ra.selector().match_labels(), node))
+      if (!ra.ParseFromString(r.spec) || !policy_selects(r.ns, ra.selector().match_labels(), node))
         continue;
       json issuers = json::array();
       for (const auto& rule : ra.jwt_rules()) issuers.push_back(rule.issuer());

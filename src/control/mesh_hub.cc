@@ -87,11 +87,12 @@ struct MeshHub::ProxyState {
 };
 
 MeshHub::MeshHub(asio::io_context& main_io, std::string trust_bundle_pem, std::string trust_domain,
-                 MeshHubOptions options)
+                 MeshHubOptions options, std::string signer_key_id)
     : io_(main_io),
       debounce_timer_(main_io),
       grace_timer_(main_io),
       trust_bundle_pem_(std::move(trust_bundle_pem)),
+      signer_key_id_(std::move(signer_key_id)),
       trust_domain_(std::move(trust_domain)),
       options_(options),
       started_(std::chrono::steady_clock::now()) {

@@ -46,8 +46,9 @@ struct MeshHubOptions {
 
 class MeshHub {
  public:
+  // `signer_key_id`: the CA certificate signing leaves now, named in every view's TrustBundle.
   MeshHub(asio::io_context& main_io, std::string trust_bundle_pem, std::string trust_domain,
-          MeshHubOptions options);
+          MeshHubOptions options, std::string signer_key_id = {});
   ~MeshHub();
   MeshHub(const MeshHub&) = delete;
   MeshHub& operator=(const MeshHub&) = delete;

@@ -214,6 +214,22 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
   return out;
 }
 
+namespace {
+
+// When `resource` is a `Policy` (a kind with a workload selector), marks `reach` as a workload
+// policy with that selector.
+template <typename Policy>
+bool workload_policy_reach(const mesh::v1::Resource& resource, ResourceReach& reach) {
+  Policy policy;
+  if (!resource.body().Is<Policy>() || !resource.body().UnpackTo(&policy)) return false;
+  reach.workload_policy = true;
+  reach.selector.insert(policy.selector().match_labels().begin(),
+                        policy.selector().match_labels().end());
+  return true;
+}
+
+}  // namespace
+
 std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view) {
   std::vector<ResourceReach> out;
   out.reserve(view.size());
@@ -232,30 +248,11 @@ std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view)
                                                    resource.body().UnpackTo(&dr)) {
       reach.hosts.push_back(qualify_host(dr.host(), reach.ns));
       reach.export_to.assign(dr.export_to().begin(), dr.export_to().end());
-    } else if (policy::v1alpha1::RateLimitPolicy rl;
-               resource.body().Is<policy::v1alpha1::RateLimitPolicy>() &&
-               resource.body().UnpackTo(&rl)) {
-      reach.workload_policy = true;
-      reach.selector.insert(rl.selector().match_labels().begin(),
-                            rl.selector().match_labels().end());
-    } else if (security::v1::RequestAuthentication ra;
-               resource.body().Is<security::v1::RequestAuthentication>() &&
-               resource.body().UnpackTo(&ra)) {
-      reach.workload_policy = true;
-      reach.selector.insert(ra.selector().match_labels().begin(),
-                            ra.selector().match_labels().end());
-    } else if (security::v1::PeerAuthentication pa;
-               resource.body().Is<security::v1::PeerAuthentication>() &&
-               resource.body().UnpackTo(&pa)) {
-      reach.workload_policy = true;
-      reach.selector.insert(pa.selector().match_labels().begin(),
-                            pa.selector().match_labels().end());
-    } else if (security::v1::AuthorizationPolicy ap;
-               resource.body().Is<security::v1::AuthorizationPolicy>() &&
-               resource.body().UnpackTo(&ap)) {
-      reach.workload_policy = true;
-      reach.selector.insert(ap.selector().match_labels().begin(),
-                            ap.selector().match_labels().end());
+    } else if (workload_policy_reach<policy::v1alpha1::RateLimitPolicy>(resource, reach) ||
+               workload_policy_reach<security::v1::RequestAuthentication>(resource, reach) ||
+               workload_policy_reach<security::v1::PeerAuthentication>(resource, reach) ||
+               workload_policy_reach<security::v1::AuthorizationPolicy>(resource, reach)) {
+      // A policy for the workloads its selector picks (in its namespace, or the root's).
     } else {
       reach.everyone = true;
     }

@@ -122,6 +122,28 @@ std::expected<ApiClient, std::string> connect(const GlobalOptions& global) {
   return ApiClient(std::move(*url), std::move(*token));
 }
 
+// GETs `target` for a verb that prints the answer as JSON or YAML when asked (-o) and as text of
+// its own otherwise: the answer for that text, or the exit status when nothing is left to print
+// (a failure, said on stderr, or the answer printed as asked).
+std::expected<json, int> get_or_print(const GlobalOptions& global, const std::string& output,
+                                      const std::string& target) {
+  auto format = parse_output_format(output);
+  if (!format) return std::unexpected(fail(format.error()));
+  auto api = connect(global);
+  if (!api) return std::unexpected(fail(api.error()));
+  auto answer = api->call("GET", target);
+  if (!answer) return std::unexpected(fail(answer.error()));
+  if (*format == OutputFormat::kJson) {
+    print(render_json(*answer));
+    return std::unexpected(0);
+  }
+  if (*format == OutputFormat::kYaml) {
+    print(render_yaml({*answer}));
+    return std::unexpected(0);
+  }
+  return std::move(*answer);
+}
+
 std::string text_of(const json& object, const char* field) {
   if (!object.is_object() || !object.contains(field)) return {};
   const auto& v = object[field];
@@ -334,20 +356,9 @@ std::string match_text(const json& match) {
 }  // namespace
 
 int run_proxy_status(const GlobalOptions& global, const std::string& output) {
-  auto format = parse_output_format(output);
-  if (!format) return fail(format.error());
-  auto api = connect(global);
-  if (!api) return fail(api.error());
-  auto answer = api->call("GET", "/api/v1/proxies");
-  if (!answer) return fail(answer.error());
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return 0;
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return 0;
-  }
+  auto answer = get_or_print(global, output, "/api/v1/proxies");
+  if (!answer) return answer.error();
+  const bool wide = parse_output_format(output) == OutputFormat::kWide;  // parsed fine above
   const json items = answer->value("items", json::array());
   if (items.empty()) {
     std::fprintf(stderr, "No proxies are connected to straitd (its view is %s).\n", text_of(*answer, "version").c_str());
@@ -355,7 +366,7 @@ int run_proxy_status(const GlobalOptions& global, const std::string& output) {
   }
   std::vector<std::vector<std::string>> rows{
       {"NAME", "STATUS", "VERSION", "LATEST", "CERTIFICATE", "PROXY", "ADDRESS"}};
-  if (*format == OutputFormat::kWide) rows[0].push_back("IDENTITY");
+  if (wide) rows[0].push_back("IDENTITY");
   std::vector<std::string> errors;
   for (const auto& p : items) {
     std::vector<std::string> row{text_of(p, "id"),
@@ -365,7 +376,7 @@ int run_proxy_status(const GlobalOptions& global, const std::string& output) {
                                  expiry_text(p),
                                  text_of(p, "proxyVersion"),
                                  text_of(p, "address")};
-    if (*format == OutputFormat::kWide) row.push_back(text_of(p, "identity"));
+    if (wide) row.push_back(text_of(p, "identity"));
     rows.push_back(std::move(row));
     if (p.contains("error")) errors.push_back(text_of(p, "id") + " refused " + text_of(p, "sentVersion") + ": " + text_of(p, "error"));
   }
@@ -375,20 +386,8 @@ int run_proxy_status(const GlobalOptions& global, const std::string& output) {
 }
 
 int run_proxy_config(const GlobalOptions& global, const std::string& proxy, const std::string& output) {
-  auto format = parse_output_format(output);
-  if (!format) return fail(format.error());
-  auto api = connect(global);
-  if (!api) return fail(api.error());
-  auto answer = api->call("GET", "/api/v1/proxies/" + url_encode(proxy) + "/config");
-  if (!answer) return fail(answer.error());
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return 0;
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return 0;
-  }
+  auto answer = get_or_print(global, output, "/api/v1/proxies/" + url_encode(proxy) + "/config");
+  if (!answer) return answer.error();
   print("Proxy " + text_of(*answer, "id") + " holds version " +
         (text_of(*answer, "version").empty() ? "(none yet)" : text_of(*answer, "version")) + " (" +
         text_of(*answer, "status") + ")\n\n");
@@ -414,20 +413,9 @@ int run_proxy_config(const GlobalOptions& global, const std::string& proxy, cons
 
 int run_describe_service(const GlobalOptions& global, const std::string& name, const std::string& ns,
                          const std::string& output) {
-  auto format = parse_output_format(output);
-  if (!format) return fail(format.error());
-  auto api = connect(global);
-  if (!api) return fail(api.error());
-  auto answer = api->call("GET", "/api/v1/services/" + url_encode(ns) + "/" + url_encode(name));
-  if (!answer) return fail(answer.error());
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return 0;
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return 0;
-  }
+  auto answer =
+      get_or_print(global, output, "/api/v1/services/" + url_encode(ns) + "/" + url_encode(name));
+  if (!answer) return answer.error();
   std::string out = "Service:    " + text_of(*answer, "hostname") + "\n";
   std::string ports;
   for (const auto& p : answer->value("ports", json::array()))
@@ -492,23 +480,12 @@ std::string workload_path(const std::string& text, const std::string& ns) {
 
 int run_describe_workload(const GlobalOptions& global, const std::string& name,
                           const std::string& ns, const std::string& output) {
-  auto format = parse_output_format(output);
-  if (!format) return fail(format.error());
-  auto api = connect(global);
-  if (!api) return fail(api.error());
   const std::string path = workload_path(name, ns);
   const auto slash = path.find('/');
-  auto answer = api->call("GET", "/api/v1/workloads/" + url_encode(path.substr(0, slash)) + "/" +
-                                     url_encode(path.substr(slash + 1)));
-  if (!answer) return fail(answer.error());
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return 0;
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return 0;
-  }
+  auto answer = get_or_print(global, output,
+                             "/api/v1/workloads/" + url_encode(path.substr(0, slash)) + "/" +
+                                 url_encode(path.substr(slash + 1)));
+  if (!answer) return answer.error();
   const json& a = *answer;
   std::string out = "Workload:   " + text_of(a, "workload") + "." + text_of(a, "namespace") + "\n";
   out += "Identity:   " + text_of(a, "identity") + "\n";
@@ -553,24 +530,12 @@ int run_describe_workload(const GlobalOptions& global, const std::string& name,
 
 int run_check_mtls(const GlobalOptions& global, const std::string& from, const std::string& to,
                    const std::string& ns, int port, const std::string& output) {
-  auto format = parse_output_format(output);
-  if (!format) return fail(format.error());
-  auto api = connect(global);
-  if (!api) return fail(api.error());
   const std::string from_path = from == "external" ? from : workload_path(from, ns);
   std::string target = "/api/v1/check/mtls?from=" + url_encode(from_path) +
                        "&to=" + url_encode(workload_path(to, ns));
   if (port > 0) target += "&port=" + std::to_string(port);
-  auto answer = api->call("GET", target);
-  if (!answer) return fail(answer.error());
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return 0;
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return 0;
-  }
+  auto answer = get_or_print(global, output, target);
+  if (!answer) return answer.error();
   const json& a = *answer;
   auto who = [](const json& w) {
     const std::string ns = text_of(w, "namespace");
@@ -611,20 +576,8 @@ std::string ca_status_text(const json& a) {
 }  // namespace
 
 int run_ca_status(const GlobalOptions& global, const std::string& output) {
-  auto format = parse_output_format(output);
-  if (!format) return fail(format.error());
-  auto api = connect(global);
-  if (!api) return fail(api.error());
-  auto answer = api->call("GET", "/api/v1/ca");
-  if (!answer) return fail(answer.error());
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return 0;
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return 0;
-  }
+  auto answer = get_or_print(global, output, "/api/v1/ca");
+  if (!answer) return answer.error();
   print(ca_status_text(*answer));
   return 0;
 }

@@ -102,8 +102,8 @@ int main(int argc, char** argv) {
   strait::control::MeshHubOptions hub_options;
   hub_options.grace = *grace;
   hub_options.warmup = restarted ? *warmup : std::chrono::milliseconds(0);
-  strait::control::MeshHub hub(io, (*ca)->trust_bundle(), trust_domain, hub_options);
-  hub.set_trust((*ca)->trust_bundle(), (*ca)->signer_key_id());
+  strait::control::MeshHub hub(io, (*ca)->trust_bundle(), trust_domain, hub_options,
+                               (*ca)->signer_key_id());
   api.set_mesh(&hub);
   // The REST API binds first: a failure there exits before any proxy can reach the gRPC port.
   strait::control::ApiServer server(io, api);

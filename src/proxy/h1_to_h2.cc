@@ -83,7 +83,7 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
     if (is_hop_by_hop(field.name, head.headers) || http::iequals(field.name, "host") ||
         http::iequals(field.name, "expect") ||
         http::iequals(field.name, "x-forwarded-client-cert") ||
-        http::iequals(field.name, "x-strait-port"))
+        http::iequals(field.name, kStatedPortHeader))
       continue;
     std::string name(field.name);
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -94,7 +94,8 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
   if (!edits.request_id.empty()) out.emplace_back("x-request-id", std::string(edits.request_id));
   if (edits.add_forwarded_proto) out.emplace_back("x-forwarded-proto", "http");
   if (!edits.client_cert.empty()) out.emplace_back("x-forwarded-client-cert", std::string(edits.client_cert));
-  if (edits.stated_port != 0) out.emplace_back("x-strait-port", std::to_string(edits.stated_port));
+  if (edits.stated_port != 0)
+    out.emplace_back(std::string(kStatedPortHeader), std::to_string(edits.stated_port));
   edits.headers.apply(out);
   return out;
 }

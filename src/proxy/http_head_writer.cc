@@ -39,7 +39,7 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
     if (is_hop_by_hop(field.name, head.headers)) continue;
     if (!edits.authority.empty() && iequals(field.name, "host")) continue;
     if (edits.strip_client_cert && iequals(field.name, "x-forwarded-client-cert")) continue;
-    if (iequals(field.name, "x-strait-port")) continue;  // the proxy's own, never an app's
+    if (iequals(field.name, kStatedPortHeader)) continue;  // the proxy's own, never an app's
     if (iequals(field.name, "expect")) continue;  // answered by the proxy itself
     if (edits.headers.drops(field.name)) continue;
     append_field(out, field.name, field.value);
@@ -58,7 +58,8 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
   if (edits.add_forwarded_proto && !edits.headers.drops("x-forwarded-proto"))
     append_field(out, "x-forwarded-proto", "http");
   if (!edits.client_cert.empty()) append_field(out, "x-forwarded-client-cert", edits.client_cert);
-  if (edits.stated_port != 0) append_field(out, "x-strait-port", std::to_string(edits.stated_port));
+  if (edits.stated_port != 0)
+    append_field(out, kStatedPortHeader, std::to_string(edits.stated_port));
   edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
   out.append("\r\n");
 }

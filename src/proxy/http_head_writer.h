@@ -15,6 +15,13 @@
 
 namespace strait::proxy {
 
+// A caller's sidecar that calls a sidecar in plaintext (its port is PeerAuthentication DISABLE)
+// names the service port it chose here, since there is no SNI to say it and the Host the
+// application wrote may name another (a route to another host or port). Never forwarded to an
+// application; an incoming one is always dropped. A caller without a sidecar may send it too: it
+// only picks which port's mode applies, as the Host could.
+inline constexpr std::string_view kStatedPortHeader = "x-strait-port";
+
 // Header edits applied on top of the forwarded request fields.
 struct RequestEdits {
   std::string_view path;       // request-target to send (origin-form)
@@ -23,8 +30,8 @@ struct RequestEdits {
   bool add_forwarded_proto = false;  // the request had no x-forwarded-proto
   std::string_view client_cert;      // non-empty: x-forwarded-client-cert value (inbound)
   bool strip_client_cert = true;     // an incoming XFCC is never trusted
-  std::uint16_t stated_port =
-      0;  // non-zero: sent as x-strait-port (router.h); an incoming one is dropped
+  // Non-zero: sent as kStatedPortHeader (an incoming one is always dropped).
+  std::uint16_t stated_port = 0;
   HeaderEdits headers;               // the route's headers.request
 };
 

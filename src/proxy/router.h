@@ -82,12 +82,8 @@ struct RouteError {
                                                                    std::string_view authority,
                                                                    std::uint16_t stated_port = 0);
 
-// A caller's sidecar that calls a sidecar in plaintext (its port is PeerAuthentication DISABLE)
-// names the service port it chose here, since there is no SNI to say it and the Host the
-// application wrote may name another (a route to another host or port). Never forwarded to an
-// application; an incoming one is always dropped. A caller without a sidecar may send it too: it
-// only picks which port's mode applies, as the Host could.
-inline constexpr std::string_view kStatedPortHeader = "x-strait-port";
+// The port an `x-strait-port` value names (kStatedPortHeader, http_head_writer.h); 0: none or not a
+// port.
 [[nodiscard]] std::uint16_t parse_stated_port(std::optional<std::string_view> value);
 
 // Applies the VirtualService routes of an outbound destination: the first route that matches the

@@ -3,10 +3,9 @@
 // snapshot whose routes pick destinations (router).
 #include "agent/mesh_view.h"
 
-#include <gtest/gtest.h>
-
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <gtest/gtest.h>
 
 #include <map>
 
@@ -16,26 +15,12 @@
 #include "proxy/router.h"
 #include "proxy/snapshot.h"
 #include "strait/networking/v1/virtual_service.pb.h"
+#include "support/stored_resources.h"
 
 namespace strait {
 namespace {
 
-std::vector<store::StoredResource> stored(std::string_view yaml) {
-  auto parsed = config::parse_resources(yaml, "test.yaml");
-  EXPECT_TRUE(parsed) << parsed.error();
-  std::vector<store::StoredResource> out;
-  if (!parsed) return out;
-  for (const auto& r : *parsed) {
-    store::StoredResource s;
-    s.kind = std::string(r.kind->kind);
-    s.ns = r.ns.empty() ? "shop" : r.ns;
-    s.name = r.name;
-    s.annotations = r.annotations;
-    r.spec->SerializeToString(&s.spec);
-    out.push_back(std::move(s));
-  }
-  return out;
-}
+using strait::testing::stored;
 
 control::RegisteredWorkload workload(const std::string& name, const std::string& version, const std::string& address) {
   control::RegisteredWorkload w;
@@ -122,6 +107,19 @@ class MeshViewTest : public ::testing::Test {
     for (auto& r : control::compile_view({&resources_, &workloads_, "BUNDLE", "cluster.local"}))
       *response.add_resources() = std::move(r);
     return response;
+  }
+  // What straitd sends `node` of the whole view `pushed`: the resources that reach it.
+  mesh::v1::DiscoveryResponse own_view(const mesh::v1::DiscoveryResponse& pushed,
+                                       const mesh::v1::Node& node) {
+    const std::vector<mesh::v1::Resource> full(pushed.resources().begin(),
+                                               pushed.resources().end());
+    const auto reach = control::reach_of(full);
+    const auto scope = control::egress_scope(node, resources_);
+    mesh::v1::DiscoveryResponse own;
+    for (std::size_t i = 0; i < full.size(); ++i) {
+      if (control::visible_to(reach[i], node, scope)) *own.add_resources() = full[i];
+    }
+    return own;
   }
   std::vector<store::StoredResource> resources_;
   std::vector<control::RegisteredWorkload> workloads_;
@@ -439,14 +437,8 @@ spec:
   EXPECT_EQ(caller->config.inbound_mtls.workload,
             (MtlsSetting{MtlsMode::kStrict, "strait-system/default"}));
   // Each workload gets the policies that reach it and resolves its own modes.
-  std::vector<mesh::v1::Resource> full(pushed.resources().begin(), pushed.resources().end());
-  const auto reach = control::reach_of(full);
   for (const auto& w : workloads_) {
-    mesh::v1::DiscoveryResponse own;
-    for (std::size_t i = 0; i < full.size(); ++i) {
-      if (control::visible_to(reach[i], w.node, control::egress_scope(w.node, resources_)))
-        *own.add_resources() = full[i];
-    }
+    const auto own = own_view(pushed, w.node);
     proxy::ProxyConfig base = base_;
     base.workload.name = w.node.workload();
     base.workload.labels = {w.node.labels().begin(), w.node.labels().end()};
@@ -493,16 +485,7 @@ spec:
   selector: {matchLabels: {app: web}}
 )");
   resources_.insert(resources_.end(), policies.begin(), policies.end());
-  const auto pushed = view();
-  std::vector<mesh::v1::Resource> full(pushed.resources().begin(), pushed.resources().end());
-  const auto reach = control::reach_of(full);
-  mesh::v1::Node reviews = workloads_[0].node;
-  mesh::v1::DiscoveryResponse own;
-  for (std::size_t i = 0; i < full.size(); ++i) {
-    if (control::visible_to(reach[i], reviews, control::egress_scope(reviews, resources_)))
-      *own.add_resources() = full[i];
-  }
-  auto applied = agent::config_from_view(base_, own);
+  auto applied = agent::config_from_view(base_, own_view(view(), workloads_[0].node));
   ASSERT_TRUE(applied) << applied.error();
   const auto& authz = applied->config.authorization;
   ASSERT_EQ(authz.size(), 2u);  // not web-only
@@ -609,12 +592,7 @@ spec:
   EXPECT_EQ(policies_seen(web), std::vector<std::string>{"strait-system/mesh-wide"});
 
   // The reviews proxy's view: its two policies, as rules.
-  mesh::v1::DiscoveryResponse own;
-  for (std::size_t i = 0; i < full.size(); ++i) {
-    if (control::visible_to(reach[i], reviews, control::egress_scope(reviews, resources_)))
-      *own.add_resources() = full[i];
-  }
-  auto applied = agent::config_from_view(base_, own);
+  auto applied = agent::config_from_view(base_, own_view(pushed, reviews));
   ASSERT_TRUE(applied) << applied.error();
   const auto& rules = applied->config.rate_limits;
   ASSERT_EQ(rules.size(), 3u);

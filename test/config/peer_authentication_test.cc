@@ -28,7 +28,6 @@ TEST(PeerAuthenticationTest, WithoutAnyPolicyEveryPortIsPermissive) {
   EXPECT_EQ(mtls.workload.mode, MtlsMode::kPermissive);
   EXPECT_EQ(mtls.workload.source, "");
   EXPECT_EQ(mtls.for_port(19080).mode, MtlsMode::kPermissive);
-  EXPECT_TRUE(mtls.admits_plaintext());
 }
 
 TEST(PeerAuthenticationTest, WorkloadOverNamespaceOverMesh) {
@@ -61,7 +60,6 @@ TEST(PeerAuthenticationTest, UnsetInheritsFromTheBroaderLevel) {
   EXPECT_EQ(mtls.for_port(19080),
             (MtlsSetting{MtlsMode::kPermissive, "shop/reviews/portLevelMtls/19080"}));
   EXPECT_EQ(mtls.for_port(19081).mode, MtlsMode::kStrict);
-  EXPECT_TRUE(mtls.admits_plaintext());
 }
 
 TEST(PeerAuthenticationTest, PortLevelModesOverrideOnlyTheirPorts) {
@@ -76,9 +74,12 @@ TEST(PeerAuthenticationTest, PortLevelModesOverrideOnlyTheirPorts) {
   EXPECT_EQ(mtls.ports.size(), 1u);
 }
 
-TEST(PeerAuthenticationTest, StrictEverywhereAdmitsNoPlaintext) {
+TEST(PeerAuthenticationTest, ANamespaceStrictHoldsOnEveryPort) {
   const std::vector<NamedPeerAuthentication> policies{policy("shop", "default", Mode::STRICT)};
-  EXPECT_FALSE(effective_mtls(policies, "shop", kReviewsV1).admits_plaintext());
+  const auto mtls = effective_mtls(policies, "shop", kReviewsV1);
+  EXPECT_EQ(mtls.workload, (MtlsSetting{MtlsMode::kStrict, "shop/default"}));
+  EXPECT_TRUE(mtls.ports.empty());
+  EXPECT_EQ(mtls.for_port(19080).mode, MtlsMode::kStrict);
 }
 
 TEST(PeerAuthenticationTest, SelectorsInTheRootNamespaceApplyToNoWorkload) {

@@ -6,26 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "config/resource.h"
+#include "support/stored_resources.h"
 
 namespace strait::control {
 namespace {
 
-std::vector<store::StoredResource> stored(std::string_view yaml) {
-  auto parsed = config::parse_resources(yaml, "test.yaml");
-  EXPECT_TRUE(parsed) << parsed.error();
-  std::vector<store::StoredResource> out;
-  if (!parsed) return out;
-  for (const auto& r : *parsed) {
-    store::StoredResource s;
-    s.kind = std::string(r.kind->kind);
-    s.ns = r.ns.empty() ? "shop" : r.ns;
-    s.name = r.name;
-    s.annotations = r.annotations;
-    r.spec->SerializeToString(&s.spec);
-    out.push_back(std::move(s));
-  }
-  return out;
-}
+using strait::testing::stored;
 
 RegisteredWorkload workload(const std::string& name, const std::string& app, std::uint32_t port,
                             std::uint32_t target_port) {

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from harness import PROXY_BIN, Proxy, free_port
+from harness import PROXY_BIN, HttpApp, Proxy, TcpEchoApp, free_port
 from test_straitd import Straitd
 
 CTL_BIN = os.path.join(os.path.dirname(PROXY_BIN), "straitctl")
@@ -127,3 +127,15 @@ class Mesh:
         for p in self.proxies:
             p.stop()
         self.straitd.stop(signal.SIGKILL)
+
+
+def start_policy_callees(mesh):
+    """The callees the policy suites probe: reviews (HTTP, 9080; app=reviews, version=v1) and db
+    (TCP, 5432; app=db), each an app with its sidecar in namespace shop. Returns
+    (http_app, tcp_app, reviews_proxy, db_proxy); the caller stops the apps."""
+    http_app = HttpApp(name="reviews-v1")
+    tcp_app = TcpEchoApp()
+    reviews = mesh.proxy("reviews-v1", "shop", "reviews", services=["reviews:9080"], app_port=http_app.port,
+                         labels={"app": "reviews", "version": "v1"})
+    db = mesh.proxy("db-v1", "shop", "db", services=["db:5432:tcp"], app_port=tcp_app.port, labels={"app": "db"})
+    return http_app, tcp_app, reviews, db

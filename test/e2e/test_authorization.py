@@ -20,8 +20,8 @@ import tempfile
 import time
 import unittest
 
-from harness import HttpApp, TcpEchoApp, free_port
-from mesh import Mesh
+from harness import free_port
+from mesh import Mesh, start_policy_callees
 from test_straitd import STRAITD
 
 ALLOW, DENY = "allow", "deny"
@@ -279,12 +279,7 @@ class AuthorizationConformance(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="strait-authz-")
         cls.mesh = Mesh(cls.tmp)
-        cls.http_app = HttpApp(name="reviews-v1")
-        cls.tcp_app = TcpEchoApp()
-        cls.reviews = cls.mesh.proxy("reviews-v1", "shop", "reviews", services=["reviews:9080"],
-                                     app_port=cls.http_app.port, labels={"app": "reviews", "version": "v1"})
-        cls.db = cls.mesh.proxy("db-v1", "shop", "db", services=["db:5432:tcp"], app_port=cls.tcp_app.port,
-                                labels={"app": "db"})
+        cls.http_app, cls.tcp_app, cls.reviews, cls.db = start_policy_callees(cls.mesh)
         cls.callers = {}
         for name, ns, sa in (("web", "shop", "web"), ("batch", "shop", "batch"), ("ops", "ops", "admin")):
             http_port, tcp_port = free_port(), free_port()

@@ -20,8 +20,8 @@ import threading
 import time
 import unittest
 
-from harness import HttpApp, TcpEchoApp, free_port
-from mesh import Mesh
+from harness import free_port
+from mesh import Mesh, start_policy_callees
 
 MESH_STRICT = """apiVersion: security.istio.io/v1
 kind: PeerAuthentication
@@ -148,12 +148,7 @@ class PeerAuthenticationE2E(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="strait-peerauthn-")
         cls.mesh = Mesh(cls.tmp)
-        cls.http_app = HttpApp(name="reviews-v1")
-        cls.tcp_app = TcpEchoApp()
-        cls.reviews = cls.mesh.proxy("reviews-v1", "shop", "reviews", services=["reviews:9080"],
-                                     app_port=cls.http_app.port, labels={"app": "reviews", "version": "v1"})
-        cls.db = cls.mesh.proxy("db-v1", "shop", "db", services=["db:5432:tcp"], app_port=cls.tcp_app.port,
-                                labels={"app": "db"})
+        cls.http_app, cls.tcp_app, cls.reviews, cls.db = start_policy_callees(cls.mesh)
         cls.tls_app = TlsEchoApp(cls.tmp)
         cls.vault = cls.mesh.proxy("vault-v1", "shop", "vault", services=["vault:8443:tls"],
                                    app_port=cls.tls_app.port, labels={"app": "vault"})
