@@ -532,7 +532,7 @@ hop_spec() {  # hop_spec HOP: name=pid,pid
 # Micro-benchmarks first (a few seconds, before the proxies are loaded).
 log "micro-benchmarks: $MICRO_BIN --benchmark_min_time=0.2"
 "$MICRO_BIN" --benchmark_min_time=0.2 >"$WORK/res/micro.txt" 2>"$WORK/res/micro.err" || log "micro-benchmarks failed"
-for extra in route_table_bench load_balancer_bench rate_limiter_bench authorization_bench; do
+for extra in route_table_bench load_balancer_bench rate_limiter_bench authorization_bench istio_metrics_bench; do
   if [[ -x "$BIN_DIR/$extra" ]]; then
     log "micro-benchmarks: $BIN_DIR/$extra --benchmark_min_time=0.2"
     "$BIN_DIR/$extra" --benchmark_min_time=0.2 >>"$WORK/res/micro.txt" 2>>"$WORK/res/micro.err" || log "$extra failed"

@@ -11,7 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   # test clients and tools
-  curl openssl nghttp2-client python3 python3-grpcio procps iproute2 testssl.sh
+  curl openssl nghttp2-client python3 python3-grpcio procps iproute2 testssl.sh prometheus
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx-light wrk)

@@ -11,12 +11,14 @@
 #include "common/host_name.h"
 #include "common/ip_block.h"
 #include "config/peer_authentication.h"
+#include "config/telemetry_policy.h"
 #include "proxy/bootstrap.h"
 #include "strait/networking/v1/destination_rule.pb.h"
 #include "strait/networking/v1/virtual_service.pb.h"
 #include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 #include "strait/security/v1/authorization_policy.pb.h"
 #include "strait/security/v1/request_authentication.pb.h"
+#include "strait/telemetry/v1/telemetry.pb.h"
 
 namespace strait::agent {
 namespace {
@@ -717,6 +719,36 @@ int precedence(const std::string& resource_ns, const std::string& proxy_ns, cons
 
 }  // namespace
 
+namespace {
+
+proxy::TracingConfig tracing_from(const config::EffectiveTelemetry& effective,
+                                  const mesh::v1::TelemetryEndpoints& endpoints) {
+  proxy::TracingConfig out;
+  out.sampling_percent = effective.sampling_percent;
+  out.report_spans = effective.report_spans;
+  out.decided_by = effective.decided_by;
+  for (const auto& provider : effective.tracing_providers) {
+    proxy::TraceExportTarget target{.provider = provider};
+    if (provider == "strait") {
+      target.url = endpoints.collector_url();
+      target.bearer_token = endpoints.collector_token();
+    } else if (provider == "otel") {
+      target.url = endpoints.otel_url();
+    } else if (provider == "zipkin") {
+      target.url = endpoints.zipkin_url();
+      target.zipkin = true;
+    }
+    if (target.url.empty()) {
+      out.missing_providers.push_back(provider);
+      continue;
+    }
+    out.targets.push_back(std::move(target));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfig& base,
                                                          const mesh::v1::DiscoveryResponse& view) {
   AppliedView out;
@@ -727,6 +759,8 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   out.config.jwt_rules.clear();
   out.config.config_version = view.version_info();
   std::vector<config::NamedPeerAuthentication> peer_authentications;
+  std::vector<config::NamedTelemetry> telemetries;
+  mesh::v1::TelemetryEndpoints telemetry_endpoints;
   struct Claim {
     int rank;
     std::string key;  // namespace/name
@@ -765,6 +799,7 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
         if (port > 0 && port <= 65535)
           endpoint.plaintext_ports.push_back(static_cast<std::uint16_t>(port));
       endpoint.identity = e.identity();
+      endpoint.workload = e.workload();
       endpoint.labels = std::map<std::string, std::string>(e.labels().begin(), e.labels().end());
       std::string address = e.address();
       if (address.find(':') == std::string::npos) {
@@ -859,6 +894,14 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
       if (!resource.body().UnpackTo(&pa.spec))
         return std::unexpected("PeerAuthentication " + key + ": cannot decode");
       peer_authentications.push_back(std::move(pa));
+    } else if (resource.body().Is<telemetry::v1::Telemetry>()) {
+      config::NamedTelemetry t{resource.namespace_(), resource.name(), {}};
+      if (!resource.body().UnpackTo(&t.spec))
+        return std::unexpected("Telemetry " + key + ": cannot decode");
+      telemetries.push_back(std::move(t));
+    } else if (resource.body().Is<mesh::v1::TelemetryEndpoints>()) {
+      if (!resource.body().UnpackTo(&telemetry_endpoints))
+        return std::unexpected("TelemetryEndpoints: cannot decode");
     } else if (resource.body().Is<mesh::v1::TrustBundle>()) {
       mesh::v1::TrustBundle bundle;
       if (resource.body().UnpackTo(&bundle)) {
@@ -881,6 +924,9 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   // straitd sends the PeerAuthentications that reach this workload; the most specific one decides.
   out.config.inbound_mtls =
       config::effective_mtls(peer_authentications, base.workload.ns, base.workload.labels);
+  out.config.tracing =
+      tracing_from(config::effective_telemetry(telemetries, base.workload.ns, base.workload.labels),
+                   telemetry_endpoints);
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());
   return out;
 }

@@ -1,4 +1,5 @@
-// Times as text, the way strait shows and stores them: UTC ISO 8601 to the second.
+// Times as text, the way strait shows and stores them: UTC ISO 8601 to the second (spans: to the
+// microsecond).
 #pragma once
 
 #include <chrono>
@@ -10,5 +11,7 @@ namespace strait {
 // "2026-11-22T01:33:57Z"
 [[nodiscard]] std::string utc_iso8601(std::chrono::system_clock::time_point t);
 [[nodiscard]] std::string utc_iso8601_from_unix(std::int64_t seconds);
+// RFC 3339 to the microsecond (rounded down), for span times: "2026-11-22T01:33:57.250000Z"
+[[nodiscard]] std::string utc_rfc3339_micros(std::int64_t unix_nanos);
 
 }  // namespace strait

@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 #include <string_view>
 #include <tuple>
 
@@ -593,27 +594,39 @@ void validate_request_authentication(Errors& out, const sec::RequestAuthenticati
 
 // ---- Telemetry ----
 
-void check_providers(Errors& out, const google::protobuf::RepeatedPtrField<tel::ProviderRef>& providers,
-                     const std::string& path) {
-  static constexpr std::array<std::string_view, 5> kProviders{"prometheus", "otel", "zipkin", "envoy", "strait"};
+// The providers each section knows (docs/observability.md): tracing goes to straitd's collector
+// ("strait") or the OTLP or Zipkin receiver straitd was given; metrics are Prometheus text;
+// access logs are the proxy's JSON lines.
+void check_providers(Errors& out,
+                     const google::protobuf::RepeatedPtrField<tel::ProviderRef>& providers,
+                     const std::string& path, std::span<const std::string_view> known,
+                     std::string_view listed) {
   for (int i = 0; i < providers.size(); ++i) {
-    if (std::ranges::find(kProviders, providers[i].name()) == kProviders.end())
+    if (std::ranges::find(known, providers[i].name()) == known.end())
       out.push_back({at(path, i) + ".name", "unknown provider " + in_quotes(providers[i].name()) +
-                                                " (prometheus, otel, zipkin, envoy or strait)"});
+                                                " (" + std::string(listed) + ")"});
   }
 }
+
+constexpr std::array<std::string_view, 3> kTracingProviders{"strait", "otel", "zipkin"};
+constexpr std::array<std::string_view, 2> kMetricsProviders{"prometheus", "strait"};
+constexpr std::array<std::string_view, 2> kAccessLogProviders{"envoy", "strait"};
 
 void validate_telemetry(Errors& out, const tel::Telemetry& t) {
   for (int i = 0; i < t.tracing_size(); ++i) {
     const std::string p = at("spec.tracing", i);
-    check_providers(out, t.tracing(i).providers(), p + ".providers");
+    check_providers(out, t.tracing(i).providers(), p + ".providers", kTracingProviders,
+                    "strait, otel or zipkin");
     if (t.tracing(i).has_random_sampling_percentage())
       check_percent(out, t.tracing(i).random_sampling_percentage().value(), p + ".randomSamplingPercentage");
   }
   for (int i = 0; i < t.metrics_size(); ++i)
-    check_providers(out, t.metrics(i).providers(), at("spec.metrics", i) + ".providers");
+    check_providers(out, t.metrics(i).providers(), at("spec.metrics", i) + ".providers",
+                    kMetricsProviders, "prometheus or strait");
   for (int i = 0; i < t.access_logging_size(); ++i)
-    check_providers(out, t.access_logging(i).providers(), at("spec.accessLogging", i) + ".providers");
+    check_providers(out, t.access_logging(i).providers(),
+                    at("spec.accessLogging", i) + ".providers", kAccessLogProviders,
+                    "envoy or strait");
 }
 
 // ---- RateLimitPolicy (strait.dev) ----

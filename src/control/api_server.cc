@@ -89,6 +89,10 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
     const std::string target(request.target);
     const auto* auth = request.find("authorization");
     const std::string authorization = auth ? std::string(auth->value) : std::string();
+    const auto* type = request.find("content-type");
+    const std::string content_type = type ? std::string(type->value) : std::string();
+    const auto* encoding = request.find("content-encoding");
+    const std::string content_encoding = encoding ? std::string(encoding->value) : std::string();
     const bool keep_alive = request.keep_alive;
     const auto framing = request.framing;
     const std::uint64_t length = request.content_length;
@@ -125,7 +129,8 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
       body.append(buffer.data().substr(0, take));
       buffer.consume(take);
     }
-    const ApiResponse response = api_.handle(ApiRequest{method, target, authorization, body});
+    const ApiResponse response = api_.handle(
+        ApiRequest{method, target, authorization, body, content_type, content_encoding});
     out = serialize(response, !keep_alive);
     if (co_await stream.write_all(asio::buffer(out))) co_return;
     open = keep_alive;

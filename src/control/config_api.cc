@@ -16,6 +16,7 @@
 #include "control/admin_token.h"
 #include "control/mesh_hub.h"
 #include "control/root_rotation.h"
+#include "control/trace_api.h"
 #include "control/view_compiler.h"
 #include "tls/control_plane_name.h"
 
@@ -92,7 +93,29 @@ json render(const store::StoredResource& r) {
   return json{{"apiVersion", r.api_version}, {"kind", r.kind}, {"metadata", metadata}, {"spec", spec}};
 }
 
+constexpr const char* kAdminTokenRequired =
+    "a valid admin token is required (Authorization: Bearer <DATA_DIR/admin.token>)";
+constexpr const char* kCollectorTokenOnly =
+    "the collector token allows span ingest only (POST /v1/traces, POST /api/v2/spans); use the "
+    "admin token";
+
+// The span ingest calls, which the collector token may make.
+bool is_ingest(std::string_view path) {
+  return path == "/v1/traces" || path == "/api/v2/spans";
+}
+
 }  // namespace
+
+ConfigApi::ConfigApi(store::ResourceStore& store, std::string token,
+                     store::JoinTokenStore* join_tokens)
+    : store_(store), token_(std::move(token)), join_tokens_(join_tokens) {}
+
+ConfigApi::~ConfigApi() = default;
+
+void ConfigApi::set_collector(TraceStore* store, std::string collector_token) {
+  traces_ = store == nullptr ? nullptr : std::make_unique<TraceApi>(*store);
+  collector_token_ = std::move(collector_token);
+}
 
 ApiResponse ConfigApi::handle(const ApiRequest& request) {
   const auto question = request.target.find('?');
@@ -104,10 +127,18 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
     response = ApiResponse{200, "text/plain", "ok\n"};
   } else if (path == "/metrics") {
     response = metrics();
+  } else if (is_ingest(path)) {
+    response = ingest(request, path);
   } else if (!path.starts_with("/api/")) {
     response = error(404, "no such endpoint: " + std::string(path));
   } else if (!bearer_matches(request.authorization, token_)) {
-    response = error(401, "a valid admin token is required (Authorization: Bearer <DATA_DIR/admin.token>)");
+    // The collector token is known, but grants nothing here.
+    response = bearer_matches(request.authorization, collector_token_)
+                   ? error(403, kCollectorTokenOnly)
+                   : error(401, kAdminTokenRequired);
+  } else if (path == "/api/v1/traces" || path.starts_with("/api/v1/traces/")) {
+    response =
+        traces(request.method, path.substr(std::string_view("/api/v1/traces").size()), query);
   } else if (path == "/api/v1/apply") {
     response = request.method == "POST" ? apply(query, request.body) : error(405, "use POST for apply");
   } else if (path == "/api/v1/version") {
@@ -362,6 +393,7 @@ ApiResponse ConfigApi::metrics() {
     out += "strait_api_responses_total{code=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
   }
   if (hub_ != nullptr) out += hub_->metrics_text();
+  if (traces_ != nullptr) out += traces_->metrics_text();
   return ApiResponse{200, "text/plain; version=0.0.4", out};
 }
 
@@ -404,6 +436,36 @@ ApiResponse ConfigApi::certificate_authority(std::string_view method, std::strin
     return ok(rotation_->status_json());
   }
   return error(404, "use /api/v1/ca or /api/v1/ca/rotate");
+}
+
+ApiResponse ConfigApi::ingest(const ApiRequest& request, std::string_view path) {
+  if (traces_ == nullptr) return error(404, "this server has no trace collector");
+  const bool otlp = path == "/v1/traces";
+  ApiResponse response;
+  if (!bearer_matches(request.authorization, token_) &&
+      !bearer_matches(request.authorization, collector_token_)) {
+    response = error(401,
+                     "span ingest needs the collector token or the admin token "
+                     "(Authorization: Bearer <token>)");
+  } else if (request.method != "POST") {
+    response = error(405, "use POST to send spans");
+  } else if (otlp) {
+    response = traces_->ingest_otlp(request.content_type, request.content_encoding, request.body);
+  } else {
+    response = traces_->ingest_zipkin(request.content_type, request.content_encoding, request.body);
+  }
+  traces_->count_request(otlp ? "otlp" : "zipkin", response.status);
+  return response;
+}
+
+ApiResponse ConfigApi::traces(std::string_view method, std::string_view rest,
+                              const std::map<std::string, std::string>& query) {
+  if (traces_ == nullptr) return error(404, "this server has no trace collector");
+  if (method != "GET") return error(405, "use GET on traces");
+  if (rest.empty() || rest == "/") return traces_->list(query);
+  rest.remove_prefix(1);
+  if (rest.find('/') != std::string_view::npos) return error(404, "use /api/v1/traces/{traceId}");
+  return traces_->find(percent_decode(rest));
 }
 
 ApiResponse ConfigApi::workload(std::string_view ns, std::string_view name) {

@@ -7,10 +7,19 @@
 //   POST   /api/v1/tokens {"namespace", "serviceAccount", "ttl"}   a join token (shown once)
 //   GET    /api/v1/tokens, DELETE /api/v1/tokens/{id}
 //   GET    /api/v1/proxies                                every proxy's sync status
-//   GET    /api/v1/proxies/{id}, /api/v1/proxies/{id}/config   one proxy; the config it acknowledged
-//   GET    /api/v1/services/{namespace}/{name}            describe: endpoints, routes, subsets, policies
+//   GET    /api/v1/proxies/{id}                           one proxy
+//   GET    /api/v1/proxies/{id}/config                    the config it acknowledged
+//   GET    /api/v1/services/{namespace}/{name}            describe: endpoints, routes, policies
+//   GET    /api/v1/workloads/{namespace}/{name}           describe: mTLS per port, policies
+//   GET    /api/v1/check/mtls?from=NS/NAME|external&to=NS/NAME&port=N
+//   GET    /api/v1/ca, POST /api/v1/ca/rotate             the CA's status; a root rotation
+//   GET    /api/v1/traces?service=S&limit=N&minDuration=D   the collector's traces, newest first
+//   GET    /api/v1/traces/{traceId}                       one trace's spans, by start
+//   POST   /v1/traces                                     span ingest, OTLP/HTTP JSON
+//   POST   /api/v2/spans                                  span ingest, Zipkin v2 JSON
 // plus /healthz and /metrics, which need no credential. Every /api/ call needs
-// "Authorization: Bearer <admin token>". Errors are JSON {"error": "<one line>"}.
+// "Authorization: Bearer <admin token>"; the two ingest calls also take the collector token,
+// which is refused everywhere else (403). Errors are JSON {"error": "<one line>"}.
 //
 // Transport-free (request in, response out) so that it is tested without sockets.
 #pragma once
@@ -18,6 +27,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -28,12 +38,16 @@ namespace strait::control {
 
 class MeshHub;
 class RootRotation;
+class TraceApi;
+class TraceStore;
 
 struct ApiRequest {
   std::string_view method;
   std::string_view target;  // path and query, as received
   std::string_view authorization;
   std::string_view body;
+  std::string_view content_type;      // the Content-Type field, "" when absent
+  std::string_view content_encoding;  // the Content-Encoding field, "" when absent
 };
 
 struct ApiResponse {
@@ -44,14 +58,19 @@ struct ApiResponse {
 
 class ConfigApi {
  public:
-  ConfigApi(store::ResourceStore& store, std::string token, store::JoinTokenStore* join_tokens = nullptr)
-      : store_(store), token_(std::move(token)), join_tokens_(join_tokens) {}
+  ConfigApi(store::ResourceStore& store, std::string token,
+            store::JoinTokenStore* join_tokens = nullptr);
+  ~ConfigApi();
 
   // Connects the API to the push: every committed change is handed to `hub` (and the proxies'
   // status is served from it). Also hands it the current config at once.
   void set_mesh(MeshHub* hub);
   // Serves the CA's status and root rotation (GET /api/v1/ca, POST /api/v1/ca/rotate).
   void set_rotation(RootRotation* rotation) { rotation_ = rotation; }
+  // Turns the trace collector on: spans ingested (with the admin token or `collector_token`, a
+  // credential that allows nothing else) go to `store`, which the trace calls read.
+  void set_collector(TraceStore* store, std::string collector_token);
+  [[nodiscard]] const std::string& collector_token() const { return collector_token_; }
 
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
 
@@ -67,6 +86,9 @@ class ConfigApi {
   ApiResponse workload(std::string_view ns, std::string_view name);
   ApiResponse check_mtls(const std::map<std::string, std::string>& query);
   ApiResponse certificate_authority(std::string_view method, std::string_view rest);
+  ApiResponse ingest(const ApiRequest& request, std::string_view path);
+  ApiResponse traces(std::string_view method, std::string_view rest,
+                     const std::map<std::string, std::string>& query);
   void config_changed();
 
   store::ResourceStore& store_;
@@ -74,6 +96,8 @@ class ConfigApi {
   store::JoinTokenStore* join_tokens_;
   MeshHub* hub_ = nullptr;
   RootRotation* rotation_ = nullptr;
+  std::unique_ptr<TraceApi> traces_;  // null until set_collector
+  std::string collector_token_;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;
   std::uint64_t rejected_applies_ = 0;

@@ -134,7 +134,8 @@ void MeshHub::push() {
     workloads.reserve(proxies_.size());
     for (const auto& [id, proxy] : proxies_) workloads.push_back(proxy->workload);
     auto resources =
-        compile_view({&resources_, &workloads, trust_bundle_pem_, trust_domain_, signer_key_id_});
+        compile_view({&resources_, &workloads, trust_bundle_pem_, trust_domain_, signer_key_id_,
+                      telemetry_.collector_url().empty() ? nullptr : &telemetry_});
     std::vector<std::string> pieces;
     pieces.reserve(resources.size());
     std::string bytes;
@@ -443,6 +444,14 @@ void MeshHub::set_trust(std::string trust_bundle_pem, std::string signer_key_id)
     std::lock_guard lock(mutex_);
     trust_bundle_pem_ = std::move(trust_bundle_pem);
     signer_key_id_ = std::move(signer_key_id);
+  }
+  schedule_push();
+}
+
+void MeshHub::set_telemetry(mesh::v1::TelemetryEndpoints endpoints) {
+  {
+    std::lock_guard lock(mutex_);
+    telemetry_ = std::move(endpoints);
   }
   schedule_push();
 }

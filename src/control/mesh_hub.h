@@ -58,6 +58,8 @@ class MeshHub {
   // Any thread: the CA's trust bundle or signer changed (a root rotation step); pushed to every
   // proxy.
   void set_trust(std::string trust_bundle_pem, std::string signer_key_id);
+  // Any thread: where proxies send their spans (every view carries it); pushed to every proxy.
+  void set_telemetry(mesh::v1::TelemetryEndpoints endpoints);
 
   // A root rotation's progress (any thread): the registered proxies (connected or within the grace
   // period) that have not acknowledged a view carrying exactly `bundle_pem`, and those whose
@@ -104,6 +106,7 @@ class MeshHub {
   asio::steady_timer grace_timer_;
   std::string trust_bundle_pem_;  // under mutex_
   std::string signer_key_id_;     // under mutex_
+  mesh::v1::TelemetryEndpoints telemetry_;  // under mutex_
   const std::string trust_domain_;
   const MeshHubOptions options_;
   const std::chrono::steady_clock::time_point started_;

@@ -18,6 +18,7 @@
 #include "strait/policy/v1alpha1/rate_limit_policy.pb.h"
 #include "strait/security/v1/authorization_policy.pb.h"
 #include "strait/security/v1/request_authentication.pb.h"
+#include "strait/telemetry/v1/telemetry.pb.h"
 
 namespace strait::control {
 namespace {
@@ -192,6 +193,9 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
     } else if (r.kind == "PeerAuthentication") {
       security::v1::PeerAuthentication spec;
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
+    } else if (r.kind == "Telemetry") {
+      telemetry::v1::Telemetry spec;
+      if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
     } else if (r.kind == "RequestAuthentication") {
       security::v1::RequestAuthentication spec;
       if (spec.ParseFromString(r.spec)) add_resource(out, r.name, r.ns, spec);
@@ -211,6 +215,8 @@ std::vector<mesh::v1::Resource> compile_view(const MeshInputs& inputs) {
   bundle.set_pem(inputs.trust_bundle_pem);
   bundle.set_signer_key_id(inputs.signer_key_id);
   add_resource(out, "trust-bundle", "strait-system", bundle);
+  if (inputs.telemetry != nullptr)
+    add_resource(out, "telemetry-endpoints", "strait-system", *inputs.telemetry);
   return out;
 }
 
@@ -251,7 +257,8 @@ std::vector<ResourceReach> reach_of(const std::vector<mesh::v1::Resource>& view)
     } else if (workload_policy_reach<policy::v1alpha1::RateLimitPolicy>(resource, reach) ||
                workload_policy_reach<security::v1::RequestAuthentication>(resource, reach) ||
                workload_policy_reach<security::v1::PeerAuthentication>(resource, reach) ||
-               workload_policy_reach<security::v1::AuthorizationPolicy>(resource, reach)) {
+               workload_policy_reach<security::v1::AuthorizationPolicy>(resource, reach) ||
+               workload_policy_reach<telemetry::v1::Telemetry>(resource, reach)) {
       // A policy for the workloads its selector picks (in its namespace, or the root's).
     } else {
       reach.everyone = true;

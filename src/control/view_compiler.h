@@ -28,6 +28,7 @@ struct MeshInputs {
   std::string trust_bundle_pem;
   std::string trust_domain;
   std::string signer_key_id;  // the CA certificate signing leaves now (TrustBundle)
+  const mesh::v1::TelemetryEndpoints* telemetry = nullptr;  // where spans go; none: not sent
 };
 
 // The resources of the view, in a stable order (so equal inputs give byte-equal views).

@@ -72,7 +72,7 @@ std::expected<nlohmann::json, std::string> ApiClient::call(std::string_view meth
                                                            std::string target, std::string body,
                                                            std::string_view content_type,
                                                            int* status) const {
-  Request request;
+  net::Request request;
   request.method = std::string(method);
   request.target = std::move(target);
   request.headers.emplace_back("Authorization", "Bearer " + token_);
@@ -82,10 +82,10 @@ std::expected<nlohmann::json, std::string> ApiClient::call(std::string_view meth
     request.headers.emplace_back("Content-Type", std::string(content_type));
   request.body = std::move(body);
 
-  auto response = send_request(url_, request);
+  auto response = net::send_request(url_, request);
   if (!response) {
     const auto& err = response.error();
-    const bool connecting = err.kind == TransportError::Kind::kConnect;
+    const bool connecting = err.kind == net::TransportError::Kind::kConnect;
     std::string message =
         (connecting ? "cannot reach straitd at " : "straitd at ") + url_.text + ": " + err.reason;
     if (connecting && err.reason == "connection refused") message += " (is straitd running?)";

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "ctl/http_client.h"
+#include "net/http_client.h"
 
 namespace strait::ctl {
 
@@ -27,7 +27,7 @@ inline constexpr std::string_view kDefaultServer = "http://127.0.0.1:15014";
 
 class ApiClient {
  public:
-  ApiClient(Url url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
+  ApiClient(net::Url url, std::string token) : url_(std::move(url)), token_(std::move(token)) {}
 
   // Sends one call; a 2xx answer's body parsed as JSON (null when empty). Failures are one line:
   // the server's {"error": ...} ("unauthenticated: " in front for 401), or why straitd could not
@@ -38,10 +38,10 @@ class ApiClient {
                                                                 std::string_view content_type = {},
                                                                 int* status = nullptr) const;
 
-  [[nodiscard]] const Url& url() const { return url_; }
+  [[nodiscard]] const net::Url& url() const { return url_; }
 
  private:
-  Url url_;
+  net::Url url_;
   std::string token_;
 };
 

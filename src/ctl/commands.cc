@@ -10,12 +10,14 @@
 #include <sstream>
 #include <thread>
 
+#include "common/duration.h"
 #include "common/time_text.h"
 #include "config/resource.h"
 #include "config/validation.h"
 #include "ctl/api_client.h"
 #include "ctl/kinds.h"
 #include "ctl/output.h"
+#include "ctl/trace_view.h"
 
 namespace strait::ctl {
 namespace {
@@ -115,8 +117,8 @@ load_manifests(const std::vector<std::string>& paths) {
 }
 
 std::expected<ApiClient, std::string> connect(const GlobalOptions& global) {
-  auto url = parse_url(server_url(global.server));
-  if (!url) return std::unexpected(url.error());
+  auto url = net::parse_url(server_url(global.server));
+  if (!url) return std::unexpected("--server " + url.error());
   auto token = load_token(global.token_file);
   if (!token) return std::unexpected(token.error());
   return ApiClient(std::move(*url), std::move(*token));
@@ -607,6 +609,44 @@ int run_ca_rotate(const GlobalOptions& global, bool wait, int timeout_seconds) {
   return fail("the rotation did not finish within " + std::to_string(timeout_seconds) +
               " s (it goes on in straitd):\n" +
               (status ? ca_status_text(*status) : status.error()));
+}
+
+int run_traces(const GlobalOptions& global, const std::string& trace_id, const std::string& service,
+               int limit, const std::string& min_duration, const std::string& output) {
+  if (!trace_id.empty()) {
+    if (!service.empty() || limit > 0 || !min_duration.empty())
+      return fail(
+          "--service, --limit and --min-duration select traces to list; with TRACE_ID "
+          "give none of them");
+    auto answer = get_or_print(global, output, "/api/v1/traces/" + url_encode(trace_id));
+    if (!answer) return answer.error();
+    print(render_waterfall(*answer, kWaterfallWidth));
+    return 0;
+  }
+  std::string target = "/api/v1/traces";
+  std::string separator = "?";
+  const auto add = [&](std::string_view name, const std::string& value) {
+    target += separator + std::string(name) + "=" + url_encode(value);
+    separator = "&";
+  };
+  if (!service.empty()) add("service", service);
+  if (limit > 0) add("limit", std::to_string(limit));
+  if (!min_duration.empty()) {
+    if (auto parsed = parse_duration(min_duration); !parsed)
+      return fail("--min-duration " + min_duration + ": " + parsed.error());
+    add("minDuration", min_duration);
+  }
+  auto answer = get_or_print(global, output, target);
+  if (!answer) return answer.error();
+  if (!answer->is_object() || !answer->contains("traces") || !(*answer)["traces"].is_array())
+    return fail("straitd answered without a traces list");
+  if ((*answer)["traces"].empty()) {
+    std::fprintf(stderr, "No traces found%s.\n",
+                 service.empty() ? "" : (" for service " + service).c_str());
+    return 0;
+  }
+  print(render_trace_table(*answer, stdout_wants_color()));
+  return 0;
 }
 
 }  // namespace strait::ctl

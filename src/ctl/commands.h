@@ -57,4 +57,9 @@ int run_describe_workload(const GlobalOptions& global, const std::string& name,
 int run_check_mtls(const GlobalOptions& global, const std::string& from, const std::string& to,
                    const std::string& ns, int port, const std::string& output);
 
+// traces [--service S] [--limit N] [--min-duration D]: the trace collector's recent traces, newest
+// first; traces TRACE_ID: one trace as a waterfall. -o json|yaml prints straitd's answer.
+int run_traces(const GlobalOptions& global, const std::string& trace_id, const std::string& service,
+               int limit, const std::string& min_duration, const std::string& output);
+
 }  // namespace strait::ctl

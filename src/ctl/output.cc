@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 
 namespace strait::ctl {
@@ -94,7 +95,13 @@ void emit(YAML::Emitter& out, const json& value) {
       out << value.get<std::uint64_t>();
       break;
     case json::value_t::number_float:
-      out << value.get<double>();
+      // The shortest text that reads back as the same double ("3.1"); yaml-cpp would print 17
+      // digits ("3.1000000000000001").
+      if (std::isfinite(value.get<double>())) {
+        out << value.dump();
+      } else {
+        out << value.get<double>();
+      }
       break;
     default:
       out << YAML::Null;

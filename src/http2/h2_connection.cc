@@ -1,8 +1,9 @@
 #include "http2/h2_connection.h"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <algorithm>
+#include <charconv>
 #include <cstring>
 
 namespace strait::http2 {
@@ -61,7 +62,19 @@ H2Stream::H2Stream(std::shared_ptr<H2Connection> connection, std::int32_t id)
       inbox_ready_(connection_->executor_),
       outbox_space_(connection_->executor_) {}
 
+namespace {
+
+std::uint64_t field_bytes(const HeaderList& fields) {
+  std::uint64_t total = 0;
+  for (const auto& [name, value] : fields) total += name.size() + value.size();
+  return total;
+}
+
+}  // namespace
+
 void H2Stream::deliver(Received event) {
+  bytes_received_ +=
+      event.kind == Received::Kind::kData ? event.data.size() : field_bytes(event.headers);
   inbox_.push_back(std::move(event));
   inbox_ready_.notify();
 }
@@ -91,6 +104,12 @@ bool H2Stream::send_headers(const HeaderList& headers, bool end_stream) {
   const int rv = nghttp2_submit_response(connection_->session_, id_, nv.data(), nv.size(),
                                          end_stream ? nullptr : &provider);
   data_provider_attached_ = !end_stream;
+  bytes_sent_ += field_bytes(headers);
+  for (const auto& [name, value] : headers) {
+    if (name != ":status") continue;
+    std::from_chars(value.data(), value.data() + value.size(), sent_status_);
+    break;
+  }
   connection_->want_write();
   return rv == 0;
 }
@@ -111,6 +130,7 @@ asio::awaitable<bool> H2Stream::send_data(std::string_view data, bool end_stream
     co_await outbox_space_.wait();
   }
   outbox_.append(data);
+  bytes_sent_ += data.size();
   outbox_end_ = outbox_end_ || end_stream;
   if (outbox_deferred_) {
     outbox_deferred_ = false;
@@ -123,6 +143,7 @@ asio::awaitable<bool> H2Stream::send_data(std::string_view data, bool end_stream
 bool H2Stream::send_trailers(const HeaderList& trailers) {
   if (closed_ || connection_->closed_) return false;
   trailers_ = trailers;
+  bytes_sent_ += field_bytes(trailers);
   trailers_pending_ = true;
   outbox_end_ = true;
   if (outbox_deferred_) {

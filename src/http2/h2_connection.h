@@ -81,6 +81,14 @@ class H2Stream {
   // stream it is closing.
   void stop_request_after_response();
 
+  // What went through the stream, for telemetry: bytes of fields (name and value) and DATA each
+  // way, the :status of the head sent (0: none yet), and whether the last frame of the response
+  // went out.
+  [[nodiscard]] std::uint64_t bytes_received() const { return bytes_received_; }
+  [[nodiscard]] std::uint64_t bytes_sent() const { return bytes_sent_; }
+  [[nodiscard]] int sent_status() const { return sent_status_; }
+  [[nodiscard]] bool response_complete() const { return response_end_sent_; }
+
  private:
   friend class H2Connection;
   void deliver(Received event);
@@ -105,6 +113,9 @@ class H2Stream {
   bool response_end_sent_ = false;     // the frame carrying END_STREAM went out
   bool reset_after_response_ = false;  // stop_request_after_response() waits for that frame
   bool closed_ = false;
+  std::uint64_t bytes_received_ = 0;
+  std::uint64_t bytes_sent_ = 0;
+  int sent_status_ = 0;
 };
 
 class H2Connection : public std::enable_shared_from_this<H2Connection> {

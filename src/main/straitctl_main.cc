@@ -61,6 +61,21 @@ int main(int argc, char** argv) {
   proxy_config->add_option("PROXY", config_proxy, "Proxy id <workload>.<namespace> (see proxy-status)")->required();
   proxy_config->add_option("-o,--output", config_output, "Output format: json or yaml");
 
+  std::string traces_id;
+  std::string traces_service;
+  int traces_limit = 0;
+  std::string traces_min_duration;
+  std::string traces_output;
+  auto* traces = app.add_subcommand(
+      "traces", "Recent traces from straitd's collector, or one trace as a waterfall");
+  traces->add_option("TRACE_ID", traces_id, "One trace (32 hex digits): its spans as a waterfall");
+  traces->add_option("--service", traces_service, "Only traces with a span of this service");
+  traces->add_option("--limit", traces_limit, "At most this many traces (default 20)")
+      ->check(CLI::Range(1, 1000));
+  traces->add_option("--min-duration", traces_min_duration,
+                     "Only traces that lasted at least this long (e.g. 100ms)");
+  traces->add_option("-o,--output", traces_output, "Output format: json or yaml");
+
   std::string describe_what;
   std::string describe_name;
   std::string describe_ns = "default";
@@ -139,6 +154,9 @@ int main(int argc, char** argv) {
   if (version->parsed()) return run_version(global);
   if (proxy_status->parsed()) return run_proxy_status(global, status_output);
   if (proxy_config->parsed()) return run_proxy_config(global, config_proxy, config_output);
+  if (traces->parsed())
+    return run_traces(global, traces_id, traces_service, traces_limit, traces_min_duration,
+                      traces_output);
   if (describe->parsed()) {
     if (describe_name.empty()) return run_describe_service(global, describe_what, describe_ns, describe_output);
     if (describe_what == "workload" || describe_what == "wl" || describe_what == "workloads")

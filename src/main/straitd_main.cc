@@ -13,12 +13,14 @@
 
 #include "ca/certificate_authority.h"
 #include "common/duration.h"
+#include "common/random.h"
 #include "control/admin_token.h"
 #include "control/api_server.h"
 #include "control/config_api.h"
 #include "control/mesh_hub.h"
 #include "control/mesh_server.h"
 #include "control/root_rotation.h"
+#include "control/trace_store.h"
 #include "proxy/bootstrap.h"
 #include "store/join_tokens.h"
 #include "store/resource_store.h"
@@ -44,6 +46,9 @@ int main(int argc, char** argv) {
   std::string cert_ttl = "24h";
   std::string ca_cert;
   std::string ca_key;
+  std::size_t trace_capacity = 2000;
+  std::string otel_endpoint;
+  std::string zipkin_endpoint;
   CLI::App app{"straitd: the strait control plane (see docs/control-plane.md)"};
   app.set_version_flag("--version", std::string("straitd ") + STRAIT_VERSION);
   app.add_option("--data-dir", data_dir, "Directory for the store and the admin token")->required();
@@ -59,9 +64,24 @@ int main(int argc, char** argv) {
   auto* ca_key_option = app.add_option("--ca-key", ca_key, "Plugged-in CA: its private key (PEM)");
   ca_cert_option->needs(ca_key_option);
   ca_key_option->needs(ca_cert_option);
+  app.add_option("--trace-capacity", trace_capacity,
+                 "Traces the built-in collector keeps in memory, the most recent (default 2000)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  app.add_option(
+      "--otel-endpoint", otel_endpoint,
+      "Tracing provider \"otel\": an OTLP/HTTP JSON receiver, http://HOST:PORT/v1/traces");
+  app.add_option(
+      "--zipkin-endpoint", zipkin_endpoint,
+      "Tracing provider \"zipkin\": a Zipkin v2 receiver, http://HOST:PORT/api/v2/spans");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
+  for (const auto& [flag, url] :
+       {std::pair{"--otel-endpoint", &otel_endpoint}, {"--zipkin-endpoint", &zipkin_endpoint}}) {
+    if (!url->empty() && !url->starts_with("http://"))
+      return fail(std::string(flag) + " " + *url +
+                  ": give an http:// URL (https is not supported yet)");
+  }
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ straitd %v", spdlog::pattern_time_type::utc);
 
@@ -98,7 +118,21 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   auto join_tokens = strait::store::JoinTokenStore::open((std::filesystem::path(data_dir) / "store.db").string());
   if (!join_tokens) return fail(join_tokens.error());
+  // The trace collector: spans in memory, bounded; the other limits grow with the capacity (at
+  // the default 2000 traces: 50000 spans, 64 MiB).
+  strait::control::TraceStoreLimits trace_limits;
+  trace_limits.max_traces = trace_capacity;
+  trace_limits.max_spans = 25 * trace_capacity;
+  trace_limits.max_bytes = 32 * 1024 * trace_capacity;
+  strait::control::TraceStore trace_store(trace_limits);
+  // The collector token lets proxies send spans and nothing else. It lives in memory only: each
+  // start makes a new one, which the mesh push is to carry to the proxies.
+  auto collector_random = strait::random_hex(32);
+  if (!collector_random)
+    return fail("cannot generate the collector token: " + collector_random.error());
+  std::string collector_token = std::move(*collector_random);
   strait::control::ConfigApi api(**store, *token, join_tokens->get());
+  api.set_collector(&trace_store, collector_token);
   strait::control::MeshHubOptions hub_options;
   hub_options.grace = *grace;
   hub_options.warmup = restarted ? *warmup : std::chrono::milliseconds(0);
@@ -109,6 +143,13 @@ int main(int argc, char** argv) {
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);
   if (!bound) return fail(bound.error());
+  // Every view tells proxies where their tracing providers are (docs/observability.md).
+  strait::mesh::v1::TelemetryEndpoints telemetry;
+  telemetry.set_collector_url("http://" + bound->to_string() + "/v1/traces");
+  telemetry.set_collector_token(collector_token);
+  telemetry.set_otel_url(otel_endpoint);
+  telemetry.set_zipkin_url(zipkin_endpoint);
+  hub.set_telemetry(std::move(telemetry));
   strait::control::MeshServer mesh(io, hub, **ca, **join_tokens,
                                    std::chrono::duration_cast<std::chrono::seconds>(*ttl),
                                    data_dir);
@@ -136,6 +177,11 @@ int main(int argc, char** argv) {
   spdlog::info("straitd {} up: API on http://{}, gRPC on {}, data in {} (store revision {}), trust domain {}, {} CA",
                STRAIT_VERSION, bound->to_string(), mesh_bound->to_string(), data_dir, (*store)->revision(), trust_domain,
                plugged ? "plugged-in" : "self-signed root");
+  spdlog::info(
+      "trace collector: OTLP/HTTP JSON on http://{}/v1/traces, Zipkin v2 on "
+      "http://{}/api/v2/spans, "
+      "keeping the {} most recent traces",
+      bound->to_string(), bound->to_string(), trace_capacity);
   io.run();
   if (stopper.joinable()) stopper.join();
   spdlog::info("stopped");

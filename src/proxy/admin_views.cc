@@ -7,25 +7,12 @@
 #include "common/duration.h"
 #include "common/time_text.h"
 #include "proxy/admin_server.h"
+#include "proxy/istio_metrics.h"
 #include "proxy/proxy_server.h"
+#include "proxy/span_exporter.h"
 
 namespace strait::proxy {
 namespace {
-
-// A Prometheus label value: backslash, double quote and newline escaped.
-std::string label_value(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
 
 // Each cluster with the settings in force and what is in flight to it now: what a DestinationRule's
 // layers (subset, portLevelSettings) resolved to.
@@ -106,6 +93,15 @@ std::string render_config_dump(const ProxyServer& server) {
                      {"trust_domain", config.workload.trust_domain},
                      {"spiffe_id", config.workload.spiffe_id()},
                      {"labels", config.workload.labels}};
+  json trace_targets = json::array();
+  for (const auto& t : config.tracing.targets)
+    trace_targets.push_back(
+        {{"provider", t.provider}, {"format", t.zipkin ? "zipkin" : "otlp"}, {"url", t.url}});
+  out["tracing"] = {{"sampling_percent", config.tracing.sampling_percent},
+                    {"report_spans", config.tracing.report_spans},
+                    {"targets", trace_targets},
+                    {"missing_providers", config.tracing.missing_providers},
+                    {"decided_by", config.tracing.decided_by}};
   const auto& bound = server.bound();
   json upstreams = json::array();
   for (std::size_t i = 0; i < config.upstreams.size() && i < bound.upstreams.size(); ++i) {
@@ -332,14 +328,14 @@ std::string render_prometheus(const ProxyServer& server) {
          "Requests refused by a RateLimitPolicy's limit, by limit.");
   for (const auto& limit : snapshot.rate_limits) {
     fmt::format_to(std::back_inserter(out), "strait_rate_limited_total{{limit=\"{}\"}} {}\n",
-                   label_value(limit.rule->name), limit.state->limited());
+                   escape_label_value(limit.rule->name), limit.state->limited());
   }
   family("strait_rate_limit_sources", "gauge",
          "Callers holding a bucket of their own, by perSource limit.");
   for (const auto& limit : snapshot.rate_limits) {
     if (limit.rule->per_source)
       fmt::format_to(std::back_inserter(out), "strait_rate_limit_sources{{limit=\"{}\"}} {}\n",
-                     label_value(limit.rule->name), limit.state->sources());
+                     escape_label_value(limit.rule->name), limit.state->sources());
   }
   family("strait_rate_limit_source_overflows_total", "counter",
          "Requests of callers that found no free bucket and shared the overflow bucket, by limit.");
@@ -347,10 +343,27 @@ std::string render_prometheus(const ProxyServer& server) {
     if (limit.rule->per_source)
       fmt::format_to(std::back_inserter(out),
                      "strait_rate_limit_source_overflows_total{{limit=\"{}\"}} {}\n",
-                     label_value(limit.rule->name), limit.state->source_overflows());
+                     escape_label_value(limit.rule->name), limit.state->source_overflows());
+  }
+  family("strait_config_age_seconds", "gauge",
+         "Seconds since the config snapshot in use was built.");
+  fmt::format_to(
+      std::back_inserter(out), "strait_config_age_seconds {}\n",
+      std::chrono::duration<double>(std::chrono::system_clock::now() - snapshot.built_at).count());
+  family("strait_worker_connections_active", "gauge",
+         "Downstream connections open now, per worker.");
+  for (const auto& w : workers) {
+    fmt::format_to(std::back_inserter(out),
+                   "strait_worker_connections_active{{worker=\"{}\"}} {}\n", w->index(),
+                   w->active_connections());
   }
   family("strait_build_info", "gauge", "The proxy's version.");
   fmt::format_to(std::back_inserter(out), "strait_build_info{{version=\"{}\"}} 1\n", STRAIT_VERSION);
+  std::vector<const IstioMetrics*> istio;
+  istio.reserve(workers.size());
+  for (const auto& w : workers) istio.push_back(&std::as_const(*w).istio_metrics());
+  render_istio_metrics(istio, out);
+  if (const auto* spans = server.span_exporter()) spans->render_metrics(out);
   return out;
 }
 

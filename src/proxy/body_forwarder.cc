@@ -120,12 +120,13 @@ asio::awaitable<BodyOutcome> forward_chunked(net::Stream& source, net::ReadBuffe
 
 // One direction of a relay: on EOF, half-closes the destination and returns.
 asio::awaitable<void> pump(net::Stream& source, net::ReadBuffer& buffer, net::Stream& destination,
-                           net::Watchdog& watchdog, std::uint64_t& bytes) {
+                           net::Watchdog& watchdog, RelayTally& tally) {
   while (true) {
     if (!buffer.empty()) {
       if (co_await destination.write_all(asio::buffer(buffer.data().data(), buffer.size()))) break;
       watchdog.touch();
-      bytes += buffer.size();
+      tally.bytes += buffer.size();
+      if (tally.live != nullptr) tally.live->add(buffer.size());
       buffer.consume(buffer.size());
     }
     auto [ec, n] = co_await source.read_some(buffer.prepare(kReadChunk));
@@ -169,11 +170,10 @@ asio::awaitable<BodyOutcome> forward_body(net::Stream& source, net::ReadBuffer& 
 }
 
 asio::awaitable<void> relay(net::Stream& a, net::ReadBuffer& a_buffer, net::Stream& b,
-                            net::ReadBuffer& b_buffer, net::Watchdog& watchdog,
-                            std::uint64_t& a_to_b_bytes, std::uint64_t& b_to_a_bytes) {
+                            net::ReadBuffer& b_buffer, net::Watchdog& watchdog, RelayTally& a_to_b,
+                            RelayTally& b_to_a) {
   using namespace asio::experimental::awaitable_operators;
-  co_await (pump(a, a_buffer, b, watchdog, a_to_b_bytes) &&
-            pump(b, b_buffer, a, watchdog, b_to_a_bytes));
+  co_await (pump(a, a_buffer, b, watchdog, a_to_b) && pump(b, b_buffer, a, watchdog, b_to_a));
 }
 
 }  // namespace strait::proxy

@@ -9,6 +9,7 @@
 #include "net/read_buffer.h"
 #include "net/stream.h"
 #include "net/watchdog.h"
+#include "proxy/stats.h"
 
 namespace strait::proxy {
 
@@ -35,10 +36,17 @@ asio::awaitable<BodyOutcome> forward_body(net::Stream& source, net::ReadBuffer& 
                                           net::Stream& destination, const BodyTransfer& transfer,
                                           net::Watchdog& watchdog, std::uint64_t& bytes);
 
+// The bytes relayed one way: counted here, and as they move into `live` (a connection's
+// istio_tcp_* series) when set.
+struct RelayTally {
+  std::uint64_t bytes = 0;
+  Counter* live = nullptr;
+};
+
 // Relays bytes both ways until both directions have ended (half-close aware), starting with bytes
 // already buffered on either side. Used by CONNECT, upgrades and opaque TCP.
 asio::awaitable<void> relay(net::Stream& a, net::ReadBuffer& a_buffer, net::Stream& b,
-                            net::ReadBuffer& b_buffer, net::Watchdog& watchdog,
-                            std::uint64_t& a_to_b_bytes, std::uint64_t& b_to_a_bytes);
+                            net::ReadBuffer& b_buffer, net::Watchdog& watchdog, RelayTally& a_to_b,
+                            RelayTally& b_to_a);
 
 }  // namespace strait::proxy

@@ -213,7 +213,7 @@ std::expected<void, FieldError> read_services(const YAML::Node& n, ProxyConfig& 
       for (std::size_t k = 0; k < item["endpoints"].size(); ++k) {
         const std::string ep = index_path(p + ".endpoints", k);
         const YAML::Node& e = item["endpoints"][k];
-        STRAIT_CHECK(only_known(e, ep, {"address", "identity", "mtls", "labels"}));
+        STRAIT_CHECK(only_known(e, ep, {"address", "identity", "mtls", "labels", "workload"}));
         Endpoint endpoint;
         if (!e["address"]) return std::unexpected(FieldError{ep + ".address", "is required"});
         STRAIT_TRY(addr, as_host_port(e["address"], ep + ".address"));
@@ -229,6 +229,10 @@ std::expected<void, FieldError> read_services(const YAML::Node& n, ProxyConfig& 
         if (endpoint.mtls && endpoint.identity.empty())
           return std::unexpected(FieldError{ep + ".identity", "is required for an mTLS endpoint"});
         if (e["labels"]) { STRAIT_TRY(v, as_string_map(e["labels"], ep + ".labels")); endpoint.labels = *v; }
+        if (e["workload"]) {
+          STRAIT_TRY(v, as_string(e["workload"], ep + ".workload"));
+          endpoint.workload = *v;
+        }
         s.endpoints.push_back(std::move(endpoint));
       }
     }
@@ -288,6 +292,35 @@ std::expected<void, FieldError> read_peer_authentication(const YAML::Node& n, Ef
       STRAIT_TRY(mode, as_mtls_mode(entry.second, pp));
       out.ports[*port] = {*mode, "bootstrap/portLevelMtls/" + std::to_string(*port)};
     }
+  }
+  return {};
+}
+
+// tracing: {samplingPercentage: 100, reportSpans: true, otlp: URL, zipkin: URL}: a static
+// sidecar's tracing; with neither receiver, the context is propagated and no span sent.
+std::expected<void, FieldError> read_tracing(const YAML::Node& n, TracingConfig& out) {
+  const std::string p = "tracing";
+  STRAIT_CHECK(only_known(n, p, {"samplingPercentage", "reportSpans", "otlp", "zipkin"}));
+  out.decided_by = {"bootstrap"};
+  if (n["samplingPercentage"]) {
+    double percent = -1;
+    if (!YAML::convert<double>::decode(n["samplingPercentage"], percent) || percent < 0 ||
+        percent > 100)
+      return std::unexpected(
+          FieldError{p + ".samplingPercentage", "must be a number from 0 to 100"});
+    out.sampling_percent = percent;
+  }
+  if (n["reportSpans"]) {
+    STRAIT_TRY(v, as_bool(n["reportSpans"], p + ".reportSpans"));
+    out.report_spans = *v;
+  }
+  for (const char* provider : {"otlp", "zipkin"}) {
+    if (!n[provider]) continue;
+    STRAIT_TRY(url, as_string(n[provider], p + "." + provider));
+    if (!url->starts_with("http://"))
+      return std::unexpected(FieldError{p + "." + provider, "must be an http:// URL"});
+    const bool zipkin = std::string_view(provider) == "zipkin";
+    out.targets.push_back({zipkin ? "zipkin" : "otel", zipkin, *url, {}});
   }
   return {};
 }
@@ -461,7 +494,7 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
   auto fail = [](const FieldError& e) { return std::unexpected(e.path + ": " + e.reason); };
   if (auto ok = only_known(root, "",
                            {"workload", "listeners", "inbound", "upstreams", "services", "tls",
-                            "limits", "concurrency", "peerAuthentication"});
+                            "limits", "concurrency", "peerAuthentication", "tracing"});
       !ok)
     return fail(ok.error());
   try {
@@ -475,6 +508,9 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
     if (root["peerAuthentication"]) {
       if (auto ok = read_peer_authentication(root["peerAuthentication"], config.inbound_mtls); !ok)
         return fail(ok.error());
+    }
+    if (root["tracing"]) {
+      if (auto ok = read_tracing(root["tracing"], config.tracing); !ok) return fail(ok.error());
     }
     if (root["concurrency"]) {
       auto v = as_uint(root["concurrency"], "concurrency", 256);

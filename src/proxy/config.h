@@ -64,6 +64,7 @@ struct Endpoint {
   HostPort address;              // a sidecar's inbound address, or the workload itself without mTLS
   bool mtls = true;              // false: plaintext to a workload that has no sidecar
   std::string identity;          // SPIFFE ID of the sidecar expected there
+  std::string workload;          // the workload's name ("" : unknown), for telemetry
   std::map<std::string, std::string> labels;
   // Service ports on which the workload's PeerAuthentication is DISABLE: its sidecar is called in
   // plaintext there (auto-mTLS), and tells the port from the request's authority.
@@ -118,6 +119,24 @@ struct Limits {
   std::size_t max_idle_upstream_per_endpoint = 64;
 };
 
+// Where spans go: each batch is sent to every target (docs/observability.md).
+struct TraceExportTarget {
+  std::string provider;  // strait, otel, zipkin
+  bool zipkin = false;   // Zipkin v2 JSON; else OTLP/HTTP JSON
+  std::string url;       // http://HOST:PORT/PATH
+  std::string bearer_token;
+  bool operator==(const TraceExportTarget&) const = default;
+};
+
+// Tracing as the Telemetry resources (or the bootstrap) set it for this workload.
+struct TracingConfig {
+  double sampling_percent = 1.0;  // of new traces; an incoming decision is honoured
+  bool report_spans = true;       // false: context still propagated, no span sent
+  std::vector<TraceExportTarget> targets;
+  std::vector<std::string> missing_providers;  // named but not configured on straitd
+  std::vector<std::string> decided_by;         // Telemetry resources, "namespace/name"
+};
+
 struct ProxyConfig {
   WorkloadIdentity workload;
   std::string config_version;  // the control plane's version of the view in use ("" : bootstrap)
@@ -140,6 +159,7 @@ struct ProxyConfig {
   EffectiveMtls inbound_mtls{.workload = {MtlsMode::kStrict, "bootstrap"}};
   TlsFiles tls;                // bootstrap mode
   bool control_plane = false;  // certificates and services come from straitd, not from files
+  TracingConfig tracing;
   Limits limits;
   int concurrency = 0;  // 0: one worker per core
 };

@@ -6,6 +6,8 @@
 #include "proxy/h2_upstreams.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/local_reply.h"
+#include "proxy/peer_metadata.h"
+#include "proxy/trace_context.h"
 
 namespace strait::proxy {
 namespace {
@@ -14,11 +16,14 @@ using http2::H2Stream;
 using Kind = H2Stream::Received::Kind;
 constexpr std::size_t kReadChunk = 16 * 1024;
 
-asio::awaitable<bool> write_local_reply(net::Stream& downstream, Worker& worker, int status,
-                                        LocalReason reason, std::string_view detail) {
+asio::awaitable<bool> write_local_reply(net::Stream& downstream, Worker& worker,
+                                        RequestTelemetry& telemetry, int status, LocalReason reason,
+                                        std::string_view detail) {
   worker.stats().count(reason);
+  telemetry.local_reply(status, reason);
   const std::string reply = build_local_reply(status, reason, detail, true);
-  co_await downstream.write_all(asio::buffer(reply));
+  if (!co_await downstream.write_all(asio::buffer(reply)))
+    telemetry.add_response_bytes(reply.size());
   co_return false;
 }
 
@@ -83,7 +88,9 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
     if (is_hop_by_hop(field.name, head.headers) || http::iequals(field.name, "host") ||
         http::iequals(field.name, "expect") ||
         http::iequals(field.name, "x-forwarded-client-cert") ||
-        http::iequals(field.name, kStatedPortHeader))
+        http::iequals(field.name, kStatedPortHeader) ||
+        http::iequals(field.name, kPeerMetadataHeader) ||
+        (edits.trace != nullptr && is_trace_header(field.name)))
       continue;
     std::string name(field.name);
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -96,6 +103,12 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
   if (!edits.client_cert.empty()) out.emplace_back("x-forwarded-client-cert", std::string(edits.client_cert));
   if (edits.stated_port != 0)
     out.emplace_back(std::string(kStatedPortHeader), std::to_string(edits.stated_port));
+  if (!edits.peer_metadata.empty())
+    out.emplace_back(std::string(kPeerMetadataHeader), std::string(edits.peer_metadata));
+  if (edits.trace != nullptr) {
+    for (const auto& field : edits.trace->fields())
+      out.emplace_back(std::string(field.name), std::string(field.value));
+  }
   edits.headers.apply(out);
   return out;
 }
@@ -103,24 +116,31 @@ http2::HeaderList build_h2_request(const http::RequestHead& head, const RequestE
 asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
                                        const Destination& destination, net::Stream& downstream,
                                        net::ReadBuffer& in, const H1ToH2Request& request,
-                                       net::Watchdog& watchdog, ListenerStats& stats) {
+                                       net::Watchdog& watchdog, ListenerStats& stats,
+                                       RequestTelemetry& telemetry) {
   auto upstream = co_await h2_upstream(worker, snapshot, destination);
+  telemetry.set_endpoint(upstream.endpoint);
   if (!upstream.connection) {
     const int status = upstream.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
-    co_return co_await write_local_reply(downstream, worker, status, upstream.failure, upstream.detail);
+    co_return co_await write_local_reply(downstream, worker, telemetry, status, upstream.failure,
+                                         upstream.detail);
   }
   const bool has_body = request.framing != http::BodyFraming::kNone &&
                         !(request.framing == http::BodyFraming::kContentLength && request.content_length == 0);
   auto up = upstream.connection->open(request.headers, !has_body);
   if (!up) {
-    co_return co_await write_local_reply(downstream, worker, 503, LocalReason::kUpstreamResetBeforeResponse,
+    co_return co_await write_local_reply(downstream, worker, telemetry, 503,
+                                         LocalReason::kUpstreamResetBeforeResponse,
                                          "the upstream connection refused a new stream");
   }
   worker.stats().upstream_requests_total.add();
   if (has_body && !co_await send_body(downstream, in, *up, request, watchdog)) {
     up->reset(NGHTTP2_CANCEL);
+    telemetry.add_flag(kFlagDownstreamTermination);
     co_return false;
   }
+  if (request.framing == http::BodyFraming::kContentLength)
+    telemetry.add_request_bytes(request.content_length);
 
   // Response: HTTP/2 events in, HTTP/1.1 out.
   bool chunked = false;
@@ -141,6 +161,7 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
             status = std::atoi(value.c_str());
             continue;
           }
+          if (name == "grpc-status") telemetry.note_grpc_status(value);
           if (name.starts_with(':')) continue;
           has_length = has_length || name == "content-length";
           fields.append(name).append(": ").append(value).append("\r\n");
@@ -154,8 +175,13 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
         if (close) out.append("connection: close\r\n");
         out.append("\r\n");
         head_written = true;
-        if (co_await downstream.write_all(asio::buffer(out))) co_return false;
+        telemetry.set_status(status);
+        if (co_await downstream.write_all(asio::buffer(out))) {
+          telemetry.add_flag(kFlagDownstreamTermination);
+          co_return false;
+        }
         stats.bytes_sent.add(out.size());
+        telemetry.add_response_bytes(out.size());
         if (event.end_stream) co_return !close;
         break;
       }
@@ -166,12 +192,17 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
         if (chunked) out.append("\r\n");
         if (co_await downstream.write_all(asio::buffer(out))) {
           up->reset(NGHTTP2_CANCEL);
+          telemetry.add_flag(kFlagDownstreamTermination);
           co_return false;
         }
         stats.bytes_sent.add(event.data.size());
+        telemetry.add_response_bytes(out.size());
         watchdog.touch();
         break;
       case Kind::kTrailers:
+        for (const auto& [name, value] : event.headers) {
+          if (name == "grpc-status") telemetry.note_grpc_status(value);
+        }
         if (chunked) {
           out = "0\r\n";
           for (const auto& [name, value] : event.headers) out.append(name).append(": ").append(value).append("\r\n");
@@ -192,9 +223,10 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
       case Kind::kReset:
         if (!head_written) {
           const std::string detail = fmt::format("the upstream reset the stream (HTTP/2 error {})", event.error);
-          co_return co_await write_local_reply(downstream, worker, 502,
+          co_return co_await write_local_reply(downstream, worker, telemetry, 502,
                                                LocalReason::kUpstreamResetBeforeResponse, detail);
         }
+        telemetry.add_flag(kFlagUpstreamTermination);
         co_return false;
     }
   }

@@ -12,6 +12,7 @@
 #include "net/read_buffer.h"
 #include "net/stream.h"
 #include "net/watchdog.h"
+#include "proxy/request_telemetry.h"
 #include "proxy/router.h"
 #include "proxy/stats.h"
 #include "proxy/worker.h"
@@ -34,11 +35,12 @@ struct RequestEdits;
 [[nodiscard]] http2::HeaderList build_h2_request(const http::RequestHead& head,
                                                  const RequestEdits& edits);
 
-// Forwards one request whose head has been consumed from `in` (the body follows there). Returns
-// true when the downstream connection may carry another request.
+// Forwards one request whose head has been consumed from `in` (the body follows there), telling
+// `telemetry` how it went. Returns true when the downstream connection may carry another request.
 asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
                                        const Destination& destination, net::Stream& downstream,
                                        net::ReadBuffer& in, const H1ToH2Request& request,
-                                       net::Watchdog& watchdog, ListenerStats& stats);
+                                       net::Watchdog& watchdog, ListenerStats& stats,
+                                       RequestTelemetry& telemetry);
 
 }  // namespace strait::proxy

@@ -20,8 +20,11 @@
 #include "proxy/http_head_writer.h"
 #include "proxy/joined_field.h"
 #include "proxy/mirror.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/rate_limit_filter.h"
+#include "proxy/request_telemetry.h"
 #include "proxy/retry_state.h"
+#include "proxy/trace_context.h"
 #include "proxy/upstream_connector.h"
 
 namespace strait::proxy {
@@ -133,20 +136,52 @@ class H2StreamProxy {
         snapshot_(worker.snapshot()),
         limits_(snapshot_->config->limits) {}
 
+  H2StreamProxy(const H2StreamProxy&) = delete;
+  H2StreamProxy& operator=(const H2StreamProxy&) = delete;
+
+  // Serves the stream, then records it.
   asio::awaitable<void> run() {
+    co_await serve();
+    if (!telemetry_.active()) co_return;
+    telemetry_.set_status(down_->sent_status());
+    telemetry_.add_request_bytes(down_->bytes_received());
+    telemetry_.add_response_bytes(down_->bytes_sent());
+    if (down_->sent_status() != 0 && !down_->response_complete() && down_->closed())
+      telemetry_.add_flag(kFlagDownstreamTermination);
+    telemetry_.finish();
+  }
+
+ private:
+  asio::awaitable<void> serve() {
     auto first = co_await down_->receive();
     if (first.kind != Kind::kHeaders) co_return;
     request_ended_ = first.end_stream;
     worker_.stats().listener(info_.kind).requests_total.add();
     request_ = read_pseudo_headers(first.headers);
+    telemetry_.begin(*snapshot_, 0, find_h2_header(&first.headers, "content-type").value_or(""));
+    if (info_.kind == ListenerKind::kInbound && !info_.plaintext) {
+      if (auto peer = find_h2_header(&first.headers, kPeerMetadataHeader))
+        telemetry_.set_peer(*peer);
+    }
     if (info_.kind == ListenerKind::kUpstreamBinding) {
       // The app called a local port; the server should see the service it reached.
       request_.authority = info_.fixed_host + ":" + std::to_string(info_.fixed_port);
     }
+    {
+      TraceHeaders incoming;
+      for (const auto& [name, value] : first.headers) note_trace_header(incoming, name, value);
+      telemetry_.begin_span(
+          incoming, {.method = request_.method,
+                     .authority = request_.authority,
+                     .path = request_.path,
+                     .protocol = "HTTP/2",
+                     .request_id = find_h2_header(&first.headers, "x-request-id").value_or(""),
+                     .user_agent = find_h2_header(&first.headers, "user-agent").value_or("")});
+    }
     if (request_.expects_continue && !request_ended_) down_->send_interim(100);
     if (request_.method == "CONNECT") {
-      co_await send_local_reply(*down_, 405, LocalReason::kMethodNotAllowed,
-                       "CONNECT over HTTP/2 is not supported; use HTTP/1.1 CONNECT", worker_);
+      co_await reply_locally(405, LocalReason::kMethodNotAllowed,
+                             "CONNECT over HTTP/2 is not supported; use HTTP/1.1 CONNECT");
       co_return;
     }
     std::uint16_t stated_port = 0;
@@ -163,11 +198,12 @@ class H2StreamProxy {
         destination->hash = hash_key(*destination, attributes);
     }
     if (!destination) {
-      co_await send_local_reply(*down_, destination.error().status,
-                       destination.error().reason, destination.error().detail, worker_);
+      co_await reply_locally(destination.error().status, destination.error().reason,
+                             destination.error().detail);
       co_return;
     }
     destination_ = *destination;
+    telemetry_.set_destination(destination_);
     // An inbound request passes the workload's authorization policies, then its rate limits.
     if (info_.kind == ListenerKind::kInbound &&
         (!snapshot_->config->authorization.empty() || !snapshot_->config->jwt_rules.empty())) {
@@ -177,7 +213,7 @@ class H2StreamProxy {
               check_authorization(snapshot_->config->authorization, snapshot_->config->jwt_rules,
                                   info_, attributes, destination_.app_port, worker_.stats())) {
         const bool head_request = request_.method == "HEAD";
-        co_await send_route_response(*down_, *denied, worker_, head_request);
+        co_await answer_locally(*denied, head_request);
         if (!request_ended_) down_->stop_request_after_response();
         co_return;
       }
@@ -188,7 +224,7 @@ class H2StreamProxy {
       if (auto refused = check_rate_limits(snapshot_->rate_limits, attributes, info_.peer_identity,
                                            steady_now_ns())) {
         const bool head_request = request_.method == "HEAD";
-        co_await send_route_response(*down_, *refused, worker_, head_request);
+        co_await answer_locally(*refused, head_request);
         if (!request_ended_) down_->stop_request_after_response();
         co_return;
       }
@@ -202,12 +238,13 @@ class H2StreamProxy {
       response_fields_ = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
+        telemetry_.add_flag(kFlagDelayInjected);
         co_await net::sleep_for(action.delay);
         if (down_->closed()) co_return;  // the caller gave up during the delay
       }
       if (action.respond) {
         const bool head_request = request_.method == "HEAD";
-        co_await send_route_response(*down_, *action.respond, worker_, head_request);
+        co_await answer_locally(*action.respond, head_request);
         // The request body, if still coming, is not wanted: end the stream so that its flow-control
         // window is released.
         if (!request_ended_) down_->stop_request_after_response();
@@ -227,7 +264,7 @@ class H2StreamProxy {
     std::string overflow;
     const CircuitSlot request_slot = take_request_slot(destination_, overflow);
     if (!request_slot.held()) {
-      co_await send_local_reply(*down_, 503, LocalReason::kUpstreamOverflow, overflow, worker_);
+      co_await reply_locally(503, LocalReason::kUpstreamOverflow, overflow);
       if (!request_ended_) down_->stop_request_after_response();
       co_return;
     }
@@ -238,7 +275,15 @@ class H2StreamProxy {
     }
   }
 
- private:
+  // A response the proxy makes itself (callers pass named strings, GCC 12).
+  asio::awaitable<void> reply_locally(int status, LocalReason reason, std::string_view detail) {
+    telemetry_.local_reply(status, reason);
+    co_await send_local_reply(*down_, status, reason, detail, worker_);
+  }
+  asio::awaitable<void> answer_locally(const LocalResponse& response, bool head_request) {
+    telemetry_.local_reply(response.status, response.reason);
+    co_await send_route_response(*down_, response, worker_, head_request);
+  }
   // Mesh hops are HTTP/2 between sidecars; applications get the protocol they declared.
   bool speaks_h2() const {
     const bool app_speaks_h2 = destination_.protocol == Protocol::kHttp2 || destination_.protocol == Protocol::kGrpc;
@@ -257,15 +302,25 @@ class H2StreamProxy {
     out.emplace_back(":path", request_.path);
     for (const auto& [name, value] : in) {
       if (name.starts_with(':') || is_connection_specific(name) ||
-          name == "x-forwarded-client-cert" || name == kStatedPortHeader)
+          name == "x-forwarded-client-cert" || name == kStatedPortHeader ||
+          name == kPeerMetadataHeader || is_trace_header(name))
         continue;
       if ((name == "te" && value != "trailers") || name == "expect") continue;
       out.emplace_back(name, value);
     }
-    if (!request_.has_request_id)
+    if (!request_.has_request_id) {
       out.emplace_back("x-request-id", format_request_id(worker_.random(), worker_.random()));
+      telemetry_.set_request_id(out.back().second);
+    }
+    if (const auto* trace = telemetry_.outgoing_trace()) {
+      for (const auto& field : trace->fields())
+        out.emplace_back(std::string(field.name), std::string(field.value));
+    }
     if (!request_.has_forwarded_proto) out.emplace_back("x-forwarded-proto", "http");
     if (!client_cert_.empty()) out.emplace_back("x-forwarded-client-cert", client_cert_);
+    // A sidecar tells the sidecars it calls who calls (their metrics' source_* labels).
+    if (destination_.service != nullptr && destination_.service->all_sidecars)
+      out.emplace_back(std::string(kPeerMetadataHeader), snapshot_->peer_metadata);
     if (destination_.service != nullptr && destination_.cluster()->states_port)
       out.emplace_back(std::string(kStatedPortHeader), std::to_string(destination_.port));
     destination_.request_edits().apply(out);
@@ -300,13 +355,14 @@ class H2StreamProxy {
       auto upstream = co_await h2_upstream(worker_, *snapshot_, destination_);
       if (policy != nullptr && policy->avoid_previous_host) destination_.avoid_endpoint = upstream.endpoint;
       try_endpoint_ = upstream.endpoint;
+      telemetry_.set_endpoint(upstream.endpoint);
       in_flight.reset();
       if (destination_.service != nullptr && upstream.endpoint != kNoEndpoint)
         in_flight.emplace(worker_, destination_.service->endpoint_names[upstream.endpoint]);
       if (!upstream.connection) {
         if (co_await retry.again(AttemptFailure::kConnectFailure, deadline_)) continue;
         const int status = upstream.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503;
-        co_await send_local_reply(*down_, status, upstream.failure, upstream.detail, worker_);
+        co_await reply_locally(status, upstream.failure, upstream.detail);
         co_return;
       }
       // A caller that reset its stream already (a rapid-reset flood sends HEADERS and RST_STREAM
@@ -318,8 +374,8 @@ class H2StreamProxy {
       up_ = upstream.connection->open(request_headers_, ends_with_head);
       if (!up_) {
         if (co_await retry.again(AttemptFailure::kRefusedStream, deadline_)) continue;
-        co_await send_local_reply(*down_, 503, LocalReason::kUpstreamResetBeforeResponse,
-                                  "the upstream connection refused a new stream", worker_);
+        co_await reply_locally(503, LocalReason::kUpstreamResetBeforeResponse,
+                               "the upstream connection refused a new stream");
         co_return;
       }
       worker_.stats().upstream_requests_total.add();
@@ -382,6 +438,12 @@ class H2StreamProxy {
                                       std::move(trailers)),
                        asio::detached);
       }
+    }
+  }
+
+  void note_grpc_status(const HeaderList& fields) {
+    for (const auto& [name, value] : fields) {
+      if (name == "grpc-status") telemetry_.note_grpc_status(value);
     }
   }
 
@@ -494,7 +556,7 @@ class H2StreamProxy {
         if (route_timed_out_) {
           worker_.stats().route_timeouts.add();
           const std::string detail = "no response within the route's timeout";
-          co_await send_local_reply(*down_, 504, LocalReason::kUpstreamResponseTimeout, detail, worker_);
+          co_await reply_locally(504, LocalReason::kUpstreamResponseTimeout, detail);
           co_return;
         }
         AttemptFailure failure = AttemptFailure::kReset;
@@ -513,10 +575,10 @@ class H2StreamProxy {
         }
         if (per_try_expired_) {
           const std::string detail = "no response within the route's perTryTimeout";
-          co_await send_local_reply(*down_, 504, LocalReason::kUpstreamResponseTimeout, detail, worker_);
+          co_await reply_locally(504, LocalReason::kUpstreamResponseTimeout, detail);
         } else {
           const std::string detail = fmt::format("the upstream reset the stream (HTTP/2 error {})", event.error);
-          co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse, detail, worker_);
+          co_await reply_locally(502, LocalReason::kUpstreamResetBeforeResponse, detail);
         }
         co_return;
       }
@@ -527,6 +589,7 @@ class H2StreamProxy {
             if (!is_connection_specific(name)) head.emplace_back(std::move(name), std::move(value));
           }
           if (!head_sent) edit_response_head(head);
+          note_grpc_status(head);
           head_sent = down_->send_headers(head, event.end_stream);
           if (event.end_stream) co_return;
           break;
@@ -538,12 +601,14 @@ class H2StreamProxy {
           }
           break;
         case Kind::kTrailers:
+          note_grpc_status(event.headers);
           trailers_sent = down_->send_trailers(event.headers);
           break;
         case Kind::kEnd:
           if (!trailers_sent) co_await down_->send_data({}, true);
           co_return;
         case Kind::kReset:
+          telemetry_.add_flag(kFlagUpstreamTermination);
           // After the head: the response is cut short (by the upstream, or the route's timeout).
           if (route_timed_out_) worker_.stats().route_timeouts.add();
           down_->reset(event.error == NGHTTP2_NO_ERROR ? static_cast<std::uint32_t>(NGHTTP2_INTERNAL_ERROR) : event.error);
@@ -566,11 +631,12 @@ class H2StreamProxy {
                                             destination_.hash);
     }
     if (!outcome.connection) {
-      co_await send_local_reply(*down_, outcome.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503,
-                       outcome.failure, outcome.detail, worker_);
+      co_await reply_locally(outcome.failure == LocalReason::kUpstreamConnectTimeout ? 504 : 503,
+                             outcome.failure, outcome.detail);
       co_return;
     }
     auto up = std::move(outcome.connection);
+    telemetry_.set_endpoint(outcome.endpoint);
     worker_.stats().upstream_requests_total.add();
     bool has_length = false;
     std::string head = request_.method + " " + request_.path + " HTTP/1.1\r\nhost: " + request_.authority + "\r\n";
@@ -583,7 +649,8 @@ class H2StreamProxy {
     if (chunked) head.append("transfer-encoding: chunked\r\n");
     head.append("\r\n");
     if (co_await up->stream.write_all(asio::buffer(head))) {
-      co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse, "write to the application failed", worker_);
+      co_await reply_locally(502, LocalReason::kUpstreamResetBeforeResponse,
+                             "write to the application failed");
       co_return;
     }
     std::string frame;
@@ -621,14 +688,15 @@ class H2StreamProxy {
           break;
         }
         if (parsed.status == http::ParseStatus::kError || up->buffer.full()) {
-          co_await send_local_reply(*down_, 502, LocalReason::kUpstreamProtocolError, "malformed response head", worker_);
+          co_await reply_locally(502, LocalReason::kUpstreamProtocolError,
+                                 "malformed response head");
           co_return;
         }
       }
       auto [ec, n] = co_await up->stream.read_some(up->buffer.prepare(16 * 1024));
       if (ec) {
-        co_await send_local_reply(*down_, 502, LocalReason::kUpstreamResetBeforeResponse,
-                         "the application closed the connection before responding", worker_);
+        co_await reply_locally(502, LocalReason::kUpstreamResetBeforeResponse,
+                               "the application closed the connection before responding");
         co_return;
       }
       up->buffer.commit(n);
@@ -648,6 +716,7 @@ class H2StreamProxy {
     const bool reusable = response.keep_alive && response.framing != http::BodyFraming::kUntilClose;
     up->buffer.consume(response.head_size);
     edit_response_head(head_out);
+    note_grpc_status(head_out);
     down_->send_headers(head_out, no_body);
     if (!no_body && !co_await forward_h1_body(*up, response)) {
       down_->reset(NGHTTP2_INTERNAL_ERROR);
@@ -682,7 +751,11 @@ class H2StreamProxy {
         up.buffer.consume(used);
         if (decoder.done()) {
           // The chunked body's trailers (grpc-status over HTTP/1.1, for one) become HTTP/2 trailers.
-          if (!trailer_lines.empty()) co_return down_->send_trailers(http2::trailers_from_http1(trailer_lines));
+          if (!trailer_lines.empty()) {
+            const HeaderList trailers = http2::trailers_from_http1(trailer_lines);
+            note_grpc_status(trailers);
+            co_return down_->send_trailers(trailers);
+          }
           co_return co_await down_->send_data({}, true);
         }
       } else {
@@ -723,6 +796,7 @@ class H2StreamProxy {
   HeaderList response_fields_;  // CORS fields for the upstream's answer
   std::size_t try_endpoint_ = static_cast<std::size_t>(-1);  // the endpoint of the current try
   std::shared_ptr<int> lifetime_ = std::make_shared<int>(0);  // timers' handlers check it is alive
+  RequestTelemetry telemetry_{worker_, info_};
 };
 
 asio::awaitable<void> proxy_stream(Worker& worker, std::shared_ptr<H2Stream> stream,

@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "proxy/local_reply.h"
+#include "proxy/peer_metadata.h"
+#include "proxy/trace_context.h"
 
 namespace strait::proxy {
 namespace {
@@ -39,8 +41,11 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
     if (is_hop_by_hop(field.name, head.headers)) continue;
     if (!edits.authority.empty() && iequals(field.name, "host")) continue;
     if (edits.strip_client_cert && iequals(field.name, "x-forwarded-client-cert")) continue;
-    if (iequals(field.name, kStatedPortHeader)) continue;  // the proxy's own, never an app's
+    // The proxy's own, never an app's.
+    if (iequals(field.name, kStatedPortHeader) || iequals(field.name, kPeerMetadataHeader))
+      continue;
     if (iequals(field.name, "expect")) continue;  // answered by the proxy itself
+    if (edits.trace != nullptr && is_trace_header(field.name)) continue;
     if (edits.headers.drops(field.name)) continue;
     append_field(out, field.name, field.value);
   }
@@ -60,6 +65,10 @@ void write_request_head(const http::RequestHead& head, const RequestEdits& edits
   if (!edits.client_cert.empty()) append_field(out, "x-forwarded-client-cert", edits.client_cert);
   if (edits.stated_port != 0)
     append_field(out, kStatedPortHeader, std::to_string(edits.stated_port));
+  if (!edits.peer_metadata.empty()) append_field(out, kPeerMetadataHeader, edits.peer_metadata);
+  if (edits.trace != nullptr) {
+    for (const auto& field : edits.trace->fields()) append_field(out, field.name, field.value);
+  }
   edits.headers.for_each_added([&](const std::string& n, const std::string& v) { append_field(out, n, v); });
   out.append("\r\n");
 }

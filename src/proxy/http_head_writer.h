@@ -14,6 +14,10 @@
 #include "proxy/http_route.h"
 
 namespace strait::proxy {
+class OutgoingTraceHeaders;
+}
+
+namespace strait::proxy {
 
 // A caller's sidecar that calls a sidecar in plaintext (its port is PeerAuthentication DISABLE)
 // names the service port it chose here, since there is no SNI to say it and the Host the
@@ -32,6 +36,10 @@ struct RequestEdits {
   bool strip_client_cert = true;     // an incoming XFCC is never trusted
   // Non-zero: sent as kStatedPortHeader (an incoming one is always dropped).
   std::uint16_t stated_port = 0;
+  // Non-empty: sent as kPeerMetadataHeader, peer_metadata.h (an incoming one is always dropped).
+  std::string_view peer_metadata;
+  // Non-null: the trace headers to send (trace_context.h); the incoming ones are dropped.
+  const OutgoingTraceHeaders* trace = nullptr;
   HeaderEdits headers;               // the route's headers.request
 };
 

@@ -15,13 +15,16 @@
 #include "net/watchdog.h"
 #include "proxy/authorization_filter.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/connection_telemetry.h"
 #include "proxy/h1_to_h2.h"
 #include "proxy/h2_proxy.h"
 #include "proxy/http_head_writer.h"
 #include "proxy/joined_field.h"
 #include "proxy/local_reply.h"
 #include "proxy/mirror.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/rate_limit_filter.h"
+#include "proxy/request_telemetry.h"
 #include "proxy/retry_state.h"
 #include "proxy/router.h"
 #include "proxy/tls_sniff.h"
@@ -163,11 +166,17 @@ class HttpSession {
   asio::awaitable<void> reply(int status, LocalReason reason, std::string_view detail, bool close,
                               std::string_view reason_name = {}) {
     worker_.stats().count(reason);
+    // A request refused before its head was whole (malformed, too slow) is reported too.
+    const std::shared_ptr<const Snapshot> snapshot = worker_.snapshot();
+    if (!telemetry_.active()) telemetry_.begin(*snapshot, 0, {});
+    telemetry_.local_reply(status, reason);
     std::string response =
         build_local_reply(status, reason_name.empty() ? name_of(reason) : reason_name, detail, close);
     watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
     co_await downstream_.write_all(asio::buffer(response));
     stats_.bytes_sent.add(response.size());
+    telemetry_.add_response_bytes(response.size());
+    telemetry_.finish();  // (a snapshot swap during the write must not outlive it)
   }
 
   // A response of the proxy's own to `request` (route answers, rate limits). True when the
@@ -188,10 +197,13 @@ class HttpSession {
       linger_ = true;
     }
     worker_.stats().count(response.reason);
+    telemetry_.local_reply(response.status, response.reason);
+    telemetry_.add_request_bytes(request_size - request.head_size);
     const std::string bytes = build_local_response(response, close, request.method == "HEAD");
     watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
     co_await downstream_.write_all(asio::buffer(bytes));
     stats_.bytes_sent.add(bytes.size());
+    telemetry_.add_response_bytes(bytes.size());
     if (!close) in_.consume(request_size);
     co_return !close;
   }
@@ -403,25 +415,45 @@ class HttpSession {
     if (!sniff) {  // (no co_await inside &&: GCC 12)
       if (co_await downstream_.write_all(asio::buffer(kEstablished))) co_return;
     }
-    co_await relay_with(*outcome.connection, d.cluster()->pool().tcp_idle_timeout);
+    ConnectionTelemetry telemetry(
+        worker_, snapshot, info_, {},
+        {.service = d.service, .endpoint = outcome.endpoint, .port = d.port}, 0);
+    co_await relay_with(*outcome.connection, d.cluster()->pool().tcp_idle_timeout, &telemetry);
   }
 
   // `idle_timeout` (0: the proxy's tunnel idle timeout) ends the relay when no byte moves.
+  // `telemetry`: a CONNECT tunnel's istio_tcp_* series (an upgrade has none: its request counted).
   asio::awaitable<void> relay_with(UpstreamConnection& up,
-                                   std::chrono::milliseconds idle_timeout = {}) {
+                                   std::chrono::milliseconds idle_timeout = {},
+                                   ConnectionTelemetry* telemetry = nullptr) {
     stats_.tunnels_total.add();
     watchdog_.arm(idle_timeout.count() > 0 ? idle_timeout : limits_.tunnel_idle_timeout,
                   &downstream_, &up.stream);
-    std::uint64_t sent = 0;
-    std::uint64_t received = 0;
+    RelayTally sent{.live = telemetry != nullptr ? telemetry->received() : nullptr};
+    RelayTally received{.live = telemetry != nullptr ? telemetry->sent() : nullptr};
     co_await relay(downstream_, in_, up.stream, up.buffer, watchdog_, sent, received);
-    stats_.bytes_received.add(sent);
-    stats_.bytes_sent.add(received);
+    stats_.bytes_received.add(sent.bytes);
+    stats_.bytes_sent.add(received.bytes);
     watchdog_.disarm();
     up.stream.close();
   }
 
   // Serves one request. True when the connection may carry another.
+  // This hop's span, from the request's trace headers (trace_context.h).
+  void begin_span(const http::RequestHead& request, const Target& target) {
+    TraceHeaders incoming;
+    for (const auto& field : request.headers) note_trace_header(incoming, field.name, field.value);
+    const auto* request_id = request.find("x-request-id");
+    const auto* user_agent = request.find("user-agent");
+    telemetry_.begin_span(incoming,
+                          {.method = request.method,
+                           .authority = target.request_authority,
+                           .path = target.path,
+                           .protocol = request.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
+                           .request_id = request_id ? request_id->value : std::string_view{},
+                           .user_agent = user_agent ? user_agent->value : std::string_view{}});
+  }
+
   asio::awaitable<bool> serve_one() {
     // The heads and serialization buffers are members, reused request after request: their
     // capacity stays, so a request costs no allocation for them.
@@ -440,9 +472,19 @@ class HttpSession {
       co_await tunnel(request, *snapshot);
       co_return false;
     }
+    const auto* content_type = request.find("content-type");
+    telemetry_.begin(*snapshot, request.head_size,
+                     content_type != nullptr ? content_type->value : std::string_view{});
+    // Declared after `snapshot`: the request is recorded before its snapshot may go.
+    const TelemetryScope record_on_exit(telemetry_);
+    if (info_.kind == ListenerKind::kInbound && !info_.plaintext) {
+      if (const auto* peer = request.find(kPeerMetadataHeader)) telemetry_.set_peer(peer->value);
+    }
 
     Target target;
     auto destination = route(request, *snapshot, target);
+    if (destination) telemetry_.set_destination(*destination);
+    begin_span(request, target);
     if (!destination) {
       // Without a destination the body cannot be skipped safely: close when there is one.
       const bool close = request.framing != http::BodyFraming::kNone || !request.keep_alive;
@@ -484,6 +526,7 @@ class HttpSession {
       answer_fields = std::move(action.response_fields);
       if (action.delay.count() > 0) {
         worker_.stats().fault_delays.add();
+        telemetry_.add_flag(kFlagDelayInjected);
         co_await net::sleep_for(action.delay);
       }
       if (action.respond) co_return co_await answer(request, *action.respond);
@@ -526,8 +569,13 @@ class HttpSession {
     }
     edits.headers = destination->request_edits();
     edits.request_id = request_id;
+    if (!request_id.empty()) telemetry_.set_request_id(request_id);
+    edits.trace = telemetry_.outgoing_trace();
     edits.add_forwarded_proto = request.find("x-forwarded-proto") == nullptr;
     edits.client_cert = client_cert_;
+    // A sidecar tells the sidecars it calls who calls (their metrics' source_* labels).
+    if (destination->service != nullptr && destination->service->all_sidecars)
+      edits.peer_metadata = snapshot->peer_metadata;
     if (destination->service != nullptr && destination->cluster()->states_port)
       edits.stated_port = destination->port;
     // An h2c-only application (this sidecar's own app, or a mesh endpoint without a sidecar) gets
@@ -549,8 +597,8 @@ class HttpSession {
         if (co_await downstream_.write_all(asio::buffer(kContinue))) co_return false;
       }
       watchdog_.arm(limits_.stream_idle_timeout, &downstream_);
-      const bool keep = co_await forward_h1_as_h2(worker_, *snapshot, *destination, downstream_, in_,
-                                                  translated, watchdog_, stats_);
+      const bool keep = co_await forward_h1_as_h2(worker_, *snapshot, *destination, downstream_,
+                                                  in_, translated, watchdog_, stats_, telemetry_);
       watchdog_.disarm();
       co_return keep && !worker_.draining();
     }
@@ -599,6 +647,7 @@ class HttpSession {
       upstream_head.append(body);
       if (!mirrors.empty()) mirror_head.append(body);
       in_.consume(static_cast<std::size_t>(content_length));
+      telemetry_.add_request_bytes(content_length);
       body_sent = true;
     }
     if (!mirrors.empty()) {
@@ -641,6 +690,7 @@ class HttpSession {
       }
       up = std::move(outcome.connection);
       std::size_t try_endpoint = outcome.endpoint;
+      telemetry_.set_endpoint(try_endpoint);
       in_flight.reset();
       if (destination->service != nullptr && try_endpoint != kNoEndpoint)
         in_flight.emplace(worker_, destination->service->endpoint_names[try_endpoint]);
@@ -663,7 +713,11 @@ class HttpSession {
             const BodyTransfer transfer{framing, content_length, false, upstream_head};
             const auto sent = co_await forward_body(downstream_, in_, up->stream, transfer, watchdog_, bytes);
             stats_.bytes_received.add(bytes);
-            if (sent == BodyOutcome::kReadFailed) co_return false;  // the client went away
+            telemetry_.add_request_bytes(bytes);
+            if (sent == BodyOutcome::kReadFailed) {  // the client went away
+              telemetry_.add_flag(kFlagDownstreamTermination);
+              co_return false;
+            }
             if (sent == BodyOutcome::kMalformed) {
               co_await reply(400, LocalReason::kMalformedRequest, "invalid chunked framing in the body",
                              true, "invalid_chunked_body");
@@ -692,6 +746,7 @@ class HttpSession {
           }
           up = std::move(fresh.connection);
           try_endpoint = fresh.endpoint;
+          telemetry_.set_endpoint(try_endpoint);
           continue;
         }
         break;
@@ -788,6 +843,9 @@ class HttpSession {
                                  .fields = answer_fields.empty() ? nullptr : &answer_fields};
     std::string& downstream_head = downstream_head_;
     write_response_head(response, response_edits, downstream_head);
+    telemetry_.set_status(response.status);
+    if (const auto* grpc = response.find("grpc-status")) telemetry_.note_grpc_status(grpc->value);
+    telemetry_.add_response_bytes(downstream_head.size());
     const bool upstream_reusable = response.keep_alive && body_sent && !upgraded &&
                                    response.framing != http::BodyFraming::kUntilClose;
     up->buffer.consume(response.head_size);
@@ -803,6 +861,10 @@ class HttpSession {
     const auto forwarded = co_await forward_body(up->stream, up->buffer, downstream_, transfer,
                                                  watchdog_, bytes);
     stats_.bytes_sent.add(bytes);
+    telemetry_.add_response_bytes(bytes);
+    if (forwarded == BodyOutcome::kWriteFailed) telemetry_.add_flag(kFlagDownstreamTermination);
+    if (forwarded == BodyOutcome::kReadFailed || forwarded == BodyOutcome::kMalformed)
+      telemetry_.add_flag(kFlagUpstreamTermination);
     if (forwarded != BodyOutcome::kComplete && watchdog_.expired() && watchdog_.deadline_passed())
       worker_stats.route_timeouts.add();  // cut off mid-body: the connection closes
     watchdog_.disarm();
@@ -833,6 +895,7 @@ class HttpSession {
   std::string upstream_head_;
   std::string downstream_head_;
   bool linger_ = false;  // an answer left a request body unread: drain it before closing
+  RequestTelemetry telemetry_{worker_, info_};  // the request being served
 };
 
 }  // namespace

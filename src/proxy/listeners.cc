@@ -14,8 +14,10 @@
 #include "net/watchdog.h"
 #include "proxy/authorization_filter.h"
 #include "proxy/body_forwarder.h"
+#include "proxy/connection_telemetry.h"
 #include "proxy/h2_proxy.h"
 #include "proxy/http_session.h"
+#include "proxy/peer_metadata.h"
 #include "proxy/router.h"
 #include "proxy/tls_sniff.h"
 #include "proxy/upstream_connector.h"
@@ -36,26 +38,36 @@ std::string peer_ip(const asio::ip::tcp::socket& socket) {
 // An opaque TCP stream between a downstream connection and an upstream one. `downstream_buffer`
 // may hold bytes already read from downstream (a sniffed ClientHello): they go upstream first.
 // `idle_timeout` (0: the proxy's tunnel idle timeout) closes both when no byte moves either way.
-asio::awaitable<void> relay_connection(Worker& worker, ListenerKind kind, net::Stream downstream,
-                                       ConnectOutcome outcome, net::ReadBuffer downstream_buffer,
+// The connection is reported in the istio_tcp_* metrics with `info`, `peer` (the caller's
+// metadata, inbound over mTLS) and `target` (the service port; outbound, the endpoint is the
+// outcome's).
+asio::awaitable<void> relay_connection(Worker& worker, const DownstreamInfo& info,
+                                       const PeerMetadata& peer, TelemetryTarget target,
+                                       net::Stream downstream, ConnectOutcome outcome,
+                                       net::ReadBuffer downstream_buffer,
                                        std::chrono::milliseconds idle_timeout = {}) {
+  const ListenerKind kind = info.kind;
   auto& stats = worker.stats().listener(kind);
   stats.connections_total.add();
   stats.connections_active.add(1);
   TrackedConnection tracked{&downstream, false};
   worker.track(&tracked);
+  const auto snapshot = worker.snapshot();
+  if (target.service != nullptr) target.endpoint = outcome.endpoint;
+  ConnectionTelemetry telemetry(worker, *snapshot, info, peer, target,
+                                outcome.connection ? 0 : response_flag_for(outcome.failure));
   if (outcome.connection) {
     stats.tunnels_total.add();
     net::Watchdog watchdog(worker.io().get_executor());
     watchdog.arm(idle_timeout.count() > 0 ? idle_timeout
                                           : worker.snapshot()->config->limits.tunnel_idle_timeout,
                  &downstream, &outcome.connection->stream);
-    std::uint64_t sent = 0;
-    std::uint64_t received = 0;
+    RelayTally sent{.live = telemetry.received()};
+    RelayTally received{.live = telemetry.sent()};
     co_await relay(downstream, downstream_buffer, outcome.connection->stream,
                    outcome.connection->buffer, watchdog, sent, received);
-    stats.bytes_received.add(sent);
-    stats.bytes_sent.add(received);
+    stats.bytes_received.add(sent.bytes);
+    stats.bytes_sent.add(received.bytes);
   } else {
     worker.stats().count(outcome.failure);
     spdlog::debug("tcp {}: {}", name_of(kind), outcome.detail);
@@ -120,8 +132,9 @@ asio::awaitable<void> serve_plaintext_inbound(Worker& worker, net::Stream stream
   }
   ConnectOutcome outcome = co_await connect_to_app(worker, *snapshot, opaque->target_port, false);
   net::ReadBuffer buffer(kTunnelBuffer);
-  co_await relay_connection(worker, ListenerKind::kInbound, std::move(stream), std::move(outcome),
-                            std::move(buffer));
+  const PeerMetadata no_peer;
+  co_await relay_connection(worker, info, no_peer, {.port = opaque->port}, std::move(stream),
+                            std::move(outcome), std::move(buffer));
 }
 
 constexpr unsigned char kTlsHandshakeRecord = 22;  // the content type of a ClientHello's record
@@ -212,6 +225,7 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
   std::error_code ignored;
   DownstreamInfo info{
       .kind = ListenerKind::kInbound, .peer_identity = std::move(*peer), .inbound_port = port};
+  info.peer_namespace = peer_id->ns;
   info.source_ip = stream.socket().remote_endpoint(ignored).address().to_string();
   info.local_ip = stream.socket().local_endpoint(ignored).address().to_string();
   info.sni = sni != nullptr ? sni : "";
@@ -221,6 +235,26 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
     co_return;
   }
   if (alpn == tls::kAlpnTcp) {
+    // The caller's sidecar says first who calls (peer_metadata.h).
+    net::ReadBuffer buffer(kTunnelBuffer);
+    PreambleRead preamble;
+    watchdog.arm(snapshot->config->limits.header_read_timeout, &stream);
+    while (preamble.status == PreambleRead::Status::kNeedMore) {
+      auto [read_error, n] =
+          co_await stream.read_some(buffer.prepare(kTunnelBuffer - buffer.size()));
+      if (read_error) break;
+      buffer.commit(n);
+      preamble = read_peer_preamble(buffer.data());
+    }
+    watchdog.disarm();
+    if (preamble.status != PreambleRead::Status::kDone) {
+      spdlog::info("inbound: refused a TCP connection from {}: no peer preamble", info.source_ip);
+      stream.close();
+      co_return;
+    }
+    PeerMetadataCopy peer_metadata;
+    peer_metadata.assign(preamble.text);
+    buffer.consume(preamble.size);
     const auto it = snapshot->inbound_by_port.find(port);
     ConnectOutcome outcome;
     if (it == snapshot->inbound_by_port.end()) {
@@ -233,9 +267,8 @@ asio::awaitable<void> serve_inbound(Worker& worker, asio::ip::tcp::socket socket
     } else {
       outcome = co_await connect_to_app(worker, *snapshot, it->second->target_port, false);
     }
-    net::ReadBuffer buffer(kTunnelBuffer);
-    co_await relay_connection(worker, ListenerKind::kInbound, std::move(stream), std::move(outcome),
-                              std::move(buffer));
+    co_await relay_connection(worker, info, peer_metadata.get(), {.port = port}, std::move(stream),
+                              std::move(outcome), std::move(buffer));
     co_return;
   }
   // Arguments are named objects, never prvalues: GCC 12 can destroy a prvalue argument of a
@@ -262,10 +295,12 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
     co_await serve_http(worker, std::move(stream), std::move(info));
     co_return;
   }
-  const std::string source_ip = peer_ip(socket);
+  DownstreamInfo info{.kind = ListenerKind::kUpstreamBinding, .source_ip = peer_ip(socket)};
+  const std::string& source_ip = info.source_ip;
   net::Stream stream(std::move(socket));
   net::ReadBuffer buffer(kTunnelBuffer);
   ConnectOutcome outcome;
+  TelemetryTarget target{.service = service, .port = binding->port};
   std::chrono::milliseconds idle_timeout{0};
   if (port == nullptr) {
     outcome.failure = LocalReason::kNoRoute;
@@ -289,10 +324,12 @@ asio::awaitable<void> serve_binding(Worker& worker, asio::ip::tcp::socket socket
       outcome = co_await connect_to_service(worker, *snapshot, *d.service, d.port, tls::kAlpnTcp,
                                             false, d.subset, d.hash);
       idle_timeout = d.cluster()->pool().tcp_idle_timeout;
+      target = {.service = d.service, .port = d.port};
     }
   }
-  co_await relay_connection(worker, ListenerKind::kUpstreamBinding, std::move(stream),
-                            std::move(outcome), std::move(buffer), idle_timeout);
+  const PeerMetadata no_peer;
+  co_await relay_connection(worker, info, no_peer, target, std::move(stream), std::move(outcome),
+                            std::move(buffer), idle_timeout);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "net/listener.h"
 #include "proxy/admin_server.h"
 #include "proxy/listeners.h"
+#include "proxy/span_exporter.h"
 
 namespace strait::proxy {
 namespace {
@@ -140,7 +141,29 @@ std::vector<ProxyServer::FileStamp> ProxyServer::credential_stamps() const {
   return out;
 }
 
+namespace {
+
+// The span exporter's targets, as the config's tracing providers say.
+std::vector<ExportTarget> export_targets(const TracingConfig& tracing) {
+  std::vector<ExportTarget> out;
+  for (const auto& t : tracing.targets) {
+    out.push_back({t.zipkin ? ExportTarget::Format::kZipkinJson : ExportTarget::Format::kOtlpJson,
+                   t.url, t.bearer_token});
+  }
+  return out;
+}
+
+}  // namespace
+
 void ProxyServer::publish(std::shared_ptr<const Snapshot> snapshot) {
+  if (spans_ && (snapshot_ == nullptr ||
+                 snapshot_->config->tracing.targets != snapshot->config->tracing.targets)) {
+    spans_->set_targets(export_targets(snapshot->config->tracing));
+    for (const auto& missing : snapshot->config->tracing.missing_providers)
+      spdlog::warn(
+          "tracing provider {} is not configured on the control plane: its spans are not sent",
+          missing);
+  }
   snapshot_ = snapshot;
   snapshot_time_ = std::chrono::system_clock::now();
   for (auto& worker : workers_) {
@@ -187,9 +210,14 @@ std::expected<void, std::string> ProxyServer::start() {
   const int count = config_->concurrency > 0
                         ? config_->concurrency
                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  spans_ = std::make_unique<SpanExporter>(config_->workload.name + "." + config_->workload.ns,
+                                          static_cast<std::size_t>(count));
+  spans_->set_targets(export_targets(config_->tracing));
+  spans_->start();
   for (int i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));
     workers_.back()->set_snapshot(*snapshot);
+    workers_.back()->set_span_exporter(spans_.get());
   }
   snapshot_ = *snapshot;
   snapshot_time_ = std::chrono::system_clock::now();

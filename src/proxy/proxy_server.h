@@ -60,6 +60,8 @@ class ProxyServer {
   [[nodiscard]] bool ready() const { return ready_ && !draining_; }
   [[nodiscard]] const ProxyConfig& config() const { return *config_; }
   [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
+  // The exporter of the workers' sampled spans (null before start()).
+  [[nodiscard]] const SpanExporter* span_exporter() const { return spans_.get(); }
   [[nodiscard]] std::chrono::system_clock::time_point snapshot_time() const { return snapshot_time_; }
 
  private:
@@ -91,6 +93,7 @@ class ProxyServer {
   BoundAddresses bound_;
   bool draining_ = false;
   int exit_code_ = 0;
+  std::unique_ptr<SpanExporter> spans_;  // declared before workers_: destroyed after them
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context main_io_{1};
   asio::signal_set signals_{main_io_, SIGTERM, SIGINT};

@@ -19,6 +19,7 @@ namespace strait::proxy {
 struct DownstreamInfo {
   ListenerKind kind = ListenerKind::kOutbound;
   std::string peer_identity;       // inbound: the caller sidecar's verified SPIFFE ID
+  std::string peer_namespace;      // inbound: the namespace that SPIFFE ID names
   std::uint16_t inbound_port = 0;  // inbound: the service port named by the SNI (0: none)
   std::string fixed_host;          // upstream binding: every request goes to this service
   std::uint16_t fixed_port = 0;

@@ -4,6 +4,8 @@
 #include <asio/ip/address_v4.hpp>
 #include <charconv>
 
+#include "proxy/peer_metadata.h"
+
 namespace strait::proxy {
 
 const ResolvedService* Snapshot::find_service(std::string_view host) const {
@@ -113,7 +115,12 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
                                endpoint.address.host + "' is not an IP address");
       resolved.addresses.emplace_back(ip, endpoint.address.port);
       resolved.endpoint_names.push_back(endpoint.address.to_string());
+      resolved.endpoint_labels.push_back(workload_labels(
+          endpoint.workload, "", endpoint.mtls ? endpoint.identity : "", endpoint.labels));
     }
+    resolved.labels = service_labels(service.fqdn, service.name, service.ns);
+    resolved.all_sidecars =
+        std::ranges::all_of(service.endpoints, [](const Endpoint& e) { return e.mtls; });
     for (const auto& port : service.ports)
       resolved.routes.push_back(PortRoute{port.port, mesh_sni(port.port, service.fqdn)});
     resolved.all = EndpointSubset{"", {}, service.fqdn, 0, &service.traffic};
@@ -171,7 +178,13 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     for (const auto& route : resolved.service->http_routes) routes.push_back(&route);
     resolved.route_index = RouteIndex::build(routes);
   }
+  const WorkloadIdentity& self = config->workload;
+  snapshot->self_labels = workload_labels(self.name, self.ns, self.spiffe_id(), self.labels);
+  snapshot->peer_metadata = encode_peer_metadata(snapshot->self_labels);
+  snapshot->built_at = std::chrono::system_clock::now();
   for (const auto& inbound : config->inbound_services) {
+    snapshot->inbound_labels.push_back(
+        service_labels(inbound.name + "." + self.ns + ".svc.cluster.local", inbound.name, self.ns));
     snapshot->inbound_by_port.emplace(inbound.port, &inbound);
     snapshot->app_pool_keys.emplace(
         inbound.target_port,
@@ -200,6 +213,14 @@ const ResolvedCluster& ResolvedService::cluster(const EndpointSubset* subset,
   const std::size_t per_set = std::max<std::size_t>(ports.size(), 1);
   const std::size_t set_index = subset != nullptr ? subset->index : 0;
   return clusters[set_index * per_set + port_index];
+}
+
+const ServiceLabels* Snapshot::inbound_service_labels(std::uint16_t port) const {
+  const auto& services = config->inbound_services;
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    if (services[i].port == port) return &inbound_labels[i];
+  }
+  return nullptr;
 }
 
 const PortRoute* ResolvedService::route(std::uint16_t port) const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "proxy/config.h"
 #include "proxy/route_index.h"
+#include "proxy/workload_labels.h"
 #include "tls/credentials.h"
 
 namespace strait::proxy {
@@ -96,6 +98,10 @@ struct ResolvedService {
   std::vector<ResolvedL4Route> tls_routes;
   std::vector<ResolvedL4Route> tcp_routes;
   std::shared_ptr<const RouteIndex> route_index;   // null: few routes, walked in order
+  ServiceLabels labels;                            // for telemetry
+  std::vector<WorkloadLabels> endpoint_labels;     // parallel to service->endpoints
+  bool all_sidecars =
+      false;  // every endpoint has a sidecar (they are told who calls: peer_metadata.h)
   [[nodiscard]] const PortRoute* route(std::uint16_t port) const;
   // The endpoints a request may go to: `subset`, or all of them when it is null.
   [[nodiscard]] const EndpointSubset& endpoint_set(const EndpointSubset* subset) const {
@@ -115,11 +121,20 @@ struct Snapshot {
   std::unordered_map<std::uint16_t, const InboundService*> inbound_by_port;
   std::unordered_map<std::uint16_t, std::string> app_pool_keys;  // by application port
   std::vector<ActiveRateLimit> rate_limits;                      // parallel to config->rate_limits
+  // Telemetry: this workload's labels, its peer metadata text (peer_metadata.h) and the labels of
+  // the services it serves (parallel to config->inbound_services).
+  WorkloadLabels self_labels;
+  std::string peer_metadata;
+  std::vector<ServiceLabels> inbound_labels;
+  // When the snapshot was built (system clock), for strait_config_age_seconds.
+  std::chrono::system_clock::time_point built_at;
 
   // Resolves a host as an application writes it ("reviews", "reviews.prod",
   // "reviews.prod.svc.cluster.local"; any case, optional trailing dot), with short names taken in
   // the workload's namespace as Istio does. nullptr when the mesh has no such service.
   [[nodiscard]] const ResolvedService* find_service(std::string_view host) const;
+  // The labels of the inbound service on `port` (null: none).
+  [[nodiscard]] const ServiceLabels* inbound_service_labels(std::uint16_t port) const;
 };
 
 // Builds a snapshot; fails when an address is not an IP literal. `circuits` carries each cluster's

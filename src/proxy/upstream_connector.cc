@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "net/watchdog.h"
+#include "proxy/peer_metadata.h"
 
 namespace strait::proxy {
 namespace {
@@ -96,6 +97,17 @@ asio::awaitable<ConnectOutcome> connect_once(Worker& worker, const Snapshot& sna
       co_return out;
     }
     peer_identity = std::move(*id);
+    if (alpn == tls::kAlpnTcp) {
+      // An opaque connection to a sidecar starts by saying who calls (peer_metadata.h).
+      const std::string preamble = peer_preamble(snapshot.peer_metadata);
+      if (co_await stream.write_all(asio::buffer(preamble))) {
+        stats.upstream_connect_failures.add();
+        out.failure = LocalReason::kUpstreamConnectFailed;
+        out.detail = address.address().to_string() + ":" + std::to_string(address.port()) +
+                     ": closed after the handshake";
+        co_return out;
+      }
+    }
   }
   watchdog.disarm();
   out.connection = std::make_unique<UpstreamConnection>(std::move(stream), std::move(key),

@@ -5,7 +5,9 @@
 
 namespace strait::proxy {
 
-Worker::Worker(int index) : index_(index), rng_(std::random_device{}()) {}
+Worker::Worker(int index) : index_(index), rng_(std::random_device{}()) {
+  label_buffer_.reserve(2 * kMaxSeriesLabels);
+}
 
 Worker::~Worker() {
   stop();

@@ -17,6 +17,7 @@
 
 #include "http2/h2_connection.h"
 #include "net/stream.h"
+#include "proxy/istio_metrics.h"
 #include "proxy/outlier_detection.h"
 #include "proxy/retry_policy.h"
 #include "proxy/snapshot.h"
@@ -24,6 +25,8 @@
 #include "proxy/upstream_pool.h"
 
 namespace strait::proxy {
+
+class SpanExporter;
 
 // A downstream connection as the drain logic sees it.
 struct TrackedConnection {
@@ -77,6 +80,16 @@ class Worker {
     acceptors_.push_back(std::move(acceptor));
   }
 
+  // This worker's istio_* series (written here only; read by the scraper) and the buffer their
+  // label text is written into.
+  [[nodiscard]] IstioMetrics& istio_metrics() { return istio_metrics_; }
+  [[nodiscard]] const IstioMetrics& istio_metrics() const { return istio_metrics_; }
+  [[nodiscard]] std::string& label_buffer() { return label_buffer_; }
+  // Where this worker's sampled spans go (null: no exporter, as in unit tests). Set before the
+  // worker runs; the exporter outlives it.
+  void set_span_exporter(SpanExporter* exporter) { span_exporter_ = exporter; }
+  [[nodiscard]] SpanExporter* span_exporter() const { return span_exporter_; }
+
   // Any thread.
   [[nodiscard]] WorkerStats& stats() { return stats_; }
   [[nodiscard]] std::int64_t active_connections() const;
@@ -88,6 +101,9 @@ class Worker {
   std::shared_ptr<const Snapshot> snapshot_;
   UpstreamPool pool_;
   WorkerStats stats_;
+  IstioMetrics istio_metrics_;
+  std::string label_buffer_;
+  SpanExporter* span_exporter_ = nullptr;
   std::unordered_map<std::string, std::size_t> round_robin_;
   std::unordered_map<std::string, RetryLoad> retry_loads_;
   std::unordered_map<std::string, std::int64_t> endpoint_requests_;

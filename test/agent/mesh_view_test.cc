@@ -408,6 +408,46 @@ spec:
   EXPECT_EQ(outsider_sees.size(), full.size() - 1);
 }
 
+TEST_F(MeshViewTest, TelemetryResourcesAndProviderEndpointsGiveEachWorkloadItsTracing) {
+  auto telemetry = stored(R"(
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: strait-system}
+spec:
+  tracing: [{providers: [{name: strait}, {name: zipkin}], randomSamplingPercentage: 10}]
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: reviews-v2, namespace: shop}
+spec:
+  selector: {matchLabels: {version: v2}}
+  tracing: [{randomSamplingPercentage: 100}]
+)");
+  resources_.insert(resources_.end(), telemetry.begin(), telemetry.end());
+  mesh::v1::TelemetryEndpoints endpoints;
+  endpoints.set_collector_url("http://127.0.0.1:15014/v1/traces");
+  endpoints.set_collector_token("secret");
+  mesh::v1::DiscoveryResponse pushed;
+  for (auto& r :
+       control::compile_view({&resources_, &workloads_, "BUNDLE", "cluster.local", "", &endpoints}))
+    *pushed.add_resources() = std::move(r);
+  for (const auto& w : workloads_) {
+    proxy::ProxyConfig base = base_;
+    base.workload.name = w.node.workload();
+    base.workload.labels = {w.node.labels().begin(), w.node.labels().end()};
+    auto applied = agent::config_from_view(base, own_view(pushed, w.node));
+    ASSERT_TRUE(applied) << applied.error();
+    const auto& tracing = applied->config.tracing;
+    EXPECT_DOUBLE_EQ(tracing.sampling_percent, w.node.workload() == "reviews-v2" ? 100 : 10);
+    // straitd has no Zipkin receiver configured: only its own collector, with the token.
+    ASSERT_EQ(tracing.targets.size(), 1u);
+    EXPECT_EQ(tracing.targets[0].provider, "strait");
+    EXPECT_EQ(tracing.targets[0].url, "http://127.0.0.1:15014/v1/traces");
+    EXPECT_EQ(tracing.targets[0].bearer_token, "secret");
+    EXPECT_EQ(tracing.missing_providers, std::vector<std::string>{"zipkin"});
+  }
+}
+
 TEST_F(MeshViewTest, PeerAuthenticationSetsInboundModesAndAutoMtls) {
   for (auto& w : workloads_) w.node.mutable_ports(0)->set_target_port(19080);
   auto policies = stored(R"(

@@ -469,10 +469,19 @@ TEST(TelemetryValidation, SamplingPercentageAndProviders) {
             Strings{});
   EXPECT_EQ(only(telemetry("  tracing: [{randomSamplingPercentage: 100.1}]\n")),
             "spec.tracing[0].randomSamplingPercentage: must be from 0 to 100");
-  EXPECT_EQ(telemetry("  tracing: [{providers: [{name: datadog}]}]\n  accessLogging: [{providers: [{name: stackdriver}]}]\n"),
-            (Strings{"spec.tracing[0].providers[0].name: unknown provider 'datadog' (prometheus, otel, zipkin, envoy or strait)",
-                     "spec.accessLogging[0].providers[0].name: unknown provider 'stackdriver' (prometheus, otel, zipkin, "
-                     "envoy or strait)"}));
+  EXPECT_EQ(
+      telemetry("  tracing: [{providers: [{name: datadog}]}]\n  accessLogging: [{providers: "
+                "[{name: stackdriver}]}]\n"),
+      (Strings{
+          "spec.tracing[0].providers[0].name: unknown provider 'datadog' (strait, otel or zipkin)",
+          "spec.accessLogging[0].providers[0].name: unknown provider 'stackdriver' (envoy or "
+          "strait)"}));
+  // A provider of another section is refused where it cannot serve.
+  EXPECT_EQ(
+      only(telemetry("  tracing: [{providers: [{name: prometheus}]}]\n")),
+      "spec.tracing[0].providers[0].name: unknown provider 'prometheus' (strait, otel or zipkin)");
+  EXPECT_EQ(only(telemetry("  metrics: [{providers: [{name: zipkin}]}]\n")),
+            "spec.metrics[0].providers[0].name: unknown provider 'zipkin' (prometheus or strait)");
 }
 
 TEST(RateLimitPolicyValidation, AWorkingPolicyPasses) {

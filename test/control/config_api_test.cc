@@ -1,4 +1,5 @@
-// straitd's REST API without sockets: authentication, apply, list, get, delete, errors.
+// straitd's REST API without sockets: authentication, apply, list, get, delete, errors, and the
+// trace collector's calls.
 #include "control/config_api.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/admin_token.h"
+#include "control/trace_store.h"
 
 namespace strait::control {
 namespace {
@@ -16,6 +18,9 @@ using nlohmann::json;
 
 constexpr std::string_view kToken = "0123456789abcdef0123456789abcdef";
 constexpr std::string_view kAuth = "Bearer 0123456789abcdef0123456789abcdef";
+
+constexpr std::string_view kCollectorToken = "fedcba9876543210fedcba9876543210";
+constexpr std::string_view kCollectorAuth = "Bearer fedcba9876543210fedcba9876543210";
 
 constexpr std::string_view kTwoResources = R"(apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -49,6 +54,24 @@ class ConfigApiTest : public ::testing::Test {
   ApiResponse call(std::string_view method, std::string_view target, std::string_view body = {},
                    std::string_view auth = kAuth) {
     return api_->handle(ApiRequest{method, target, auth, body});
+  }
+  ApiResponse send_spans(std::string_view target, std::string_view body,
+                         std::string_view auth = kCollectorAuth,
+                         std::string_view content_type = "application/json",
+                         std::string_view content_encoding = {}) {
+    return api_->handle(ApiRequest{"POST", target, auth, body, content_type, content_encoding});
+  }
+  // The first line of /metrics that starts with `prefix`.
+  std::string metric(std::string_view prefix) {
+    const std::string text = call("GET", "/metrics").body;
+    for (std::size_t at = 0; at < text.size();) {
+      const auto end = text.find('\n', at);
+      const std::string line = text.substr(at, end - at);
+      if (line.starts_with(prefix)) return line;
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+    return "(no line " + std::string(prefix) + ")";
   }
 
   std::filesystem::path dir_;
@@ -256,6 +279,196 @@ TEST(AdminTokenTest, CreatedOnceWithMode0600AndReadBack) {
   std::filesystem::permissions(path, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
   EXPECT_FALSE(load_or_create_token(path.string()));
   std::filesystem::remove(path);
+}
+
+constexpr std::string_view kOtlpBody = R"({"resourceSpans":[{
+  "resource":{"attributes":[{"key":"service.name","value":{"stringValue":"web"}}]},
+  "scopeSpans":[{"spans":[
+    {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"GET /",
+     "kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000012500000",
+     "attributes":[{"key":"http.status_code","value":{"intValue":"200"}}]},
+    {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b8",
+     "parentSpanId":"00f067aa0ba902b7","name":"GET /reviews","kind":"SPAN_KIND_CLIENT",
+     "startTimeUnixNano":"1700000000001000000","endTimeUnixNano":"1700000000011000000",
+     "status":{"code":2}}]}]}]})";
+
+constexpr std::string_view kZipkinBody = R"([{"traceId":"a3ce929d0e0e4736","id":"00f067aa0ba902b9",
+  "name":"get /ratings","kind":"SERVER","timestamp":1700000001000000,"duration":1500,
+  "localEndpoint":{"serviceName":"ratings"},"tags":{"http.status_code":"200"}}])";
+
+class CollectorApiTest : public ConfigApiTest {
+ protected:
+  void SetUp() override {
+    ConfigApiTest::SetUp();
+    api_->set_collector(&traces_, std::string(kCollectorToken));
+  }
+  TraceStore traces_;
+};
+
+TEST_F(ConfigApiTest, WithoutACollectorIngestIsNotFound) {
+  EXPECT_EQ(send_spans("/v1/traces", kOtlpBody, kAuth).status, 404);
+  EXPECT_EQ(send_spans("/api/v2/spans", kZipkinBody, kAuth).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/traces").status, 404);
+  EXPECT_EQ(metric("straitd_collector"), "(no line straitd_collector)");
+}
+
+TEST_F(CollectorApiTest, IngestTakesTheCollectorOrTheAdminToken) {
+  auto otlp = send_spans("/v1/traces", kOtlpBody);
+  EXPECT_EQ(otlp.status, 200) << otlp.body;
+  EXPECT_EQ(json::parse(otlp.body), json::parse(R"({"partialSuccess":{}})"));
+  EXPECT_EQ(send_spans("/v1/traces", kOtlpBody, kAuth).status, 200);
+  auto zipkin = send_spans("/api/v2/spans", kZipkinBody);
+  EXPECT_EQ(zipkin.status, 202) << zipkin.body;
+  EXPECT_EQ(json::parse(zipkin.body), json::object());
+  EXPECT_EQ(send_spans("/api/v2/spans", kZipkinBody, kAuth).status, 202);
+  // No credential, or a wrong one: 401, and nothing is stored.
+  for (const std::string_view auth : {std::string_view(), std::string_view("Bearer nope"),
+                                      std::string_view("fedcba9876543210fedcba9876543210")}) {
+    EXPECT_EQ(send_spans("/v1/traces", kOtlpBody, auth).status, 401) << auth;
+    EXPECT_EQ(send_spans("/api/v2/spans", kZipkinBody, auth).status, 401) << auth;
+  }
+  EXPECT_EQ(traces_.stats().spans_received, 6u);
+  EXPECT_EQ(traces_.stats().traces, 2u);
+  EXPECT_EQ(call("GET", "/v1/traces", {}, kCollectorAuth).status, 405);
+  EXPECT_EQ(call("PUT", "/api/v2/spans", kZipkinBody, kCollectorAuth).status, 405);
+}
+
+TEST_F(CollectorApiTest, TheCollectorTokenIsRefusedEverywhereElse) {
+  const std::pair<std::string_view, std::string_view> calls[] = {
+      {"GET", "/api/v1/version"},
+      {"GET", "/api/v1/traces"},
+      {"GET", "/api/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736"},
+      {"GET", "/api/v1/resources"},
+      {"POST", "/api/v1/apply"},
+      {"GET", "/api/v1/proxies"},
+      {"POST", "/api/v1/tokens"},
+      {"POST", "/api/v1/ca/rotate"},
+      {"GET", "/api/v1/nothing"}};
+  for (const auto& [method, target] : calls) {
+    const auto answer = call(method, target, kTwoResources, kCollectorAuth);
+    EXPECT_EQ(answer.status, 403) << method << " " << target;
+    EXPECT_EQ(json::parse(answer.body)["error"],
+              "the collector token allows span ingest only (POST /v1/traces, POST /api/v2/spans); "
+              "use the admin token");
+  }
+  EXPECT_EQ(store_->revision(), 0);
+  EXPECT_EQ(call("GET", "/api/v1/traces").status, 200);
+}
+
+TEST_F(CollectorApiTest, ProtobufAndCompressedBodiesAre415AndMalformedOnes400) {
+  auto protobuf = send_spans("/v1/traces", "\x0a\x02", kCollectorAuth, "application/x-protobuf");
+  EXPECT_EQ(protobuf.status, 415);
+  EXPECT_EQ(json::parse(protobuf.body)["error"], "send OTLP as JSON (application/json)");
+  EXPECT_EQ(
+      send_spans("/api/v2/spans", "\x0a\x02", kCollectorAuth, "application/x-protobuf").status,
+      415);
+  auto gzip = send_spans("/v1/traces", kOtlpBody, kCollectorAuth, "application/json", "gzip");
+  EXPECT_EQ(gzip.status, 415);
+  EXPECT_EQ(json::parse(gzip.body)["error"],
+            "Content-Encoding gzip is not supported: send the body uncompressed (turn off the "
+            "exporter's compression)");
+  // JSON with parameters, or no Content-Type at all, is read.
+  EXPECT_EQ(
+      send_spans("/v1/traces", kOtlpBody, kCollectorAuth, "Application/JSON; charset=utf-8").status,
+      200);
+  EXPECT_EQ(send_spans("/api/v2/spans", kZipkinBody, kCollectorAuth, "").status, 202);
+  auto bad = send_spans("/v1/traces",
+                        R"({"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"x"}]}]}]})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(
+      json::parse(bad.body),
+      json::parse(
+          R"({"error":"resourceSpans[0].scopeSpans[0].spans[0].traceId: not 32 hex digits"})"));
+  EXPECT_EQ(send_spans("/api/v2/spans", "{}").status, 400);
+  EXPECT_EQ(traces_.stats().spans_received, 3u);  // the two accepted requests only
+}
+
+TEST_F(ConfigApiTest, SpansOverTheStoresLimitsAreAPartialSuccess) {
+  TraceStore small(TraceStoreLimits{.max_spans_per_trace = 1});
+  api_->set_collector(&small, std::string(kCollectorToken));
+  auto answer = send_spans("/v1/traces", kOtlpBody);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(json::parse(answer.body),
+            json::parse(R"j({"partialSuccess":{"rejectedSpans":1,"errorMessage":
+              "1 of 2 spans dropped by the collector's limits (at most 1 spans per trace, 64 MiB in all)"}})j"));
+  api_->set_collector(nullptr, "");
+}
+
+TEST_F(CollectorApiTest, ListsAndFindsTraces) {
+  ASSERT_EQ(send_spans("/v1/traces", kOtlpBody).status, 200);
+  ASSERT_EQ(send_spans("/api/v2/spans", kZipkinBody).status, 202);
+  const auto listed = call("GET", "/api/v1/traces");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(json::parse(listed.body), json::parse(R"({"traces":[
+    {"traceId":"0000000000000000a3ce929d0e0e4736","rootService":"ratings","rootName":"get /ratings",
+     "startTime":"2023-11-14T22:13:21.000000Z","durationMs":1.5,"spanCount":1,
+     "services":["ratings"],"error":false},
+    {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","rootService":"web","rootName":"GET /",
+     "startTime":"2023-11-14T22:13:20.000000Z","durationMs":12.5,"spanCount":2,
+     "services":["web"],"error":true}]})"));
+  const auto web = json::parse(call("GET", "/api/v1/traces?service=web&limit=5").body);
+  ASSERT_EQ(web["traces"].size(), 1u);
+  EXPECT_EQ(web["traces"][0]["rootService"], "web");
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/traces?limit=1").body)["traces"].size(), 1u);
+  const auto slow = json::parse(call("GET", "/api/v1/traces?minDuration=10ms").body);
+  ASSERT_EQ(slow["traces"].size(), 1u);
+  EXPECT_EQ(slow["traces"][0]["rootService"], "web");
+  EXPECT_EQ(call("GET", "/api/v1/traces?limit=0").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/traces?limit=1001").status, 400);
+  EXPECT_EQ(json::parse(call("GET", "/api/v1/traces?limit=ten").body)["error"],
+            "limit: expected a number from 1 to 1000, got 'ten'");
+  EXPECT_EQ(call("GET", "/api/v1/traces?minDuration=soon").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/traces").status, 405);
+
+  const auto found = call("GET", "/api/v1/traces/4BF92F3577B34DA6A3CE929D0E0E4736");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(json::parse(found.body),
+            json::parse(R"({"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spans":[
+    {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","parentSpanId":"",
+     "name":"GET /","kind":"server","service":"web","startTime":"2023-11-14T22:13:20.000000Z",
+     "startUnixNano":"1700000000000000000","durationMs":12.5,"error":false,
+     "attributes":{"http.status_code":"200"}},
+    {"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b8",
+     "parentSpanId":"00f067aa0ba902b7","name":"GET /reviews","kind":"client","service":"web",
+     "startTime":"2023-11-14T22:13:20.001000Z","startUnixNano":"1700000000001000000",
+     "durationMs":10.0,"error":true,"attributes":{}}]})"));
+  // A Zipkin 64-bit id finds its padded trace.
+  EXPECT_EQ(call("GET", "/api/v1/traces/a3ce929d0e0e4736").status, 200);
+  const auto missing = call("GET", "/api/v1/traces/0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body)["error"],
+            "no trace 0af7651916cd43dd8448eb211c80319c (traces are kept in memory: the most "
+            "recent 2000)");
+  const auto invalid = call("GET", "/api/v1/traces/xyz");
+  EXPECT_EQ(invalid.status, 400);
+  EXPECT_EQ(json::parse(invalid.body)["error"], "'xyz' is not a trace id: not 16 or 32 hex digits");
+  EXPECT_EQ(call("GET", "/api/v1/traces/4bf92f3577b34da6a3ce929d0e0e4736/spans").status, 404);
+}
+
+TEST_F(CollectorApiTest, MetricsCountSpansTracesAndRequests) {
+  ASSERT_EQ(send_spans("/v1/traces", kOtlpBody).status, 200);
+  ASSERT_EQ(send_spans("/v1/traces", "nope").status, 400);
+  ASSERT_EQ(send_spans("/api/v2/spans", kZipkinBody).status, 202);
+  ASSERT_EQ(send_spans("/api/v2/spans", kZipkinBody, "").status, 401);
+  EXPECT_EQ(metric("straitd_collector_spans_received_total "),
+            "straitd_collector_spans_received_total 3");
+  EXPECT_EQ(metric("straitd_collector_spans_dropped_total "),
+            "straitd_collector_spans_dropped_total 0");
+  EXPECT_EQ(metric("straitd_collector_traces_evicted_total "),
+            "straitd_collector_traces_evicted_total 0");
+  EXPECT_EQ(metric("straitd_collector_traces "), "straitd_collector_traces 2");
+  EXPECT_EQ(metric("straitd_collector_spans "), "straitd_collector_spans 3");
+  EXPECT_EQ(metric("straitd_collector_requests_total{format=\"otlp\",code=\"200\"}"),
+            "straitd_collector_requests_total{format=\"otlp\",code=\"200\"} 1");
+  EXPECT_EQ(metric("straitd_collector_requests_total{format=\"otlp\",code=\"400\"}"),
+            "straitd_collector_requests_total{format=\"otlp\",code=\"400\"} 1");
+  EXPECT_EQ(metric("straitd_collector_requests_total{format=\"zipkin\",code=\"202\"}"),
+            "straitd_collector_requests_total{format=\"zipkin\",code=\"202\"} 1");
+  EXPECT_EQ(metric("straitd_collector_requests_total{format=\"zipkin\",code=\"401\"}"),
+            "straitd_collector_requests_total{format=\"zipkin\",code=\"401\"} 1");
+  const std::string text = call("GET", "/metrics").body;
+  EXPECT_NE(text.find("# TYPE straitd_collector_traces gauge\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE straitd_collector_requests_total counter\n"), std::string::npos);
 }
 
 }  // namespace

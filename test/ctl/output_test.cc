@@ -4,7 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "ctl/api_client.h"
-#include "ctl/http_client.h"
+#include "net/http_client.h"
 
 namespace strait::ctl {
 namespace {
@@ -119,6 +119,14 @@ TEST(OutputTest, YamlQuotesAmbiguousScalars) {
   EXPECT_EQ(text, "a: \"true\"\nb: \"1.5\"\nc: \"\"\nd: \"null\"\ne: plain\nf: true\ng: null\n");
 }
 
+TEST(OutputTest, YamlWritesDoublesAsTheirShortestText) {
+  const auto text = render_yaml({json{{"d", 3.1}, {"p", 0.1}, {"w", 10.0}, {"e", 1e100}}});
+  EXPECT_EQ(text, "d: 3.1\ne: 1e+100\np: 0.1\nw: 10.0\n");
+  const auto doc = YAML::Load(text);
+  EXPECT_EQ(doc["d"].as<double>(), 3.1);
+  EXPECT_EQ(doc["e"].as<double>(), 1e100);
+}
+
 TEST(OutputTest, OutputFormats) {
   EXPECT_EQ(parse_output_format("").value(), OutputFormat::kTable);
   EXPECT_EQ(parse_output_format("wide").value(), OutputFormat::kWide);
@@ -128,26 +136,26 @@ TEST(OutputTest, OutputFormats) {
 }
 
 TEST(UrlTest, ParsesHttpUrlsAndRefusesHttps) {
-  auto u = parse_url("http://127.0.0.1:15014");
+  auto u = net::parse_url("http://127.0.0.1:15014");
   ASSERT_TRUE(u) << u.error();
   EXPECT_EQ(u->host, "127.0.0.1");
   EXPECT_EQ(u->port, 15014);
   EXPECT_EQ(u->prefix, "");
-  u = parse_url("http://[::1]:8080/base/");
+  u = net::parse_url("http://[::1]:8080/base/");
   ASSERT_TRUE(u) << u.error();
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, 8080);
   EXPECT_EQ(u->prefix, "/base");
-  u = parse_url("localhost:99");
+  u = net::parse_url("localhost:99");
   ASSERT_TRUE(u) << u.error();
   EXPECT_EQ(u->port, 99);
-  u = parse_url("https://127.0.0.1:15014");
+  u = net::parse_url("https://127.0.0.1:15014");
   ASSERT_FALSE(u);
   EXPECT_NE(u.error().find("https is not supported"), std::string::npos);
-  EXPECT_FALSE(parse_url("http://host:0"));
-  EXPECT_FALSE(parse_url("http://host:70000"));
-  EXPECT_FALSE(parse_url("http://:80"));
-  EXPECT_FALSE(parse_url("http://127.0.0.1:"));
+  EXPECT_FALSE(net::parse_url("http://host:0"));
+  EXPECT_FALSE(net::parse_url("http://host:70000"));
+  EXPECT_FALSE(net::parse_url("http://:80"));
+  EXPECT_FALSE(net::parse_url("http://127.0.0.1:"));
 }
 
 TEST(UrlTest, Encoding) {

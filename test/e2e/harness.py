@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 BIN_DIR = os.environ.get("STRAIT_BIN_DIR", os.path.join(os.path.dirname(__file__), "../../build/bin"))
@@ -393,6 +394,63 @@ class HttpApp:
         self.server.server_close()
 
 
+# The headers an application forwards from the request it serves to the calls it makes, so that
+# the mesh can join its hops into one trace (docs/observability.md says the same to users).
+TRACE_HEADERS = ("x-request-id", "traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spanid",
+                 "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags")
+
+
+class ChainApp:
+    """An application that serves each request by calling the next service through its sidecar
+    (`proxy`, set once the sidecar runs: its outbound address, as HTTP_PROXY), forwarding the trace
+    headers; it answers with the next service's status and a JSON body naming itself and what it
+    got."""
+
+    def __init__(self, name, next_url):
+        self.port = free_port()
+        self.proxy = None
+        app = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                forwarded = {k: v for k, v in self.headers.items() if k.lower() in TRACE_HEADERS}
+                request = urllib.request.Request(next_url + self.path, headers=forwarded)
+                opener = urllib.request.build_opener(
+                    urllib.request.ProxyHandler({"http": f"http://{app.proxy}"}))
+                try:
+                    with opener.open(request, timeout=10) as r:
+                        status, upstream = r.status, r.read()
+                except urllib.error.HTTPError as e:
+                    status, upstream = e.code, e.read()
+                except OSError as e:
+                    status, upstream = 502, str(e).encode()
+                with app.lock:
+                    app.requests += 1
+                body = json.dumps({"app": name, "status": status,
+                                   "headers": {k.lower(): v for k, v in self.headers.items()},
+                                   "upstream": upstream.decode(errors="replace")}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.server = _ThreadingServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class TcpEchoApp:
     """Echoes bytes back; on the client's half-close, sends 'bye' and closes."""
 
@@ -456,6 +514,18 @@ def curl(*args, env=None, check=True, timeout=60):
                           timeout=timeout)
 
 
+def run_cleanups(cleanups, workdir):
+    """Runs every cleanup, newest first, going on past failures; then removes workdir (kept when
+    STRAIT_KEEP_E2E_DIR is set, for a post-mortem)."""
+    for fn in reversed(cleanups):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - cleanup must go on
+            pass
+    if os.environ.get("STRAIT_KEEP_E2E_DIR") is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 class MeshTestCase(unittest.TestCase):
     """A temporary directory and a PKI per test class; subclasses build topologies."""
 
@@ -469,13 +539,7 @@ class MeshTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for fn in reversed(cls._cleanups):
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - cleanup must go on
-                pass
-        if os.environ.get("STRAIT_KEEP_E2E_DIR") is None:
-            shutil.rmtree(cls.workdir, ignore_errors=True)
+        run_cleanups(cls._cleanups, cls.workdir)
 
     @classmethod
     def start_proxy(cls, name, bootstrap, extra_args=()):

@@ -213,6 +213,29 @@ TEST(BootstrapTest, TlsPathsResolveAgainstTheBaseDirectory) {
   EXPECT_EQ(here->tls.trust_bundle, "/abs/b.pem");
 }
 
+TEST(BootstrapTest, TracingSamplingAndReceivers) {
+  auto none = parse_bootstrap(minimal_with(""), "/base");
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_DOUBLE_EQ(none->tracing.sampling_percent, 1.0);
+  EXPECT_TRUE(none->tracing.targets.empty());
+  auto both = parse_bootstrap(
+      minimal_with(
+          "tracing: {samplingPercentage: 100, reportSpans: false, otlp: "
+          "http://127.0.0.1:4318/v1/traces, zipkin: http://127.0.0.1:9411/api/v2/spans}\n"),
+      "/base");
+  ASSERT_TRUE(both) << both.error();
+  EXPECT_DOUBLE_EQ(both->tracing.sampling_percent, 100);
+  EXPECT_FALSE(both->tracing.report_spans);
+  ASSERT_EQ(both->tracing.targets.size(), 2u);
+  EXPECT_FALSE(both->tracing.targets[0].zipkin);
+  EXPECT_EQ(both->tracing.targets[0].url, "http://127.0.0.1:4318/v1/traces");
+  EXPECT_TRUE(both->tracing.targets[1].zipkin);
+  EXPECT_EQ(parse_error(minimal_with("tracing: {samplingPercentage: 101}\n")),
+            "tracing.samplingPercentage: must be a number from 0 to 100");
+  EXPECT_EQ(parse_error(minimal_with("tracing: {otlp: https://collector:4318/v1/traces}\n")),
+            "tracing.otlp: must be an http:// URL");
+}
+
 TEST(BootstrapTest, PeerAuthenticationIsStrictUnlessTheFileSaysOtherwise) {
   auto strict = parse_bootstrap(R"(
 tls: {certificateChain: c.pem, privateKey: k.pem, trustBundle: b.pem}

@@ -1,4 +1,5 @@
-// A small blocking HTTP/1.1 client for straitctl: one request per connection, plain TCP.
+// A small blocking HTTP/1.1 client, for straitctl and the proxy's span exporter (off the request
+// path): one request per connection, plain TCP.
 // Errors are values; nothing throws out of here.
 #pragma once
 
@@ -10,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace strait::ctl {
+namespace strait::net {
 
 // An http:// base URL: "http://HOST[:PORT][/PREFIX]" (a bare "HOST:PORT" means http too).
 struct Url {
@@ -20,7 +21,8 @@ struct Url {
   std::string prefix;  // path prefix without a trailing slash ("" or "/x")
 };
 
-// Refuses https:// (not supported yet) and anything malformed, with a one-line reason.
+// Refuses https:// (not supported yet) and anything malformed, with a one-line reason that starts
+// with the URL ("http://x:0: bad port '0'").
 [[nodiscard]] std::expected<Url, std::string> parse_url(std::string_view text);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -54,4 +56,4 @@ struct TransportError {
     const Url& url, const Request& request,
     std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-}  // namespace strait::ctl
+}  // namespace strait::net

@@ -1,4 +1,4 @@
-#include "ctl/http_client.h"
+#include "net/http_client.h"
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -10,7 +10,7 @@
 
 #include "http/parser.h"
 
-namespace strait::ctl {
+namespace strait::net {
 namespace {
 
 constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
@@ -145,13 +145,11 @@ std::expected<Url, std::string> parse_url(std::string_view text) {
   url.text = std::string(text);
   std::string_view rest = text;
   if (rest.starts_with("https://"))
-    return std::unexpected(
-        "--server " + url.text +
-        ": https is not supported yet; straitd serves plain HTTP on loopback (use http://)");
+    return std::unexpected(url.text + ": https is not supported yet (use http://)");
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
   } else if (rest.find("://") != std::string_view::npos) {
-    return std::unexpected("--server " + url.text + ": unsupported scheme (use http://HOST:PORT)");
+    return std::unexpected(url.text + ": unsupported scheme (use http://HOST:PORT)");
   }
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -163,13 +161,11 @@ std::expected<Url, std::string> parse_url(std::string_view text) {
   bool has_port = false;
   if (authority.starts_with('[')) {
     const auto close = authority.find(']');
-    if (close == std::string_view::npos)
-      return std::unexpected("--server " + url.text + ": unterminated '['");
+    if (close == std::string_view::npos) return std::unexpected(url.text + ": unterminated '['");
     url.host = std::string(authority.substr(1, close - 1));
     auto after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after[0] != ':')
-        return std::unexpected("--server " + url.text + ": expected ':' after ']'");
+      if (after[0] != ':') return std::unexpected(url.text + ": expected ':' after ']'");
       port_text = after.substr(1);
       has_port = true;
     }
@@ -181,16 +177,15 @@ std::expected<Url, std::string> parse_url(std::string_view text) {
       has_port = true;
     }
   }
-  if (url.host.empty()) return std::unexpected("--server " + url.text + ": missing host");
+  if (url.host.empty()) return std::unexpected(url.text + ": missing host");
   if (authority.find('@') != std::string_view::npos)
-    return std::unexpected("--server " + url.text + ": credentials in the URL are not supported");
+    return std::unexpected(url.text + ": credentials in the URL are not supported");
   if (has_port) {
     unsigned port = 0;
     auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
         port > 65535)
-      return std::unexpected("--server " + url.text + ": bad port '" + std::string(port_text) +
-                             "'");
+      return std::unexpected(url.text + ": bad port '" + std::string(port_text) + "'");
     url.port = static_cast<std::uint16_t>(port);
   }
   return url;
@@ -292,4 +287,4 @@ std::expected<Response, TransportError> send_request(const Url& url, const Reque
   }
 }
 
-}  // namespace strait::ctl
+}  // namespace strait::net

@@ -1,0 +1,37 @@
+// What an opaque TCP connection (a TCP port, a CONNECT tunnel) reports: the istio_tcp_* metrics
+// (istio_metrics.h). Its series is found once, when the connection's peer and destination are
+// known; bytes are counted into it as they move, so a long connection shows its traffic while it
+// lasts; the close is counted when this object goes.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/istio_metrics.h"
+#include "proxy/peer_metadata.h"
+#include "proxy/telemetry_labels.h"
+
+namespace strait::proxy {
+
+class Worker;
+struct DownstreamInfo;
+
+class ConnectionTelemetry {
+ public:
+  // Opens the connection's series. `peer` is the caller's metadata (inbound over mTLS).
+  ConnectionTelemetry(Worker& worker, const Snapshot& snapshot, const DownstreamInfo& info,
+                      const PeerMetadata& peer, const TelemetryTarget& target, std::uint16_t flags);
+  ConnectionTelemetry(const ConnectionTelemetry&) = delete;
+  ConnectionTelemetry& operator=(const ConnectionTelemetry&) = delete;
+  ~ConnectionTelemetry();
+
+  // Where bytes sent to the downstream peer and received from it are counted (null: the worker's
+  // table was full).
+  [[nodiscard]] Counter* sent() { return series_ != nullptr ? &series_->sent : nullptr; }
+  [[nodiscard]] Counter* received() { return series_ != nullptr ? &series_->received : nullptr; }
+
+ private:
+  TcpSeries* series_ = nullptr;
+};
+
+}  // namespace strait::proxy

@@ -1,0 +1,118 @@
+#include "proxy/request_telemetry.h"
+
+#include <charconv>
+
+#include "proxy/router.h"
+#include "proxy/span_exporter.h"
+#include "proxy/worker.h"
+
+namespace strait::proxy {
+
+void RequestTelemetry::begin(const Snapshot& snapshot, std::size_t head_bytes,
+                             std::string_view content_type) {
+  finish();
+  snapshot_ = &snapshot;
+  start_ = std::chrono::steady_clock::now();
+  target_ = {};
+  peer_.assign({});
+  grpc_ = content_type.starts_with("application/grpc");
+  status_ = 0;
+  grpc_status_ = -1;
+  flags_ = 0;
+  request_bytes_ = head_bytes;
+  response_bytes_ = 0;
+  outgoing_.reset();
+  record_span_ = false;
+}
+
+namespace {
+
+std::int64_t unix_nanos_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void RequestTelemetry::begin_span(const TraceHeaders& incoming, const SpanRequest& request) {
+  if (snapshot_ == nullptr) return;
+  const TracingConfig& tracing = snapshot_->config->tracing;
+  TraceContext context = parse_trace_context(incoming);
+  SpanId parent{};
+  if (context.has_ids) {
+    parent = context.span_id;
+  } else {
+    context.trace_id = new_trace_id();
+  }
+  if (context.sampling == Sampling::kUnset)
+    context.sampling =
+        sample(tracing.sampling_percent) ? Sampling::kSampled : Sampling::kNotSampled;
+  const SpanId span = new_span_id();
+  outgoing_.emplace(context, span, parent);
+  record_span_ = context.sampling == Sampling::kSampled && tracing.report_spans &&
+                 worker_.span_exporter() != nullptr;
+  if (!record_span_) return;
+  span_.trace_id = context.trace_id;
+  span_.span_id = span;
+  span_.parent_span_id = parent;
+  span_.kind = info_.kind == ListenerKind::kInbound ? SpanKind::kServer : SpanKind::kClient;
+  span_.start_unix_nanos = unix_nanos_now();
+  span_.method.assign(request.method);
+  span_.authority.assign(request.authority);
+  span_.path.assign(request.path.substr(0, request.path.find('?')));
+  span_.protocol.assign(request.protocol);
+  span_.request_id.assign(request.request_id);
+  span_.user_agent.assign(request.user_agent);
+  span_.peer_address.assign(info_.source_ip);
+  span_.upstream_cluster.assign({});
+  span_.upstream_host.assign({});
+}
+
+void RequestTelemetry::set_destination(const Destination& destination) {
+  target_.service = destination.service;
+  target_.port = destination.port;
+}
+
+void RequestTelemetry::note_grpc_status(std::string_view value) {
+  int parsed = 0;
+  if (grpc_ && std::from_chars(value.data(), value.data() + value.size(), parsed).ec == std::errc{})
+    grpc_status_ = parsed;
+}
+
+void RequestTelemetry::finish() {
+  if (snapshot_ == nullptr) return;
+  IstioLabels labels = telemetry_labels(*snapshot_, info_, peer_.get(), target_);
+  labels.request_protocol = grpc_ ? "grpc" : "http";
+  labels.response_code = status_;
+  if (grpc_) labels.grpc_response_status = grpc_status_;
+  char flags[64];
+  labels.response_flags = format_response_flags(flags_, flags);
+  std::string& text = worker_.label_buffer();
+  write_istio_labels(labels, true, text);
+  if (HttpSeries* series = worker_.istio_metrics().http.find_or_add(text)) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - start_)
+                            .count();
+    series->requests.add();
+    series->duration.observe(static_cast<std::uint64_t>(micros), 1000.0);
+    series->request_bytes.observe(request_bytes_, 1.0);
+    series->response_bytes.observe(response_bytes_, 1.0);
+  }
+  if (record_span_) {
+    span_.end_unix_nanos = unix_nanos_now();
+    span_.status_code = status_;
+    span_.error = status_ == 0 || status_ >= 500;
+    span_.response_flags.assign(labels.response_flags);
+    if (target_.service != nullptr) {
+      span_.upstream_cluster.assign(target_.service->service->fqdn);
+      if (target_.endpoint < target_.service->endpoint_names.size())
+        span_.upstream_host.assign(target_.service->endpoint_names[target_.endpoint]);
+    }
+    worker_.span_exporter()->submit(static_cast<std::size_t>(worker_.index()), span_);
+    record_span_ = false;
+  }
+  snapshot_ = nullptr;
+}
+
+}  // namespace strait::proxy
