@@ -6,19 +6,13 @@
 #include <cstring>
 #include <random>
 
+#include "http/message.h"
+
 namespace strait::proxy {
 namespace {
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != b[i]) return false;
-  }
-  return true;
 }
 
 int hex_value(char c) {  // lower-case only, as W3C requires
@@ -155,7 +149,7 @@ bool note_trace_header(TraceHeaders& headers, std::string_view name, std::string
       {"x-b3-flags", &headers.x_b3_flags},
   };
   for (const auto& [header, slot] : known) {
-    if (iequals(name, header)) {
+    if (http::iequals(name, header)) {
       *slot = value;
       return true;
     }

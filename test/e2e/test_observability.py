@@ -192,6 +192,11 @@ class ObservabilityTest(unittest.TestCase):
         cls.mesh.apply(TRACE_EVERYTHING)
         cls.mesh.wait_synced(len(cls.mesh.proxies), newer_than=cls.synced_version)
         cls.tracing_on = True
+        # What the proxy applies, as its /config_dump shows it (docs/observability.md).
+        tracing = json.loads(cls.proxies["web-v1"].get("/config_dump")[1])["tracing"]
+        assert tracing["sampling_percent"] == 100, tracing
+        assert tracing["decided_by"] == ["strait-system/mesh-default"], tracing
+        assert sorted(t["provider"] for t in tracing["targets"]) == ["otel", "strait", "zipkin"], tracing
 
     def call_with(self, headers):
         self.trace_everything()
