@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <bit>
 #include <chrono>
 
 #include "net/http_client.h"
@@ -25,8 +24,8 @@ const char* format_name(ExportTarget::Format format) {
 SpanExporter::SpanExporter(std::string service_name, std::size_t workers,
                            std::size_t queue_capacity_per_worker)
     : service_name_(std::move(service_name)) {
-  const std::size_t capacity = std::bit_ceil(std::max<std::size_t>(queue_capacity_per_worker, 2));
-  for (std::size_t i = 0; i < workers; ++i) rings_.push_back(std::make_unique<Ring>(capacity));
+  for (std::size_t i = 0; i < workers; ++i)
+    rings_.push_back(std::make_unique<SpscRing<SpanRecord>>(queue_capacity_per_worker));
 }
 
 SpanExporter::~SpanExporter() {
@@ -42,18 +41,7 @@ SpanExporter::~SpanExporter() {
 
 bool SpanExporter::submit(std::size_t worker, const SpanRecord& span) {
   if (worker >= rings_.size()) return false;  // a caller's bug: no ring to count it on
-  Ring& ring = *rings_[worker];
-  const std::uint64_t head = ring.head.load(std::memory_order_relaxed);
-  const std::uint64_t tail = ring.tail.load(std::memory_order_acquire);
-  ring.submitted.store(ring.submitted.load(std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
-  if (head - tail >= ring.slots.size()) {
-    ring.dropped.store(ring.dropped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    return false;
-  }
-  ring.slots[head & (ring.slots.size() - 1)] = span;
-  ring.head.store(head + 1, std::memory_order_release);
-  return true;
+  return rings_[worker]->push(span);
 }
 
 void SpanExporter::set_targets(std::vector<ExportTarget> targets) {
@@ -90,24 +78,13 @@ void SpanExporter::run() {
 
 std::size_t SpanExporter::pending() const {
   std::size_t n = 0;
-  for (const auto& ring : rings_)
-    n += ring->head.load(std::memory_order_acquire) - ring->tail.load(std::memory_order_relaxed);
+  for (const auto& ring : rings_) n += ring->size();
   return n;
 }
 
 std::size_t SpanExporter::drain(std::vector<SpanRecord>& out) {
   std::size_t taken = 0;
-  for (auto& ring_ptr : rings_) {
-    Ring& ring = *ring_ptr;
-    std::uint64_t tail = ring.tail.load(std::memory_order_relaxed);
-    const std::uint64_t head = ring.head.load(std::memory_order_acquire);
-    while (tail != head && out.size() < kMaxBatch) {
-      out.push_back(ring.slots[tail & (ring.slots.size() - 1)]);
-      ++tail;
-      ++taken;
-    }
-    ring.tail.store(tail, std::memory_order_release);
-  }
+  for (auto& ring : rings_) taken += ring->pop_into(out, kMaxBatch);
   return taken;
 }
 
@@ -181,13 +158,13 @@ void SpanExporter::send(const std::vector<SpanRecord>& batch, Clock::time_point 
 
 std::uint64_t SpanExporter::submitted() const {
   std::uint64_t n = 0;
-  for (const auto& ring : rings_) n += ring->submitted.load(std::memory_order_relaxed);
+  for (const auto& ring : rings_) n += ring->submitted();
   return n;
 }
 
 std::uint64_t SpanExporter::dropped_queue_full() const {
   std::uint64_t n = 0;
-  for (const auto& ring : rings_) n += ring->dropped.load(std::memory_order_relaxed);
+  for (const auto& ring : rings_) n += ring->dropped();
   return n;
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "proxy/span_record.h"
+#include "proxy/spsc_ring.h"
 
 namespace strait::proxy {
 
@@ -64,14 +65,6 @@ class SpanExporter {
   [[nodiscard]] std::uint64_t dropped() const;
 
  private:
-  struct alignas(64) Ring {
-    explicit Ring(std::size_t capacity) : slots(capacity) {}
-    std::vector<SpanRecord> slots;
-    alignas(64) std::atomic<std::uint64_t> head{0};  // next to write (the worker's)
-    alignas(64) std::atomic<std::uint64_t> tail{0};  // next to read (the exporter's)
-    alignas(64) std::atomic<std::uint64_t> submitted{0};
-    std::atomic<std::uint64_t> dropped{0};
-  };
   struct FormatCounters {
     std::atomic<std::uint64_t> exported{0};
     std::atomic<std::uint64_t> failed{0};
@@ -90,7 +83,7 @@ class SpanExporter {
   void send(const std::vector<SpanRecord>& batch, Clock::time_point deadline);
 
   std::string service_name_;
-  std::vector<std::unique_ptr<Ring>> rings_;
+  std::vector<std::unique_ptr<SpscRing<SpanRecord>>> rings_;  // one per worker
   std::mutex mutex_;  // targets_, stop_ (never taken by workers)
   std::condition_variable wake_;
   std::vector<ExportTarget> targets_;

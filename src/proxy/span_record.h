@@ -2,31 +2,12 @@
 // a worker queues it for the exporter without allocating (span_exporter.h).
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <cstdint>
-#include <string_view>
 
+#include "proxy/fixed_text.h"
 #include "proxy/trace_context.h"
 
 namespace strait::proxy {
-
-// Text cut to N bytes (at a UTF-8 character boundary).
-template <std::size_t N>
-struct FixedText {
-  std::array<char, N> data{};
-  std::uint16_t size = 0;
-
-  void assign(std::string_view text) {
-    std::size_t n = std::min(text.size(), N);
-    if (n < text.size()) {
-      while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
-    }
-    std::copy_n(text.data(), n, data.data());
-    size = static_cast<std::uint16_t>(n);
-  }
-  [[nodiscard]] std::string_view view() const { return {data.data(), size}; }
-};
 
 enum class SpanKind : std::uint8_t { kServer, kClient };
 
