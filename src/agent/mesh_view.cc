@@ -726,7 +726,7 @@ proxy::TracingConfig tracing_from(const config::EffectiveTelemetry& effective,
   proxy::TracingConfig out;
   out.sampling_percent = effective.sampling_percent;
   out.report_spans = effective.report_spans;
-  out.decided_by = effective.decided_by;
+  out.decided_by = effective.tracing_decided_by;
   for (const auto& provider : effective.tracing_providers) {
     proxy::TraceExportTarget target{.provider = provider};
     if (provider == "strait") {
@@ -924,9 +924,11 @@ std::expected<AppliedView, std::string> config_from_view(const proxy::ProxyConfi
   // straitd sends the PeerAuthentications that reach this workload; the most specific one decides.
   out.config.inbound_mtls =
       config::effective_mtls(peer_authentications, base.workload.ns, base.workload.labels);
-  out.config.tracing =
-      tracing_from(config::effective_telemetry(telemetries, base.workload.ns, base.workload.labels),
-                   telemetry_endpoints);
+  const auto telemetry =
+      config::effective_telemetry(telemetries, base.workload.ns, base.workload.labels);
+  out.config.tracing = tracing_from(telemetry, telemetry_endpoints);
+  out.config.access_log.enabled = telemetry.access_log;
+  out.config.access_log.decided_by = telemetry.access_log_decided_by;
   if (auto ok = proxy::finalize_config(out.config); !ok) return std::unexpected(ok.error());
   return out;
 }

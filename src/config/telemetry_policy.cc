@@ -23,6 +23,7 @@ bool has_selector(const telemetry::v1::Telemetry& spec) {
 
 void apply(const NamedTelemetry& resource, EffectiveTelemetry& out) {
   bool changed = false;
+  const std::string id = resource.ns + "/" + resource.name;
   if (resource.spec.tracing_size() > 0) {
     const auto& tracing = resource.spec.tracing(0);
     if (tracing.has_random_sampling_percentage()) {
@@ -38,13 +39,15 @@ void apply(const NamedTelemetry& resource, EffectiveTelemetry& out) {
       for (const auto& p : tracing.providers()) out.tracing_providers.push_back(p.name());
       changed = true;
     }
+    if (changed) out.tracing_decided_by.push_back(id);
   }
   if (resource.spec.access_logging_size() > 0) {
     const auto& logging = resource.spec.access_logging(0);
     out.access_log = !(logging.has_disabled() && logging.disabled().value());
+    out.access_log_decided_by.push_back(id);
     changed = true;
   }
-  if (changed) out.decided_by.push_back(resource.ns + "/" + resource.name);
+  if (changed) out.decided_by.push_back(id);
 }
 
 }  // namespace

@@ -32,6 +32,8 @@ struct EffectiveTelemetry {
   std::vector<std::string> tracing_providers{"strait"};
   bool access_log = false;
   std::vector<std::string> decided_by;  // "namespace/name" of each resource that set something
+  std::vector<std::string> tracing_decided_by;     // of those, the ones that set tracing
+  std::vector<std::string> access_log_decided_by;  // and those that set access logging
 };
 
 [[nodiscard]] EffectiveTelemetry effective_telemetry(

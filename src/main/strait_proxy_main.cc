@@ -1,4 +1,5 @@
 // strait-proxy: the sidecar. Flags as in product.md; everything else lives in src/proxy.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -6,8 +7,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "common/duration.h"
 #include "agent/control_plane_client.h"
+#include "common/duration.h"
 #include "common/file.h"
 #include "proxy/bootstrap.h"
 #include "proxy/proxy_server.h"
@@ -31,6 +32,7 @@ struct Flags {
   std::vector<std::string> upstreams;
   int concurrency = 0;
   std::string drain_timeout;
+  std::string access_log_file;
   std::string log_level = "info";
   std::string trust_domain;
   std::string advertise_addr;
@@ -66,11 +68,16 @@ int main(int argc, char** argv) {
   app.add_option("--admin-addr", f.admin_addr, "Admin listener ADDR:PORT (keep it on 127.0.0.1)");
   app.add_option("--upstream", f.upstreams, "Local port bound to a service LOCAL_ADDR=SERVICE:PORT (repeatable)");
   app.add_option("--concurrency", f.concurrency, "Worker threads (default: one per core)")->check(CLI::Range(1, 256));
+  app.add_option("--access-log-file", f.access_log_file,
+                 "Where access log lines go when the Telemetry resources turn them on (default: "
+                 "standard output)");
   app.add_option("--drain-timeout", f.drain_timeout, "How long SIGTERM lets requests finish (e.g. 5s)");
   app.add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
 
+  // Diagnostics on standard error: standard output is the access log's (as Envoy's).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("strait-proxy"));
   spdlog::set_level(spdlog::level::from_str(f.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ strait-proxy %v", spdlog::pattern_time_type::utc);
 
@@ -141,6 +148,7 @@ int main(int argc, char** argv) {
     config->upstreams.push_back(*binding);
   }
   if (f.concurrency != 0) config->concurrency = f.concurrency;
+  if (!f.access_log_file.empty()) config->access_log.path = f.access_log_file;
   if (!f.drain_timeout.empty()) {
     auto d = strait::parse_duration(f.drain_timeout);
     if (!d) return fail("--drain-timeout: " + d.error());

@@ -6,6 +6,7 @@
 
 #include "common/duration.h"
 #include "common/time_text.h"
+#include "proxy/access_log_writer.h"
 #include "proxy/admin_server.h"
 #include "proxy/istio_metrics.h"
 #include "proxy/proxy_server.h"
@@ -102,6 +103,10 @@ std::string render_config_dump(const ProxyServer& server) {
                     {"targets", trace_targets},
                     {"missing_providers", config.tracing.missing_providers},
                     {"decided_by", config.tracing.decided_by}};
+  out["access_log"] = {
+      {"enabled", config.access_log.enabled},
+      {"path", config.access_log.path.empty() ? std::string("stdout") : config.access_log.path},
+      {"decided_by", config.access_log.decided_by}};
   const auto& bound = server.bound();
   json upstreams = json::array();
   for (std::size_t i = 0; i < config.upstreams.size() && i < bound.upstreams.size(); ++i) {
@@ -364,6 +369,7 @@ std::string render_prometheus(const ProxyServer& server) {
   for (const auto& w : workers) istio.push_back(&std::as_const(*w).istio_metrics());
   render_istio_metrics(istio, out);
   if (const auto* spans = server.span_exporter()) spans->render_metrics(out);
+  if (const auto* access_log = server.access_log()) access_log->render_metrics(out);
   return out;
 }
 

@@ -325,6 +325,23 @@ std::expected<void, FieldError> read_tracing(const YAML::Node& n, TracingConfig&
   return {};
 }
 
+// accessLog: {enabled: true, path: FILE}: a static sidecar's access log (path: else standard
+// output, or --access-log-file).
+std::expected<void, FieldError> read_access_log(const YAML::Node& n, AccessLogConfig& out) {
+  const std::string p = "accessLog";
+  STRAIT_CHECK(only_known(n, p, {"enabled", "path"}));
+  out.decided_by = {"bootstrap"};
+  if (n["enabled"]) {
+    STRAIT_TRY(v, as_bool(n["enabled"], p + ".enabled"));
+    out.enabled = *v;
+  }
+  if (n["path"]) {
+    STRAIT_TRY(path, as_string(n["path"], p + ".path"));
+    out.path = *path;
+  }
+  return {};
+}
+
 std::expected<void, FieldError> read_limits(const YAML::Node& n, Limits& l) {
   const std::string p = "limits";
   STRAIT_CHECK(only_known(n, p, {"maxRequestLine", "maxHeadSize", "maxHeaderCount",
@@ -494,7 +511,7 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
   auto fail = [](const FieldError& e) { return std::unexpected(e.path + ": " + e.reason); };
   if (auto ok = only_known(root, "",
                            {"workload", "listeners", "inbound", "upstreams", "services", "tls",
-                            "limits", "concurrency", "peerAuthentication", "tracing"});
+                            "limits", "concurrency", "peerAuthentication", "tracing", "accessLog"});
       !ok)
     return fail(ok.error());
   try {
@@ -511,6 +528,10 @@ std::expected<ProxyConfig, std::string> parse_bootstrap(std::string_view yaml,
     }
     if (root["tracing"]) {
       if (auto ok = read_tracing(root["tracing"], config.tracing); !ok) return fail(ok.error());
+    }
+    if (root["accessLog"]) {
+      if (auto ok = read_access_log(root["accessLog"], config.access_log); !ok)
+        return fail(ok.error());
     }
     if (root["concurrency"]) {
       auto v = as_uint(root["concurrency"], "concurrency", 256);

@@ -137,6 +137,15 @@ struct TracingConfig {
   std::vector<std::string> decided_by;         // Telemetry resources, "namespace/name"
 };
 
+// Access logging: whether this workload writes a JSON line per request and per TCP connection (the
+// Telemetry resources' accessLogging, or the bootstrap), and where (the proxy's --access-log-file;
+// "": standard output).
+struct AccessLogConfig {
+  bool enabled = false;
+  std::string path;
+  std::vector<std::string> decided_by;  // Telemetry resources, "namespace/name"
+};
+
 struct ProxyConfig {
   WorkloadIdentity workload;
   std::string config_version;  // the control plane's version of the view in use ("" : bootstrap)
@@ -160,6 +169,7 @@ struct ProxyConfig {
   TlsFiles tls;                // bootstrap mode
   bool control_plane = false;  // certificates and services come from straitd, not from files
   TracingConfig tracing;
+  AccessLogConfig access_log;
   Limits limits;
   int concurrency = 0;  // 0: one worker per core
 };

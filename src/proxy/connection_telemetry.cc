@@ -1,5 +1,7 @@
 #include "proxy/connection_telemetry.h"
 
+#include "proxy/access_log_upstream.h"
+#include "proxy/access_log_writer.h"
 #include "proxy/router.h"
 #include "proxy/worker.h"
 
@@ -7,7 +9,10 @@ namespace strait::proxy {
 
 ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapshot,
                                          const DownstreamInfo& info, const PeerMetadata& peer,
-                                         const TelemetryTarget& target, std::uint16_t flags) {
+                                         const TelemetryTarget& target, std::uint16_t flags)
+    : worker_(worker),
+      record_log_(snapshot.config->access_log.enabled && worker.access_log() != nullptr),
+      start_(std::chrono::steady_clock::now()) {
   IstioLabels labels = telemetry_labels(snapshot, info, peer, target);
   labels.request_protocol = "tcp";
   char flag_text[64];
@@ -16,10 +21,26 @@ ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapsho
   write_istio_labels(labels, false, text);
   series_ = worker.istio_metrics().tcp.find_or_add(text);
   if (series_ != nullptr) series_->opened.add();
+  if (!record_log_) return;
+  log_.tcp = true;
+  log_.inbound = info.kind == ListenerKind::kInbound;
+  log_.start_unix_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  log_.response_flags.assign(labels.response_flags);
+  log_.downstream_remote_address.assign(info.source_ip);
+  log_.downstream_peer.assign(log_.inbound ? std::string_view(info.peer_identity)
+                                           : std::string_view(snapshot.self_spiffe_id));
+  write_access_log_upstream(snapshot, target, nullptr, log_.inbound, log_);
 }
 
 ConnectionTelemetry::~ConnectionTelemetry() {
   if (series_ != nullptr) series_->closed.add();
+  if (!record_log_) return;
+  log_.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - start_)
+                             .count();
+  worker_.access_log()->submit(static_cast<std::size_t>(worker_.index()), log_);
 }
 
 }  // namespace strait::proxy

@@ -1,12 +1,15 @@
 // What an opaque TCP connection (a TCP port, a CONNECT tunnel) reports: the istio_tcp_* metrics
 // (istio_metrics.h). Its series is found once, when the connection's peer and destination are
 // known; bytes are counted into it as they move, so a long connection shows its traffic while it
-// lasts; the close is counted when this object goes.
+// lasts; the close is counted when this object goes, and then, when the workload's access log is
+// on, the connection's access log entry is queued to the writer.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string_view>
 
+#include "proxy/access_log_record.h"
 #include "proxy/istio_metrics.h"
 #include "proxy/peer_metadata.h"
 #include "proxy/telemetry_labels.h"
@@ -29,9 +32,18 @@ class ConnectionTelemetry {
   // table was full).
   [[nodiscard]] Counter* sent() { return series_ != nullptr ? &series_->sent : nullptr; }
   [[nodiscard]] Counter* received() { return series_ != nullptr ? &series_->received : nullptr; }
+  // The connection's totals, once its bytes stopped moving (for its access log entry).
+  void set_bytes(std::uint64_t received, std::uint64_t sent) {
+    log_.bytes_received = received;
+    log_.bytes_sent = sent;
+  }
 
  private:
   TcpSeries* series_ = nullptr;
+  Worker& worker_;
+  bool record_log_ = false;
+  std::chrono::steady_clock::time_point start_;
+  AccessLogRecord log_{};
 };
 
 }  // namespace strait::proxy

@@ -134,6 +134,7 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
                                          "the upstream connection refused a new stream");
   }
   worker.stats().upstream_requests_total.add();
+  telemetry.upstream_started();
   if (has_body && !co_await send_body(downstream, in, *up, request, watchdog)) {
     up->reset(NGHTTP2_CANCEL);
     telemetry.add_flag(kFlagDownstreamTermination);
@@ -152,7 +153,10 @@ asio::awaitable<bool> forward_h1_as_h2(Worker& worker, const Snapshot& snapshot,
     out.clear();
     switch (event.kind) {
       case Kind::kHeaders: {
-        if (!head_written) destination.response_edits().apply(event.headers);
+        if (!head_written) {
+          destination.response_edits().apply(event.headers);
+          telemetry.upstream_answered();
+        }
         int status = 502;
         bool has_length = false;
         std::string fields;

@@ -379,6 +379,7 @@ class H2StreamProxy {
         co_return;
       }
       worker_.stats().upstream_requests_total.add();
+      telemetry_.upstream_started();
       first_try = false;
       if (route_timed_out_) up_->reset(NGHTTP2_CANCEL);  // the deadline passed while connecting
       if (replay && !ends_with_head) {
@@ -541,6 +542,7 @@ class H2StreamProxy {
       auto event = co_await up_->receive();
       if (event.kind == Kind::kHeaders && !head_sent) {
         if (per_try_timer_ != nullptr) per_try_timer_->cancel();  // bounds the wait for the head only
+        telemetry_.upstream_answered();
         record_outcome(&event.headers);
         if (retriable_head(event.headers)) {
           const bool again = co_await retry_->again_for_response(deadline_);
@@ -638,6 +640,7 @@ class H2StreamProxy {
     auto up = std::move(outcome.connection);
     telemetry_.set_endpoint(outcome.endpoint);
     worker_.stats().upstream_requests_total.add();
+    telemetry_.upstream_started();
     bool has_length = false;
     std::string head = request_.method + " " + request_.path + " HTTP/1.1\r\nhost: " + request_.authority + "\r\n";
     for (const auto& [name, value] : request_headers_) {
@@ -685,6 +688,7 @@ class H2StreamProxy {
             up->buffer.consume(response.head_size);
             continue;
           }
+          telemetry_.upstream_answered();
           break;
         }
         if (parsed.status == http::ParseStatus::kError || up->buffer.full()) {

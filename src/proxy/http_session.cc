@@ -434,6 +434,7 @@ class HttpSession {
     co_await relay(downstream_, in_, up.stream, up.buffer, watchdog_, sent, received);
     stats_.bytes_received.add(sent.bytes);
     stats_.bytes_sent.add(received.bytes);
+    if (telemetry != nullptr) telemetry->set_bytes(sent.bytes, received.bytes);
     watchdog_.disarm();
     up.stream.close();
   }
@@ -702,6 +703,7 @@ class HttpSession {
       int stale_retries = body_sent && is_idempotent(method) ? 1 : 0;
       while (true) {
         worker_stats.upstream_requests_total.add();
+        telemetry_.upstream_started();
         watchdog_.arm(limits_.stream_idle_timeout, &downstream_, &up->stream);
         // A request held whole is written alone (so that it can be sent again); otherwise the head
         // goes out together with the body bytes already received.
@@ -751,6 +753,7 @@ class HttpSession {
         }
         break;
       }
+      if (head_read == HeadRead::kOk) telemetry_.upstream_answered();
       // Interim responses: 100 Continue releases the body; others (102, 103) are relayed as they are.
       while (head_read == HeadRead::kOk && response.status >= 100 && response.status < 200 &&
              response.status != 101) {

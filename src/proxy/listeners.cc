@@ -68,6 +68,7 @@ asio::awaitable<void> relay_connection(Worker& worker, const DownstreamInfo& inf
                    outcome.connection->buffer, watchdog, sent, received);
     stats.bytes_received.add(sent.bytes);
     stats.bytes_sent.add(received.bytes);
+    telemetry.set_bytes(sent.bytes, received.bytes);
   } else {
     worker.stats().count(outcome.failure);
     spdlog::debug("tcp {}: {}", name_of(kind), outcome.detail);

@@ -11,6 +11,7 @@
 
 #include "common/file.h"
 #include "net/listener.h"
+#include "proxy/access_log_writer.h"
 #include "proxy/admin_server.h"
 #include "proxy/listeners.h"
 #include "proxy/span_exporter.h"
@@ -214,10 +215,16 @@ std::expected<void, std::string> ProxyServer::start() {
                                           static_cast<std::size_t>(count));
   spans_->set_targets(export_targets(config_->tracing));
   spans_->start();
+  auto access_log =
+      AccessLogWriter::open(config_->access_log.path, static_cast<std::size_t>(count));
+  if (!access_log) return std::unexpected("--access-log-file: " + access_log.error());
+  access_log_ = std::move(*access_log);
+  access_log_->start();
   for (int i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));
     workers_.back()->set_snapshot(*snapshot);
     workers_.back()->set_span_exporter(spans_.get());
+    workers_.back()->set_access_log(access_log_.get());
   }
   snapshot_ = *snapshot;
   snapshot_time_ = std::chrono::system_clock::now();

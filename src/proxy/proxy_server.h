@@ -62,6 +62,7 @@ class ProxyServer {
   [[nodiscard]] const std::vector<std::unique_ptr<Worker>>& workers() const { return workers_; }
   // The exporter of the workers' sampled spans (null before start()).
   [[nodiscard]] const SpanExporter* span_exporter() const { return spans_.get(); }
+  [[nodiscard]] const AccessLogWriter* access_log() const { return access_log_.get(); }
   [[nodiscard]] std::chrono::system_clock::time_point snapshot_time() const { return snapshot_time_; }
 
  private:
@@ -94,6 +95,7 @@ class ProxyServer {
   bool draining_ = false;
   int exit_code_ = 0;
   std::unique_ptr<SpanExporter> spans_;  // declared before workers_: destroyed after them
+  std::unique_ptr<AccessLogWriter> access_log_;  // likewise
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context main_io_{1};
   asio::signal_set signals_{main_io_, SIGTERM, SIGINT};

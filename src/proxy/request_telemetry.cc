@@ -2,11 +2,23 @@
 
 #include <charconv>
 
+#include "proxy/access_log_upstream.h"
+#include "proxy/access_log_writer.h"
 #include "proxy/router.h"
 #include "proxy/span_exporter.h"
 #include "proxy/worker.h"
 
 namespace strait::proxy {
+
+namespace {
+
+std::int64_t unix_nanos_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 void RequestTelemetry::begin(const Snapshot& snapshot, std::size_t head_bytes,
                              std::string_view content_type) {
@@ -23,17 +35,27 @@ void RequestTelemetry::begin(const Snapshot& snapshot, std::size_t head_bytes,
   response_bytes_ = 0;
   outgoing_.reset();
   record_span_ = false;
+  upstream_start_ = {};
+  upstream_micros_ = -1;
+  subset_ = nullptr;
+  record_log_ = snapshot.config->access_log.enabled && worker_.access_log() != nullptr;
+  if (record_log_) {
+    log_ = AccessLogRecord{};
+    log_.inbound = info_.kind == ListenerKind::kInbound;
+    log_.start_unix_nanos = unix_nanos_now();
+    log_.downstream_remote_address.assign(info_.source_ip);
+    // The caller: the peer sidecar's verified identity inbound, this workload outbound.
+    log_.downstream_peer.assign(log_.inbound ? std::string_view(info_.peer_identity)
+                                             : std::string_view(snapshot.self_spiffe_id));
+  }
 }
 
-namespace {
-
-std::int64_t unix_nanos_now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+void RequestTelemetry::upstream_answered() {
+  if (upstream_start_ == std::chrono::steady_clock::time_point{}) return;
+  upstream_micros_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - upstream_start_)
+                         .count();
 }
-
-}  // namespace
 
 void RequestTelemetry::begin_span(const TraceHeaders& incoming, const SpanRequest& request) {
   if (snapshot_ == nullptr) return;
@@ -50,6 +72,15 @@ void RequestTelemetry::begin_span(const TraceHeaders& incoming, const SpanReques
         sample(tracing.sampling_percent) ? Sampling::kSampled : Sampling::kNotSampled;
   const SpanId span = new_span_id();
   outgoing_.emplace(context, span, parent);
+  if (record_log_) {
+    log_.trace_id = context.trace_id;
+    log_.method.assign(request.method);
+    log_.authority.assign(request.authority);
+    log_.path.assign(request.path);
+    log_.protocol.assign(request.protocol);
+    log_.request_id.assign(request.request_id);
+    log_.user_agent.assign(request.user_agent);
+  }
   record_span_ = context.sampling == Sampling::kSampled && tracing.report_spans &&
                  worker_.span_exporter() != nullptr;
   if (!record_span_) return;
@@ -72,6 +103,7 @@ void RequestTelemetry::begin_span(const TraceHeaders& incoming, const SpanReques
 void RequestTelemetry::set_destination(const Destination& destination) {
   target_.service = destination.service;
   target_.port = destination.port;
+  subset_ = destination.subset;
 }
 
 void RequestTelemetry::note_grpc_status(std::string_view value) {
@@ -111,6 +143,20 @@ void RequestTelemetry::finish() {
     }
     worker_.span_exporter()->submit(static_cast<std::size_t>(worker_.index()), span_);
     record_span_ = false;
+  }
+  if (record_log_) {
+    record_log_ = false;
+    log_.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now() - start_)
+                               .count();
+    log_.upstream_micros = upstream_micros_;
+    log_.response_code = status_;
+    log_.grpc_status = grpc_ ? grpc_status_ : -1;
+    log_.bytes_received = request_bytes_;
+    log_.bytes_sent = response_bytes_;
+    log_.response_flags.assign(labels.response_flags);
+    write_access_log_upstream(*snapshot_, target_, subset_, log_.inbound, log_);
+    worker_.access_log()->submit(static_cast<std::size_t>(worker_.index()), log_);
   }
   snapshot_ = nullptr;
 }

@@ -1,6 +1,7 @@
 // What one HTTP request reports when it ends: a series of the istio_* metrics
-// (istio_metrics.h), from the sidecar's side of the call, and, when its trace is sampled, this
-// hop's span (a server span inbound, a client span outbound), queued to the span exporter. A
+// (istio_metrics.h), from the sidecar's side of the call; when its trace is sampled, this hop's
+// span (a server span inbound, a client span outbound), queued to the span exporter; and, when the
+// workload's access log is on, its access log entry, queued to the access log writer. A
 // session keeps one and reuses it request after request: begin() when a request head arrives, the
 // setters as the request goes, finish() once its response is out (or it failed). Recording costs no
 // lock and, once the worker's series exist, no allocation: the labels are written into the worker's
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "proxy/access_log_record.h"
 #include "proxy/local_reply.h"
 #include "proxy/peer_metadata.h"
 #include "proxy/span_record.h"
@@ -23,6 +25,7 @@ namespace strait::proxy {
 class Worker;
 struct DownstreamInfo;
 struct Destination;
+struct EndpointSubset;
 
 class RequestTelemetry {
  public:
@@ -55,7 +58,8 @@ class RequestTelemetry {
 
   // Tracing: continues the request's trace context (or starts a trace) with this hop's span,
   // sampled as an incoming decision says, else by the workload's sampling percentage. After
-  // begin(); the request's fields are copied into the span when it is sampled.
+  // begin(); the request's fields are copied into the span when it is sampled, and into the
+  // access log entry when the log is on.
   struct SpanRequest {
     std::string_view method, authority, path, protocol, request_id, user_agent;
   };
@@ -67,7 +71,12 @@ class RequestTelemetry {
   // The request id the proxy generated (the request came without one).
   void set_request_id(std::string_view id) {
     if (record_span_) span_.request_id.assign(id);
+    if (record_log_) log_.request_id.assign(id);
   }
+  // An attempt's request went to the upstream; its response head arrived. The access log's
+  // upstream_service_time is the last attempt's.
+  void upstream_started() { upstream_start_ = std::chrono::steady_clock::now(); }
+  void upstream_answered();
 
   // Records the request (nothing when none began) and makes the telemetry ready for the next.
   void finish();
@@ -88,6 +97,11 @@ class RequestTelemetry {
   std::optional<OutgoingTraceHeaders> outgoing_;
   bool record_span_ = false;
   SpanRecord span_{};
+  std::chrono::steady_clock::time_point upstream_start_{};
+  std::int64_t upstream_micros_ = -1;
+  const EndpointSubset* subset_ = nullptr;
+  bool record_log_ = false;
+  AccessLogRecord log_{};
 };
 
 // Finishes a session's request telemetry when a request's handling ends, whichever way it ends.

@@ -179,7 +179,9 @@ std::expected<std::shared_ptr<const Snapshot>, std::string> build_snapshot(
     resolved.route_index = RouteIndex::build(routes);
   }
   const WorkloadIdentity& self = config->workload;
-  snapshot->self_labels = workload_labels(self.name, self.ns, self.spiffe_id(), self.labels);
+  snapshot->self_spiffe_id = self.spiffe_id();
+  snapshot->self_labels =
+      workload_labels(self.name, self.ns, snapshot->self_spiffe_id, self.labels);
   snapshot->peer_metadata = encode_peer_metadata(snapshot->self_labels);
   snapshot->built_at = std::chrono::system_clock::now();
   for (const auto& inbound : config->inbound_services) {

@@ -124,6 +124,7 @@ struct Snapshot {
   // Telemetry: this workload's labels, its peer metadata text (peer_metadata.h) and the labels of
   // the services it serves (parallel to config->inbound_services).
   WorkloadLabels self_labels;
+  std::string self_spiffe_id;  // this workload's identity (the caller, in outbound access logs)
   std::string peer_metadata;
   std::vector<ServiceLabels> inbound_labels;
   // When the snapshot was built (system clock), for strait_config_age_seconds.

@@ -27,6 +27,7 @@
 namespace strait::proxy {
 
 class SpanExporter;
+class AccessLogWriter;
 
 // A downstream connection as the drain logic sees it.
 struct TrackedConnection {
@@ -89,6 +90,8 @@ class Worker {
   // worker runs; the exporter outlives it.
   void set_span_exporter(SpanExporter* exporter) { span_exporter_ = exporter; }
   [[nodiscard]] SpanExporter* span_exporter() const { return span_exporter_; }
+  void set_access_log(AccessLogWriter* writer) { access_log_ = writer; }
+  [[nodiscard]] AccessLogWriter* access_log() const { return access_log_; }
 
   // Any thread.
   [[nodiscard]] WorkerStats& stats() { return stats_; }
@@ -104,6 +107,7 @@ class Worker {
   IstioMetrics istio_metrics_;
   std::string label_buffer_;
   SpanExporter* span_exporter_ = nullptr;
+  AccessLogWriter* access_log_ = nullptr;
   std::unordered_map<std::string, std::size_t> round_robin_;
   std::unordered_map<std::string, RetryLoad> retry_loads_;
   std::unordered_map<std::string, std::int64_t> endpoint_requests_;

@@ -70,6 +70,11 @@ TEST(TelemetryPolicy, SpanReportingAndAccessLogging) {
   const auto ops = effective_telemetry(std::vector{mesh, quiet}, "ops", {});
   EXPECT_TRUE(ops.report_spans);
   EXPECT_TRUE(ops.access_log);
+  EXPECT_EQ(ops.access_log_decided_by, std::vector<std::string>{"strait-system/mesh"});
+  EXPECT_TRUE(ops.tracing_decided_by.empty()) << "the mesh's resource sets no tracing";
+  EXPECT_EQ(shop.tracing_decided_by, std::vector<std::string>{"shop/quiet"});
+  EXPECT_EQ(shop.access_log_decided_by,
+            (std::vector<std::string>{"strait-system/mesh", "shop/quiet"}));
 }
 
 }  // namespace

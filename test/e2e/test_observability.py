@@ -45,6 +45,21 @@ spec:
   - providers: [{name: strait}, {name: otel}, {name: zipkin}]
     randomSamplingPercentage: 100
 """
+# Access logs on in both namespaces, off for frontend's workloads alone (a workload's own Telemetry
+# overrides its namespace's).
+ACCESS_LOGS = "---\n".join(f"""apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {{name: access-logs, namespace: {ns}}}
+spec:
+  accessLogging: [{{providers: [{{name: envoy}}]}}]
+""" for ns in ("shop", "ops")) + """---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: frontend-quiet, namespace: shop}
+spec:
+  selector: {matchLabels: {app: frontend}}
+  accessLogging: [{disabled: true}]
+"""
 # The sidecars each request crosses, loadgen -> web -> frontend -> backend: (service, kind), in
 # the order of the trace's parent links.
 TRACE_HOPS = [("loadgen.ops", "client"), ("web-v1.shop", "server"), ("web-v1.shop", "client"),
@@ -95,25 +110,29 @@ class ObservabilityTest(unittest.TestCase):
         cls.db = TcpEchoApp()
         for app in (cls.backend_v1, cls.backend_v2, cls.db):
             cls.cleanups.append(app.stop)
-        mesh.proxy("backend-v1", "shop", "backend", services=["backend:9080"], app_port=cls.backend_v1.port,
+        def proxy(name, *args, **kw):  # each sidecar writes its access log to a file of its own
+            return mesh.proxy(name, *args, extra_args=["--access-log-file", cls.access_log_path(name)], **kw)
+
+        proxy("backend-v1", "shop", "backend", services=["backend:9080"], app_port=cls.backend_v1.port,
                    labels={"app": "backend", "version": "v1"})
-        mesh.proxy("backend-v2", "shop", "backend", services=["backend:9080"], app_port=cls.backend_v2.port,
+        proxy("backend-v2", "shop", "backend", services=["backend:9080"], app_port=cls.backend_v2.port,
                    labels={"app": "backend", "version": "v2"})
-        mesh.proxy("db-v1", "shop", "db", services=["db:5432:tcp"], app_port=cls.db.port, labels={"app": "db"})
+        proxy("db-v1", "shop", "db", services=["db:5432:tcp"], app_port=cls.db.port, labels={"app": "db"})
         # Each chained app calls the next service through its own sidecar's outbound listener.
         cls.frontend_app = ChainApp("frontend", "http://backend.shop:9080")
         cls.cleanups.append(cls.frontend_app.stop)
-        cls.frontend_app.proxy = mesh.proxy(
+        cls.frontend_app.proxy = proxy(
             "frontend-v1", "shop", "frontend", services=["frontend:9080"], app_port=cls.frontend_app.port,
             labels={"app": "frontend", "version": "v1"}).outbound
         cls.web_app = ChainApp("web", "http://frontend.shop:9080")
         cls.cleanups.append(cls.web_app.stop)
-        cls.web_app.proxy = mesh.proxy("web-v1", "shop", "web", services=["web:9080"], app_port=cls.web_app.port,
+        cls.web_app.proxy = proxy("web-v1", "shop", "web", services=["web:9080"], app_port=cls.web_app.port,
                                        labels={"app": "web", "version": "v1"}).outbound
         cls.db_port = free_port()
-        cls.loadgen = mesh.proxy("loadgen", "ops", "loadgen", labels={"app": "loadgen"},
+        cls.loadgen = proxy("loadgen", "ops", "loadgen", labels={"app": "loadgen"},
                                  upstreams=[f"127.0.0.1:{cls.db_port}=db.shop:5432"])
         mesh.apply(NO_RETRIES)
+        mesh.apply(ACCESS_LOGS)
         cls.synced_version = mesh.wait_synced(len(mesh.proxies))
         cls.proxies = {p.name: p for p in mesh.proxies}
         cls.prometheus = Prometheus(cls.workdir, {
@@ -169,6 +188,81 @@ class ObservabilityTest(unittest.TestCase):
             s.shutdown(socket.SHUT_WR)
             while s.recv(65536):
                 pass
+
+    @classmethod
+    def access_log_path(cls, proxy_name):
+        return os.path.join(cls.workdir, f"{proxy_name}.access.log")
+
+    def access_log(self, proxy_name, kind, count, timeout=10):
+        """The JSON entries of `kind` ("http", "tcp") in a sidecar's access log, once it holds
+        `count` of them (the writer flushes every 50 ms)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = []
+            if os.path.exists(self.access_log_path(proxy_name)):
+                with open(self.access_log_path(proxy_name)) as f:
+                    entries = [json.loads(line) for line in f if line.strip()]
+            entries = [e for e in entries if e["kind"] == kind]
+            if len(entries) >= count or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.1)
+
+    def test_access_log_a_line_per_request_on_both_sides(self):
+        calls = self.warmup + REQUESTS
+        client = self.access_log("loadgen", "http", calls)
+        self.assertEqual(len(client), calls)
+        server = {e["request_id"]: e for e in self.access_log("web-v1", "http", 2 * calls)
+                  if e["direction"] == "inbound"}
+        self.assertEqual(len(server), calls)
+        ok = [e for e in client if e["response_code"] == 200]
+        self.assertTrue(ok, client[:3])
+        entry = ok[0]
+        self.assertEqual(entry["direction"], "outbound")
+        self.assertEqual((entry["method"], entry["path"], entry["protocol"]), ("GET", "/items", "HTTP/1.1"))
+        self.assertEqual(entry["authority"], "web.shop:9080")
+        self.assertEqual(entry["upstream_cluster"], "outbound|9080||web.shop.svc.cluster.local")
+        self.assertRegex(entry["upstream_host"], r"^127\.0\.0\.1:\d+$")
+        self.assertEqual(entry["downstream_peer_principal"], spiffe("ops", "loadgen"))
+        self.assertRegex(entry["trace_id"], "^[0-9a-f]{32}$")
+        self.assertRegex(entry["start_time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertGreaterEqual(entry["duration"], BACKEND_DELAY_MS)
+        self.assertIsNotNone(entry["upstream_service_time"])
+        self.assertGreater(entry["bytes_sent"], 0)
+        self.assertIn("Python-urllib", entry["user_agent"])
+        # The server side of the same request: the caller's verified identity, the same ids.
+        inbound = server[entry["request_id"]]
+        self.assertEqual(inbound["downstream_peer_principal"], spiffe("ops", "loadgen"))
+        self.assertEqual(inbound["upstream_cluster"], "inbound|9080||")
+        self.assertEqual(inbound["upstream_host"], f"127.0.0.1:{self.web_app.port}")
+        self.assertEqual(inbound["trace_id"], entry["trace_id"])
+        self.assertEqual(inbound["response_code"], 200)
+        # The failing endpoint's answers are in its own sidecar's log.
+        failed = self.access_log("backend-v2", "http", 1)
+        self.assertTrue(failed and all(e["response_code"] == 503 for e in failed), failed[:3])
+        self.assertTrue(all(e["downstream_peer_principal"] == spiffe("shop", "frontend") for e in failed))
+
+    def test_access_log_off_for_one_workload(self):
+        self.assertEqual(self.access_log("frontend-v1", "http", 1, timeout=1), [])
+        dump = json.loads(self.proxies["frontend-v1"].get("/config_dump")[1])["access_log"]
+        self.assertFalse(dump["enabled"])
+        self.assertIn("shop/frontend-quiet", dump["decided_by"])
+        dump = json.loads(self.proxies["web-v1"].get("/config_dump")[1])["access_log"]
+        self.assertTrue(dump["enabled"])
+        self.assertEqual(dump["path"], self.access_log_path("web-v1"))
+
+    def test_access_log_a_line_per_tcp_connection(self):
+        for proxy, direction, principal in (("loadgen", "outbound", spiffe("ops", "loadgen")),
+                                            ("db-v1", "inbound", spiffe("ops", "loadgen"))):
+            entries = self.access_log(proxy, "tcp", 1)
+            self.assertEqual(len(entries), 1, entries)
+            entry = entries[0]
+            self.assertEqual(entry["direction"], direction)
+            self.assertIsNone(entry["response_code"])
+            self.assertEqual(entry["downstream_peer_principal"], principal)
+            self.assertEqual((entry["bytes_received"], entry["bytes_sent"]), (1000, 1003))
+        self.assertEqual(self.access_log("loadgen", "tcp", 1)[0]["upstream_cluster"],
+                         "outbound|5432||db.shop.svc.cluster.local")
+        self.assertEqual(self.access_log("db-v1", "tcp", 1)[0]["upstream_cluster"], "inbound|5432||")
 
     @classmethod
     def tearDownClass(cls):

@@ -236,6 +236,22 @@ TEST(BootstrapTest, TracingSamplingAndReceivers) {
             "tracing.otlp: must be an http:// URL");
 }
 
+TEST(BootstrapTest, AccessLogOffUnlessTheFileTurnsItOn) {
+  auto none = parse_bootstrap(minimal_with(""), "/base");
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_FALSE(none->access_log.enabled);
+  EXPECT_TRUE(none->access_log.path.empty());
+  auto on =
+      parse_bootstrap(minimal_with("accessLog: {enabled: true, path: /var/log/a.log}\n"), "/base");
+  ASSERT_TRUE(on) << on.error();
+  EXPECT_TRUE(on->access_log.enabled);
+  EXPECT_EQ(on->access_log.path, "/var/log/a.log");
+  EXPECT_EQ(parse_error(minimal_with("accessLog: {enabled: maybe}\n")).substr(0, 17),
+            "accessLog.enabled");
+  EXPECT_NE(parse_error(minimal_with("accessLog: {format: text}\n")).find("accessLog"),
+            std::string::npos);
+}
+
 TEST(BootstrapTest, PeerAuthenticationIsStrictUnlessTheFileSaysOtherwise) {
   auto strict = parse_bootstrap(R"(
 tls: {certificateChain: c.pem, privateKey: k.pem, trustBundle: b.pem}
