@@ -10,6 +10,8 @@ packages=(
   libasio-dev libssl-dev libnghttp2-dev libre2-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
+  # the sample application of the demo
+  libcpp-httplib-dev
   # test clients and tools
   curl openssl nghttp2-client python3 python3-grpcio procps iproute2 testssl.sh prometheus
 )

@@ -532,6 +532,19 @@ ApiResponse ConfigApi::service(std::string_view ns, std::string_view name) {
     if (written == name && resource_ns == ns) return true;
     return written == std::string(name) + "." + std::string(ns) || written == std::string(name) + "." + std::string(ns) + ".svc";
   };
+  // A policy with a selector belongs to the service when it selects one of its endpoints.
+  const json endpoints = out.value("endpoints", json::array());
+  auto selects_an_endpoint = [&](const json& rendered) {
+    const json wanted =
+        rendered["spec"].value("selector", json::object()).value("matchLabels", json::object());
+    if (wanted.empty()) return true;
+    return std::ranges::any_of(endpoints, [&](const json& e) {
+      const json labels = e.value("labels", json::object());
+      return std::ranges::all_of(wanted.items(), [&](const auto& want) {
+        return labels.contains(want.key()) && labels[want.key()] == want.value();
+      });
+    });
+  };
   json routes = json::array();
   json rules = json::array();
   json policies = json::array();
@@ -554,7 +567,8 @@ ApiResponse ConfigApi::service(std::string_view ns, std::string_view name) {
       const std::string h = rendered["spec"].value("host", "");
       if (names_service(h, r.ns)) rules.push_back(rendered);
     } else if (r.kind == "PeerAuthentication" || r.kind == "AuthorizationPolicy" || r.kind == "RequestAuthentication") {
-      if (r.ns == ns || r.ns == "strait-system") policies.push_back(rendered);
+      if ((r.ns == ns || r.ns == "strait-system") && selects_an_endpoint(rendered))
+        policies.push_back(rendered);
     }
   }
   out["virtualServices"] = routes;

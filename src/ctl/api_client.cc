@@ -51,6 +51,10 @@ std::expected<std::string, std::string> load_token(const std::string& token_file
       "no credential: set STRAIT_TOKEN or pass --token-file (straitd writes DATA_DIR/admin.token)");
 }
 
+std::expected<std::string, std::string> load_token_file(const std::string& path) {
+  return read_token_file(path, "token file");
+}
+
 std::string url_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

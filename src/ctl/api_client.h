@@ -22,6 +22,9 @@ inline constexpr std::string_view kDefaultServer = "http://127.0.0.1:15014";
 [[nodiscard]] std::expected<std::string, std::string> load_token(
     const std::string& token_file_flag);
 
+// The credential held in `path` (whitespace trimmed), as straitd writes DATA_DIR/admin.token.
+[[nodiscard]] std::expected<std::string, std::string> load_token_file(const std::string& path);
+
 // Percent-encodes everything but RFC 3986's unreserved characters.
 [[nodiscard]] std::string url_encode(std::string_view text);
 

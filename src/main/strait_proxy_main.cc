@@ -59,7 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--service-account", f.service_account, "Workload service account");
   app.add_option("--workload", f.workload, "Workload name");
   app.add_option("--labels", f.labels, "Workload labels k=v,k=v");
-  app.add_option("--service", f.services, "Served service NAME:PORT[:PROTOCOL] (repeatable)");
+  app.add_option("--service", f.services,
+                 "Served service NAME:PORT[:PROTOCOL[:APP_PORT]] (repeatable; APP_PORT defaults to "
+                 "--app-port)");
   app.add_option("--app-port", f.app_port, "The application's port on 127.0.0.1")->check(CLI::Range(1, 65535));
   app.add_option("--inbound-addr", f.inbound_addr, "Inbound (mTLS) listener ADDR:PORT");
   app.add_option("--advertise-addr", f.advertise_addr,

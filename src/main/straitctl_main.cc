@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ctl/commands.h"
+#include "ctl/demo.h"
 
 int main(int argc, char** argv) {
   using namespace strait::ctl;
@@ -141,6 +142,23 @@ int main(int argc, char** argv) {
   auto* token_revoke = token->add_subcommand("revoke", "Revoke a join token");
   token_revoke->add_option("ID", token_id, "The token's id (the part after strait-join.)")->required();
 
+  DemoOptions demo_options;
+  auto* demo = app.add_subcommand(
+      "demo", "Start a live local mesh: straitd, sample services with sidecars, traffic");
+  demo->add_option("--api-port", demo_options.api_port,
+                   "straitd's API port on 127.0.0.1 (0: a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  demo->add_option("--grpc-port", demo_options.grpc_port,
+                   "straitd's gRPC port on 127.0.0.1 (0: a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  demo->add_option(
+      "--dir", demo_options.dir,
+      "Keep the data, tokens and logs here (default: a temporary directory, removed at the stop)");
+  demo->add_option("--duration", demo_options.duration,
+                   "Stop after this long (e.g. 10m; default: at Ctrl-C)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -177,5 +195,6 @@ int main(int argc, char** argv) {
   if (token_create->parsed()) return run_token_create(global, token_ns, token_sa, token_ttl);
   if (token_list->parsed()) return run_token_list(global);
   if (token_revoke->parsed()) return run_token_revoke(global, token_id);
+  if (demo->parsed()) return run_demo(demo_options);
   return 2;
 }

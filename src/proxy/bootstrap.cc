@@ -420,21 +420,39 @@ std::expected<InboundService, std::string> parse_service_flag(std::string_view t
   InboundService s;
   const auto first = text.find(':');
   if (first == std::string_view::npos || first == 0)
-    return std::unexpected("--service '" + std::string(text) + "' is not NAME:PORT[:PROTOCOL]");
+    return std::unexpected("--service '" + std::string(text) +
+                           "' is not NAME:PORT[:PROTOCOL[:APP_PORT]]");
   s.name = text.substr(0, first);
   std::string_view rest = text.substr(first + 1);
   std::string_view port = rest;
+  std::string_view app_port;
   if (const auto second = rest.find(':'); second != std::string_view::npos) {
     port = rest.substr(0, second);
-    auto proto = parse_protocol(rest.substr(second + 1));
+    std::string_view protocol = rest.substr(second + 1);
+    if (const auto third = protocol.find(':'); third != std::string_view::npos) {
+      app_port = protocol.substr(third + 1);
+      protocol = protocol.substr(0, third);
+    }
+    auto proto = parse_protocol(protocol);
     if (!proto) return std::unexpected("--service '" + std::string(text) + "': " + proto.error());
     s.protocol = *proto;
   }
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+  const auto port_number = [](std::string_view digits) -> std::uint16_t {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 || value > 65535)
+      return 0;
+    return static_cast<std::uint16_t>(value);
+  };
+  s.port = port_number(port);
+  if (s.port == 0)
     return std::unexpected("--service '" + std::string(text) + "': port must be from 1 to 65535");
-  s.port = static_cast<std::uint16_t>(value);
+  if (!app_port.empty() || rest.ends_with(':')) {
+    s.target_port = port_number(app_port);
+    if (s.target_port == 0)
+      return std::unexpected("--service '" + std::string(text) +
+                             "': the application's port must be from 1 to 65535");
+  }
   return s;
 }
 

@@ -19,7 +19,8 @@ namespace strait::proxy {
 // Flag value parsers shared by the bootstrap file and the command line.
 [[nodiscard]] std::expected<HostPort, std::string> parse_host_port(std::string_view text);
 [[nodiscard]] std::expected<Protocol, std::string> parse_protocol(std::string_view text);
-// "reviews:9080[:http]" (the --service flag).
+// "reviews:9080[:http[:19080]]" (the --service flag): the last field is the application's port for
+// this service port (default: --app-port).
 [[nodiscard]] std::expected<InboundService, std::string> parse_service_flag(std::string_view text);
 // "127.0.0.1:17001=ratings:9080" (the --upstream flag).
 [[nodiscard]] std::expected<UpstreamBinding, std::string> parse_upstream_flag(std::string_view text);

@@ -590,12 +590,23 @@ TEST(ParseServiceFlagTest, NamePortAndProtocol) {
   ASSERT_TRUE(s) << s.error();
   EXPECT_EQ(s->port, 9090);
   EXPECT_EQ(s->protocol, Protocol::kGrpc);
+  s = parse_service_flag("reviews:9090:grpc:19091");  // its own application port
+  ASSERT_TRUE(s) << s.error();
+  EXPECT_EQ(s->port, 9090);
+  EXPECT_EQ(s->protocol, Protocol::kGrpc);
+  EXPECT_EQ(s->target_port, 19091);
 }
 
 TEST(ParseServiceFlagTest, Refusals) {
+  EXPECT_EQ(parse_service_flag("reviews:9090:grpc:0").error(),
+            "--service 'reviews:9090:grpc:0': the application's port must be from 1 to 65535");
+  EXPECT_FALSE(parse_service_flag("reviews:9090:grpc:"));
+  EXPECT_FALSE(parse_service_flag("reviews:9090:grpc:1x"));
+  EXPECT_FALSE(parse_service_flag("reviews:9090::19091"));
   EXPECT_EQ(parse_service_flag("reviews").error(),
-            "--service 'reviews' is not NAME:PORT[:PROTOCOL]");
-  EXPECT_EQ(parse_service_flag(":9080").error(), "--service ':9080' is not NAME:PORT[:PROTOCOL]");
+            "--service 'reviews' is not NAME:PORT[:PROTOCOL[:APP_PORT]]");
+  EXPECT_EQ(parse_service_flag(":9080").error(),
+            "--service ':9080' is not NAME:PORT[:PROTOCOL[:APP_PORT]]");
   EXPECT_EQ(parse_service_flag("reviews:0").error(),
             "--service 'reviews:0': port must be from 1 to 65535");
   EXPECT_FALSE(parse_service_flag("reviews:70000"));

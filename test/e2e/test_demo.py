@@ -1,0 +1,182 @@
+"""straitctl demo end to end: the whole demo mesh from the built binaries, run for about a minute,
+then checked through its sidecars' metrics (the canary share, the ejection of the flaky instance,
+the authorization policy, mTLS, gRPC) and stopped with Ctrl-C (SIGINT), after which no process it
+started may be left."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from harness import BIN_DIR
+from test_observability import samples
+
+CTL_BIN = os.path.join(BIN_DIR, "straitctl")
+TRAFFIC_SECONDS = 55  # with the start, about a minute
+
+
+def requests_total(workload):
+    with urllib.request.urlopen(f"http://{workload['admin']}/stats/prometheus", timeout=5) as r:
+        text = r.read().decode()
+    return text, samples(text, "istio_requests_total")
+
+
+def total(series, **labels):
+    return sum(v for l, v in series if all(l.get(k) == want for k, want in labels.items()))
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def processes_mentioning(text):
+    """Pids whose command line contains `text` (the demo's directory is in every child's flags)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+class DemoTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="strait-demo-e2e-")
+        cls.dir = os.path.join(cls.tmp, "demo")
+        cls.out = open(os.path.join(cls.tmp, "straitctl.out"), "w")
+        # --duration is a safety net only: the test stops it with SIGINT, as Ctrl-C does.
+        cls.proc = subprocess.Popen([CTL_BIN, "demo", "--api-port", "0", "--grpc-port", "0", "--dir", cls.dir,
+                                     "--duration", "300s"], stdout=cls.out, stderr=subprocess.STDOUT)
+        state_path = os.path.join(cls.dir, "demo.json")
+        deadline = time.monotonic() + 90
+        while not os.path.exists(state_path):
+            if cls.proc.poll() is not None or time.monotonic() > deadline:
+                cls.stop_demo()
+                raise AssertionError("straitctl demo did not start:\n" + cls.output())
+            time.sleep(0.2)
+        time.sleep(0.2)  # written in one go; let the write finish
+        with open(state_path) as f:
+            cls.state = json.load(f)
+        cls.workloads = {w["name"]: w for w in cls.state["workloads"]}
+        cls.started_at = time.monotonic()
+
+    @classmethod
+    def output(cls):
+        with open(os.path.join(cls.tmp, "straitctl.out")) as f:
+            return f.read()
+
+    @classmethod
+    def stop_demo(cls):
+        if cls.proc.poll() is None:
+            cls.proc.send_signal(signal.SIGINT)
+            try:
+                cls.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                cls.proc.kill()
+                cls.proc.wait()
+        cls.out.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_demo()
+        for pid in processes_mentioning(cls.dir):  # only after a failure above
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_1_the_mesh_does_what_the_demo_says_then_ctrl_c_leaves_nothing(self):
+        banner = self.output()
+        self.assertIn("The strait demo is running", banner)
+        self.assertIn(self.state["api"], banner)
+        remaining = TRAFFIC_SECONDS - (time.monotonic() - self.started_at)
+        if remaining > 0:
+            time.sleep(remaining)
+
+        _, frontend = requests_total(self.workloads["frontend-v1"])
+        # The canary: 80/20 between catalog's subsets, as frontend's sidecar reports it.
+        v1 = total(frontend, reporter="source", destination_workload="catalog-v1")
+        v2 = total(frontend, reporter="source", destination_workload="catalog-v2")
+        self.assertGreater(v1 + v2, 100, frontend)
+        self.assertTrue(0.10 <= v2 / (v1 + v2) <= 0.32, (v1, v2))
+        self.assertEqual(total(frontend, reporter="source", destination_app="catalog", response_code="200"), v1 + v2)
+
+        # The flaky instance: its 503s are retried (loadgen sees none), and it is ejected.
+        text, loadgen = requests_total(self.workloads["loadgen"])
+        calls = total(loadgen, reporter="source", destination_workload="frontend-v1")
+        self.assertEqual(total(loadgen, reporter="source", destination_workload="frontend-v1", response_code="200"),
+                         calls, loadgen)
+        _, flaky = requests_total(self.workloads["inventory-2"])
+        _, healthy = requests_total(self.workloads["inventory-1"])
+        self.assertGreater(total(flaky, reporter="destination", response_code="503"), 0, flaky)
+        self.assertGreater(total(healthy, reporter="destination"), total(flaky, reporter="destination"))
+        frontend_text, _ = requests_total(self.workloads["frontend-v1"])
+        ejections = [float(line.split()[-1]) for line in frontend_text.splitlines()
+                     if line.startswith("strait_outlier_ejections_total")]
+        self.assertTrue(ejections and ejections[0] >= 1, ejections)
+
+        # The policy: scanner's calls reach catalog's sidecars and are refused there, over mTLS.
+        refused = 0
+        for name in ("catalog-v1", "catalog-v2"):
+            _, catalog = requests_total(self.workloads[name])
+            refused += total(catalog, reporter="destination", source_workload="scanner", response_code="403")
+            self.assertEqual(total(catalog, reporter="destination", source_workload="scanner", response_code="200"), 0)
+            self.assertEqual(total(catalog, reporter="destination", connection_security_policy="mutual_tls"),
+                             total(catalog, reporter="destination"))
+        self.assertGreater(refused, 10)
+
+        # gRPC: frontend -> reviews, with its status.
+        self.assertGreater(total(frontend, reporter="source", destination_app="reviews", request_protocol="grpc",
+                                 grpc_response_status="0"), 100)
+
+        # The commands the banner suggests work against the demo, and describe lists a service's
+        # own policies only (the selector of catalog-callers picks catalog's workloads).
+        env = dict(os.environ, STRAIT_SERVER=self.state["api"], STRAIT_TOKEN_FILE=self.state["token_file"])
+        ctl = lambda *args: subprocess.run([CTL_BIN, *args], env=env, capture_output=True, text=True,
+                                           timeout=30, check=True).stdout
+        self.assertEqual(ctl("proxy-status").count("SYNCED"), len(self.workloads))
+        self.assertIn("AuthorizationPolicy demo/catalog-callers", ctl("describe", "service", "catalog", "-n", "demo"))
+        inventory = ctl("describe", "service", "inventory", "-n", "demo")
+        self.assertNotIn("catalog-callers", inventory)
+        self.assertIn("PeerAuthentication strait-system/default", inventory)
+        self.assertIn("frontend-v1.demo", ctl("traces", "--service", "frontend-v1.demo", "--limit", "3"))
+
+        # Ctrl-C stops everything it started.
+        pids = [self.state["straitd_pid"]] + [w[k] for w in self.state["workloads"] for k in ("sidecar_pid", "app_pid")]
+        self.assertTrue(all(alive(p) for p in pids))
+        self.proc.send_signal(signal.SIGINT)
+        self.assertEqual(self.proc.wait(timeout=30), 0, self.output())
+        self.assertEqual([p for p in pids if alive(p)], [])
+        self.assertEqual(processes_mentioning(self.dir), [])
+        self.assertIn(f"stopped {len(pids)} processes", self.output())
+
+    def test_2_a_taken_port_is_refused_before_anything_starts(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            r = subprocess.run([CTL_BIN, "demo", "--api-port", str(port), "--grpc-port", "0"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"127.0.0.1:{port} is in use", r.stderr)
+        self.assertIn("stopped 0 processes; removed /tmp/strait-demo-", r.stdout)
+        removed = r.stdout.rsplit("removed ", 1)[1].strip()
+        self.assertFalse(os.path.exists(removed))
+
+
+if __name__ == "__main__":
+    unittest.main()
