@@ -8,6 +8,7 @@
 #include <random>
 
 #include "agent/mesh_view.h"
+#include "agent/traffic_report.h"
 #include "proxy/proxy_server.h"
 #include "strait/mesh/v1/mesh.grpc.pb.h"
 #include "tls/control_plane_name.h"
@@ -23,6 +24,9 @@ using Stream = grpc::ClientReaderWriter<mesh::v1::DiscoveryRequest, mesh::v1::Di
 constexpr auto kInitialBackoff = std::chrono::milliseconds(250);
 constexpr auto kMaxBackoff = std::chrono::milliseconds(4000);
 constexpr auto kSignDeadline = std::chrono::seconds(10);
+// How often the proxy tells straitd its request totals (the live traffic view's resolution is 10
+// s).
+constexpr auto kTrafficReportInterval = std::chrono::seconds(5);
 
 // Doubles up to kMaxBackoff; each wait is the current step +-25%, so that proxies that lost straitd
 // together do not return together.
@@ -170,6 +174,7 @@ ControlPlaneClient::~ControlPlaneClient() {
   request_stop();
   if (discovery_thread_.joinable()) discovery_thread_.join();
   if (identity_thread_.joinable()) identity_thread_.join();
+  if (traffic_thread_.joinable()) traffic_thread_.join();
 }
 
 void ControlPlaneClient::request_stop() {
@@ -242,6 +247,7 @@ void ControlPlaneClient::start(proxy::ProxyServer& server) {
                                                                       : state_->options.advertise_address;
   discovery_thread_ = std::thread([this] { discovery_loop(); });
   identity_thread_ = std::thread([this] { identity_loop(); });
+  traffic_thread_ = std::thread([this] { traffic_loop(); });
 }
 
 void ControlPlaneClient::discovery_loop() {
@@ -365,6 +371,21 @@ void ControlPlaneClient::discovery_loop() {
                  status.error_message().empty() ? "closed" : status.error_message(),
                  applied_version.empty() ? "none" : applied_version, wait.count());
     if (!s.sleep_for(wait)) return;
+  }
+}
+
+void ControlPlaneClient::traffic_loop() {
+  auto& s = *state_;
+  while (s.sleep_for(kTrafficReportInterval)) {
+    {
+      std::lock_guard lock(s.mutex);
+      if (s.stream == nullptr) continue;  // reconnecting: the next stream gets the totals
+    }
+    std::vector<const proxy::IstioMetrics*> metrics;
+    for (const auto& worker : s.server->workers()) metrics.push_back(&worker->istio_metrics());
+    mesh::v1::DiscoveryRequest request;
+    *request.mutable_traffic() = collect_traffic_report(metrics);
+    if (request.traffic().series_size() > 0) s.write(request);
   }
 }
 

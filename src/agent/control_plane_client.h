@@ -1,9 +1,10 @@
 // The proxy's side of straitd's gRPC port: its identity (a key made here, a CSR sent, renewals at
 // half-life) and its config (the discovery stream: register, apply each pushed view, ACK or NACK).
 //
-// Threads: two of its own, beside the proxy's main thread and workers. The discovery thread holds
+// Threads: three of its own, beside the proxy's main thread and workers. The discovery thread holds
 // the stream (blocking gRPC calls), hands each view to the main thread and waits for the verdict;
-// the identity thread sleeps until the certificate's half-life, then renews it. Neither touches
+// the identity thread sleeps until the certificate's half-life, then renews it; the traffic
+// thread writes a traffic report on the stream every 5 s (traffic_report.h). Neither touches
 // the data path: new config and certificates reach the workers as snapshots, as from files.
 #pragma once
 
@@ -54,11 +55,13 @@ class ControlPlaneClient {
   struct State;
   void discovery_loop();
   void identity_loop();
+  void traffic_loop();
   void renew_until_stopped();
   void farewell();
   std::unique_ptr<State> state_;
   std::thread discovery_thread_;
   std::thread identity_thread_;
+  std::thread traffic_thread_;
 };
 
 }  // namespace strait::agent

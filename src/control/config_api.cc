@@ -17,6 +17,7 @@
 #include "control/mesh_hub.h"
 #include "control/root_rotation.h"
 #include "control/trace_api.h"
+#include "control/traffic_api.h"
 #include "control/view_compiler.h"
 #include "tls/control_plane_name.h"
 
@@ -117,6 +118,10 @@ void ConfigApi::set_collector(TraceStore* store, std::string collector_token) {
   collector_token_ = std::move(collector_token);
 }
 
+void ConfigApi::set_traffic(const TrafficStore* store) {
+  traffic_ = store == nullptr ? nullptr : std::make_unique<TrafficApi>(*store);
+}
+
 ApiResponse ConfigApi::handle(const ApiRequest& request) {
   const auto question = request.target.find('?');
   const std::string_view path = request.target.substr(0, question);
@@ -139,6 +144,14 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
   } else if (path == "/api/v1/traces" || path.starts_with("/api/v1/traces/")) {
     response =
         traces(request.method, path.substr(std::string_view("/api/v1/traces").size()), query);
+  } else if (path == "/api/v1/traffic" || path == "/api/v1/traffic/series") {
+    if (traffic_ == nullptr) {
+      response = error(404, "this server keeps no traffic view");
+    } else if (request.method != "GET") {
+      response = error(405, "use GET on traffic");
+    } else {
+      response = path == "/api/v1/traffic" ? traffic_->summary(query) : traffic_->series(query);
+    }
   } else if (path == "/api/v1/apply") {
     response = request.method == "POST" ? apply(query, request.body) : error(405, "use POST for apply");
   } else if (path == "/api/v1/version") {

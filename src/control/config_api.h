@@ -39,6 +39,8 @@ namespace strait::control {
 class MeshHub;
 class RootRotation;
 class TraceApi;
+class TrafficApi;
+class TrafficStore;
 class TraceStore;
 
 struct ApiRequest {
@@ -70,6 +72,8 @@ class ConfigApi {
   // Turns the trace collector on: spans ingested (with the admin token or `collector_token`, a
   // credential that allows nothing else) go to `store`, which the trace calls read.
   void set_collector(TraceStore* store, std::string collector_token);
+  // Serves GET /api/v1/traffic and /api/v1/traffic/series from `store` (traffic_api.h).
+  void set_traffic(const TrafficStore* store);
   [[nodiscard]] const std::string& collector_token() const { return collector_token_; }
 
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
@@ -97,6 +101,7 @@ class ConfigApi {
   MeshHub* hub_ = nullptr;
   RootRotation* rotation_ = nullptr;
   std::unique_ptr<TraceApi> traces_;  // null until set_collector
+  std::unique_ptr<TrafficApi> traffic_;  // null until set_traffic
   std::string collector_token_;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;

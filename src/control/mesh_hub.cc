@@ -305,10 +305,47 @@ void MeshHub::answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& r
   ack_latency_ms_.push_back(proxy.last_ack_latency_ms);
 }
 
+void MeshHub::report_traffic(const StreamSink* sink, const mesh::v1::TrafficReport& report) {
+  if (traffic_ == nullptr) return;
+  std::string proxy_id;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, proxy] : proxies_) {
+      if (proxy->sink.get() == sink) proxy_id = id;
+    }
+  }
+  if (proxy_id.empty()) return;
+  std::vector<TrafficSeries> series;
+  series.reserve(static_cast<std::size_t>(report.series_size()));
+  for (const auto& r : report.series()) {
+    TrafficSeries s;
+    s.reported_by_source = r.reporter() == "source";
+    s.source_workload = r.source_workload();
+    s.source_namespace = r.source_namespace();
+    s.source_app = r.source_app();
+    s.destination_service = r.destination_service();
+    s.destination_workload = r.destination_workload();
+    s.destination_namespace = r.destination_namespace();
+    s.destination_app = r.destination_app();
+    s.protocol = r.protocol();
+    s.response_code = r.response_code();
+    s.grpc_status = r.grpc_status();
+    s.response_flags = r.response_flags();
+    s.mutual_tls = r.mutual_tls();
+    s.requests = r.requests();
+    for (int i = 0; i < r.duration_buckets_size() && i < static_cast<int>(kDurationBucketCount);
+         ++i)
+      s.duration_buckets[static_cast<std::size_t>(i)] = r.duration_buckets(i);
+    series.push_back(std::move(s));
+  }
+  traffic_->record(proxy_id, TrafficStore::Clock::now(), series);
+}
+
 void MeshHub::detach(const StreamSink* sink) {
   std::lock_guard lock(mutex_);
   for (auto& [id, proxy] : proxies_) {
     if (proxy->sink.get() != sink) continue;
+    if (traffic_ != nullptr) traffic_->forget(id);  // a new stream starts a new baseline
     proxy->sink.reset();
     proxy->disconnected_at = std::chrono::steady_clock::now();
     spdlog::info("proxy {} disconnected; it stays an endpoint for {} ms unless it returns", id,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "control/mesh_diagnosis.h"
+#include "control/traffic_store.h"
 #include "control/view_compiler.h"
 #include "store/resource_store.h"
 #include "strait/mesh/v1/mesh.pb.h"
@@ -76,6 +77,10 @@ class MeshHub {
   // An ACK, a NACK, or a status update (certificate expiry) on an attached stream.
   void answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& request);
   void detach(const StreamSink* sink);
+  // A traffic report on an attached stream, recorded in the store set by set_traffic (if any).
+  void report_traffic(const StreamSink* sink, const mesh::v1::TrafficReport& report);
+  // Where traffic reports go (set once, before streams are served; it outlives the hub's streams).
+  void set_traffic(TrafficStore* store) { traffic_ = store; }
 
   // For the REST API (any thread).
   [[nodiscard]] nlohmann::json proxies_json() const;
@@ -107,6 +112,7 @@ class MeshHub {
   std::string trust_bundle_pem_;  // under mutex_
   std::string signer_key_id_;     // under mutex_
   mesh::v1::TelemetryEndpoints telemetry_;  // under mutex_
+  TrafficStore* traffic_ = nullptr;         // thread-safe itself
   const std::string trust_domain_;
   const MeshHubOptions options_;
   const std::chrono::steady_clock::time_point started_;

@@ -167,6 +167,11 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
       }
       attached_ = true;
     }
+    if (request_.has_traffic()) {  // a report, not an answer to a push
+      hub_.report_traffic(sink_.get(), request_.traffic());
+      StartRead(&request_);
+      return;
+    }
     hub_.answer(sink_.get(), request_);
     if (request_.leaving()) {
       sink_->finish(grpc::Status::OK);  // the proxy is draining: end the stream from here

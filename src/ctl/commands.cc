@@ -1,8 +1,12 @@
 #include "ctl/commands.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <expected>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +22,7 @@
 #include "ctl/kinds.h"
 #include "ctl/output.h"
 #include "ctl/trace_view.h"
+#include "ctl/traffic_view.h"
 
 namespace strait::ctl {
 namespace {
@@ -647,6 +652,39 @@ int run_traces(const GlobalOptions& global, const std::string& trace_id, const s
   }
   print(render_trace_table(*answer, stdout_wants_color()));
   return 0;
+}
+
+}  // namespace strait::ctl
+
+namespace strait::ctl {
+
+int run_top(const GlobalOptions& global, const std::string& ns, const std::string& window,
+            bool once, const std::string& output) {
+  std::string target = "/api/v1/traffic?window=" + url_encode(window);
+  if (!ns.empty()) target += "&namespace=" + url_encode(ns);
+  const bool color = stdout_wants_color();
+  if (once || !output.empty()) {
+    auto answer = get_or_print(global, output, target);
+    if (!answer) return answer.error();
+    print(render_traffic(*answer, color));
+    return 0;
+  }
+  auto api = connect(global);
+  if (!api) return fail(api.error());
+  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+  while (true) {  // until Ctrl-C
+    auto answer = api->call("GET", target);
+    if (!answer) return fail(answer.error());
+    const std::time_t now = std::time(nullptr);
+    char clock[16];
+    std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&now));
+    std::string screen = terminal ? "\x1b[H\x1b[2J" : "";
+    screen += fmt::format("straitctl top: the last {}, {} (every 2 s; Ctrl-C to stop)\n\n", window,
+                          clock);
+    screen += render_traffic(*answer, color);
+    print(screen);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
 }
 
 }  // namespace strait::ctl

@@ -62,4 +62,10 @@ int run_check_mtls(const GlobalOptions& global, const std::string& from, const s
 int run_traces(const GlobalOptions& global, const std::string& trace_id, const std::string& service,
                int limit, const std::string& min_duration, const std::string& output);
 
+// top [-n NS] [--window 1m] [--once] [-o json|yaml]: each service's rate, success, 4xx and latency
+// percentiles, then the edges between workloads, from straitd's live traffic view; refreshed every
+// 2 s until Ctrl-C, or printed once.
+int run_top(const GlobalOptions& global, const std::string& ns, const std::string& window,
+            bool once, const std::string& output);
+
 }  // namespace strait::ctl

@@ -315,6 +315,7 @@ void Demo::print_banner() const {
   text += "  straitd API     http://" + address(api_port_) + "/\n";
   text += "  in your shell   source " + env + "\n\n";
   text += "Then try:\n";
+  text += "  straitctl top -n demo\n";
   text += "  straitctl proxy-status\n";
   text += "  straitctl describe service catalog -n demo\n";
   text += "  straitctl describe service inventory -n demo\n";

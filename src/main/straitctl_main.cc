@@ -142,6 +142,15 @@ int main(int argc, char** argv) {
   auto* token_revoke = token->add_subcommand("revoke", "Revoke a join token");
   token_revoke->add_option("ID", token_id, "The token's id (the part after strait-join.)")->required();
 
+  std::string top_ns, top_window = "1m", top_output;
+  bool top_once = false;
+  auto* top =
+      app.add_subcommand("top", "Live rate, success and latency of every service, from straitd");
+  top->add_option("-n,--namespace", top_ns, "Only this namespace's services and edges");
+  top->add_option("--window", top_window, "Over the last ... (10s to 15m)")->capture_default_str();
+  top->add_flag("--once", top_once, "Print once and exit (for scripts)");
+  top->add_option("-o,--output", top_output, "Print straitd's answer once as json or yaml");
+
   DemoOptions demo_options;
   auto* demo = app.add_subcommand(
       "demo", "Start a live local mesh: straitd, sample services with sidecars, traffic");
@@ -196,5 +205,6 @@ int main(int argc, char** argv) {
   if (token_list->parsed()) return run_token_list(global);
   if (token_revoke->parsed()) return run_token_revoke(global, token_id);
   if (demo->parsed()) return run_demo(demo_options);
+  if (top->parsed()) return run_top(global, top_ns, top_window, top_once, top_output);
   return 2;
 }

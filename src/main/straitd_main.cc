@@ -136,9 +136,13 @@ int main(int argc, char** argv) {
   strait::control::MeshHubOptions hub_options;
   hub_options.grace = *grace;
   hub_options.warmup = restarted ? *warmup : std::chrono::milliseconds(0);
+  // Every proxy's request series, reported on its discovery stream: the live traffic view.
+  strait::control::TrafficStore traffic;
   strait::control::MeshHub hub(io, (*ca)->trust_bundle(), trust_domain, hub_options,
                                (*ca)->signer_key_id());
   api.set_mesh(&hub);
+  hub.set_traffic(&traffic);
+  api.set_traffic(&traffic);
   // The REST API binds first: a failure there exits before any proxy can reach the gRPC port.
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);

@@ -10,6 +10,7 @@
 
 #include "control/admin_token.h"
 #include "control/trace_store.h"
+#include "control/traffic_store.h"
 
 namespace strait::control {
 namespace {
@@ -469,6 +470,58 @@ TEST_F(CollectorApiTest, MetricsCountSpansTracesAndRequests) {
   const std::string text = call("GET", "/metrics").body;
   EXPECT_NE(text.find("# TYPE straitd_collector_traces gauge\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE straitd_collector_requests_total counter\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace strait::control
+
+namespace strait::control {
+namespace {
+
+TEST_F(ConfigApiTest, TrafficIsServedFromTheStoreWithItsWindowChecked) {
+  EXPECT_EQ(call("GET", "/api/v1/traffic").status, 404);  // no traffic view set
+  TrafficStore traffic;
+  api_->set_traffic(&traffic);
+  TrafficSeries s;
+  s.reported_by_source = false;
+  s.source_workload = "frontend-v1";
+  s.source_namespace = "demo";
+  s.destination_service = "catalog.demo.svc.cluster.local";
+  s.destination_workload = "catalog-v1";
+  s.destination_namespace = "demo";
+  s.protocol = "http";
+  s.response_code = 200;
+  s.mutual_tls = true;
+  const auto before = TrafficStore::Clock::now() - std::chrono::seconds(40);
+  traffic.record("catalog-v1.demo", before, std::vector{s});
+  s.requests = 300;
+  s.duration_buckets[3] = 300;  // (5, 10] ms
+  traffic.record("catalog-v1.demo", before + std::chrono::seconds(5), std::vector{s});
+
+  auto r = call("GET", "/api/v1/traffic?window=1m&namespace=demo");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto body = json::parse(r.body);
+  EXPECT_EQ(body["windowSeconds"], 60);
+  ASSERT_EQ(body["services"].size(), 1u);
+  EXPECT_EQ(body["services"][0]["service"], "catalog.demo.svc.cluster.local");
+  EXPECT_DOUBLE_EQ(body["services"][0]["rps"].get<double>(), 5.0);
+  EXPECT_TRUE(body["services"][0]["mtls"].get<bool>());
+  ASSERT_EQ(body["edges"].size(), 1u);
+  EXPECT_EQ(body["edges"][0]["source"]["workload"], "frontend-v1");
+  EXPECT_EQ(body["edges"][0]["destination"]["workload"], "catalog-v1");
+  EXPECT_GT(body["edges"][0]["p99Ms"].get<double>(), 5.0);
+  EXPECT_TRUE(json::parse(call("GET", "/api/v1/traffic?namespace=other").body)["services"].empty());
+
+  r = call("GET", "/api/v1/traffic/series?service=catalog.demo.svc.cluster.local&window=1m");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["points"].size(), 6u);
+
+  EXPECT_EQ(call("GET", "/api/v1/traffic?window=1h").status, 400);
+  EXPECT_NE(call("GET", "/api/v1/traffic?window=1h").body.find("10s to 15m"), std::string::npos);
+  EXPECT_EQ(call("GET", "/api/v1/traffic?window=soon").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/traffic/series").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/traffic").status, 405);
+  EXPECT_EQ(call("GET", "/api/v1/traffic", {}, "Bearer wrong").status, 401);
 }
 
 }  // namespace

@@ -155,6 +155,34 @@ class DemoTest(unittest.TestCase):
         self.assertIn("PeerAuthentication strait-system/default", inventory)
         self.assertIn("frontend-v1.demo", ctl("traces", "--service", "frontend-v1.demo", "--limit", "3"))
 
+        # straitd's live traffic view (the proxies' reports on their discovery streams) tells the
+        # same story: the rate loadgen drives, the 80/20 split, the refusals, mTLS and gRPC.
+        request = urllib.request.Request(self.state["api"] + "/api/v1/traffic?window=30s&namespace=demo")
+        with open(self.state["token_file"]) as f:
+            request.add_header("Authorization", "Bearer " + f.read().strip())
+        with urllib.request.urlopen(request, timeout=10) as r:
+            traffic = json.load(r)
+        services = {s["service"]: s for s in traffic["services"]}
+        catalog = services["catalog.demo.svc.cluster.local"]
+        self.assertTrue(2.0 <= services["frontend.demo.svc.cluster.local"]["rps"] <= 6.5, services)  # 5/s asked
+        self.assertGreater(catalog["clientErrors"], 0)
+        self.assertTrue(catalog["mtls"])
+        self.assertTrue(services["reviews.demo.svc.cluster.local"]["grpc"])
+        self.assertLess(services["frontend.demo.svc.cluster.local"]["failureShare"], 0.01)
+        edges = {(e["source"]["workload"], e["destination"]["workload"]): e for e in traffic["edges"]}
+        to_v1, to_v2 = edges[("frontend-v1", "catalog-v1")], edges[("frontend-v1", "catalog-v2")]
+        self.assertTrue(0.08 <= to_v2["requests"] / (to_v1["requests"] + to_v2["requests"]) <= 0.35, (to_v1, to_v2))
+        self.assertEqual(to_v1["clientErrors"] + to_v2["clientErrors"], 0)
+        scanned = [e for (src, _), e in edges.items() if src == "scanner"]
+        self.assertTrue(scanned and all(e["clientErrors"] == e["requests"] for e in scanned), scanned)
+        self.assertGreater(edges[("frontend-v1", "inventory-2")]["failures"], 0)
+        self.assertGreaterEqual(to_v2["p50Ms"], 10)  # catalog-v2 answers 25 ms late, v1 5 ms
+        self.assertLess(to_v1["p50Ms"], to_v2["p50Ms"])
+        top = ctl("top", "--once", "-n", "demo")
+        for service in ("frontend", "catalog", "inventory", "reviews"):
+            self.assertIn(f"{service}.demo.svc.cluster.local", top)
+        self.assertRegex(top, r"scanner\.demo +catalog-v[12]\.demo \(catalog\.demo\.svc\.cluster\.local\)")
+
         # Ctrl-C stops everything it started.
         pids = [self.state["straitd_pid"]] + [w[k] for w in self.state["workloads"] for k in ("sidecar_pid", "app_pid")]
         self.assertTrue(all(alive(p) for p in pids))
