@@ -14,6 +14,7 @@
 #include "config/resource.h"
 #include "config/validation.h"
 #include "control/admin_token.h"
+#include "control/json_body.h"
 #include "control/mesh_hub.h"
 #include "control/root_rotation.h"
 #include "control/trace_api.h"
@@ -22,15 +23,26 @@
 #include "tls/control_plane_name.h"
 
 namespace strait::control {
+
+ApiResponse json_answer(int status, const nlohmann::json& body) {
+  return ApiResponse{status, "application/json", compact_json(body) + "\n"};
+}
+
+ApiResponse error_answer(int status, const std::string& message) {
+  return json_answer(status, nlohmann::json{{"error", message}});
+}
+
 namespace {
 
 using nlohmann::json;
 
 ApiResponse error(int status, const std::string& message) {
-  return ApiResponse{status, "application/json", json{{"error", message}}.dump() + "\n"};
+  return error_answer(status, message);
 }
 
-ApiResponse ok(const json& body) { return ApiResponse{200, "application/json", body.dump() + "\n"}; }
+ApiResponse ok(const json& body) {
+  return json_answer(200, body);
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,11 @@ struct ApiResponse {
   std::string content_type = "application/json";
   std::string body;
 };
+
+// A JSON answer (written with compact_json: it never throws), and the {"error": MESSAGE} that every
+// failed call of the API answers.
+[[nodiscard]] ApiResponse json_answer(int status, const nlohmann::json& body);
+[[nodiscard]] ApiResponse error_answer(int status, const std::string& message);
 
 class ConfigApi {
  public:

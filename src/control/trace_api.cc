@@ -14,14 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-ApiResponse answer(int status, const json& body) {
-  return ApiResponse{status, "application/json", compact_json(body) + "\n"};
-}
-
-ApiResponse error(int status, const std::string& message) {
-  return answer(status, json{{"error", message}});
-}
-
 // The media type of a Content-Type value, lower case, without parameters.
 std::string media_type(std::string_view value) {
   value = value.substr(0, value.find(';'));
@@ -64,9 +56,9 @@ ApiResponse TraceApi::ingest_otlp(std::string_view content_type, std::string_vie
   if (const auto why =
           unsupported_body(content_type, content_encoding, "send OTLP as JSON (application/json)");
       !why.empty())
-    return error(415, why);
+    return error_answer(415, why);
   auto spans = parse_otlp_json(body);
-  if (!spans) return error(400, spans.error());
+  if (!spans) return error_answer(400, spans.error());
   const std::size_t total = spans->size();
   const TraceAddResult added = store_.add(std::move(*spans));
   json partial = json::object();
@@ -76,7 +68,7 @@ ApiResponse TraceApi::ingest_otlp(std::string_view content_type, std::string_vie
                               " spans dropped by the collector's limits (" +
                               limits_text(store_.limits()) + ")";
   }
-  return answer(200, json{{"partialSuccess", partial}});
+  return json_answer(200, json{{"partialSuccess", partial}});
 }
 
 ApiResponse TraceApi::ingest_zipkin(std::string_view content_type,
@@ -84,11 +76,11 @@ ApiResponse TraceApi::ingest_zipkin(std::string_view content_type,
   if (const auto why = unsupported_body(content_type, content_encoding,
                                         "send Zipkin spans as JSON v2 (application/json)");
       !why.empty())
-    return error(415, why);
+    return error_answer(415, why);
   auto spans = parse_zipkin_json(body);
-  if (!spans) return error(400, spans.error());
+  if (!spans) return error_answer(400, spans.error());
   (void)store_.add(std::move(*spans));  // Zipkin has no partial success: drops are only counted
-  return answer(202, json::object());
+  return json_answer(202, json::object());
 }
 
 ApiResponse TraceApi::list(const std::map<std::string, std::string>& query) const {
@@ -101,13 +93,14 @@ ApiResponse TraceApi::list(const std::map<std::string, std::string>& query) cons
         std::from_chars(l->second.data(), l->second.data() + l->second.size(), value);
     if (ec != std::errc{} || end != l->second.data() + l->second.size() || value == 0 ||
         value > kMaxTraceListLimit)
-      return error(400, "limit: expected a number from 1 to " + std::to_string(kMaxTraceListLimit) +
-                            ", got '" + l->second + "'");
+      return error_answer(400, "limit: expected a number from 1 to " +
+                                   std::to_string(kMaxTraceListLimit) + ", got '" + l->second +
+                                   "'");
     q.limit = value;
   }
   if (const auto d = query.find("minDuration"); d != query.end()) {
     auto duration = parse_duration(d->second);
-    if (!duration) return error(400, "minDuration: " + duration.error());
+    if (!duration) return error_answer(400, "minDuration: " + duration.error());
     q.min_duration = *duration;
   }
   json traces = json::array();
@@ -121,16 +114,17 @@ ApiResponse TraceApi::list(const std::map<std::string, std::string>& query) cons
                       {"services", t.services},
                       {"error", t.error}});
   }
-  return answer(200, json{{"traces", traces}});
+  return json_answer(200, json{{"traces", traces}});
 }
 
 ApiResponse TraceApi::find(std::string_view trace_id) const {
   auto id = normalize_trace_id(trace_id, true);
-  if (!id) return error(400, "'" + std::string(trace_id) + "' is not a trace id: " + id.error());
+  if (!id)
+    return error_answer(400, "'" + std::string(trace_id) + "' is not a trace id: " + id.error());
   auto spans = store_.find(*id);
   if (!spans)
-    return error(404, "no trace " + *id + " (traces are kept in memory: the most recent " +
-                          std::to_string(store_.limits().max_traces) + ")");
+    return error_answer(404, "no trace " + *id + " (traces are kept in memory: the most recent " +
+                                 std::to_string(store_.limits().max_traces) + ")");
   json out = json::array();
   for (const auto& s : *spans) {
     json attributes = json::object();
@@ -147,7 +141,7 @@ ApiResponse TraceApi::find(std::string_view trace_id) const {
                    {"error", s.error},
                    {"attributes", attributes}});
   }
-  return answer(200, json{{"traceId", *id}, {"spans", out}});
+  return json_answer(200, json{{"traceId", *id}, {"spans", out}});
 }
 
 void TraceApi::count_request(std::string_view format, int status) {

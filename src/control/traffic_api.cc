@@ -13,14 +13,6 @@ using nlohmann::json;
 constexpr auto kDefaultWindow = std::chrono::minutes(1);
 constexpr auto kLongestWindow = std::chrono::minutes(15);
 
-ApiResponse answer(int status, const json& body) {
-  return ApiResponse{status, "application/json", compact_json(body) + "\n"};
-}
-
-ApiResponse error(int status, const std::string& message) {
-  return answer(status, json{{"error", message}});
-}
-
 // The window= parameter, or why it is refused.
 std::expected<std::chrono::seconds, std::string> window_of(
     const std::map<std::string, std::string>& query, std::chrono::seconds bucket) {
@@ -65,7 +57,7 @@ std::string namespace_of_host(const std::string& host) {
 
 ApiResponse TrafficApi::summary(const std::map<std::string, std::string>& query) const {
   auto window = window_of(query, store_.bucket_width());
-  if (!window) return error(400, window.error());
+  if (!window) return error_answer(400, window.error());
   const auto ns = query.find("namespace");
   const auto now = TrafficStore::Clock::now();
   json services = json::array();
@@ -90,18 +82,18 @@ ApiResponse TrafficApi::summary(const std::map<std::string, std::string>& query)
                             {"app", e.key.destination_app}};
     edges.push_back(std::move(entry));
   }
-  return answer(200, json{{"windowSeconds", window->count()},
-                          {"bucketSeconds", store_.bucket_width().count()},
-                          {"services", std::move(services)},
-                          {"edges", std::move(edges)}});
+  return json_answer(200, json{{"windowSeconds", window->count()},
+                               {"bucketSeconds", store_.bucket_width().count()},
+                               {"services", std::move(services)},
+                               {"edges", std::move(edges)}});
 }
 
 ApiResponse TrafficApi::series(const std::map<std::string, std::string>& query) const {
   const auto service = query.find("service");
   if (service == query.end() || service->second.empty())
-    return error(400, "use /api/v1/traffic/series?service=HOST[&window=5m]");
+    return error_answer(400, "use /api/v1/traffic/series?service=HOST[&window=5m]");
   auto window = window_of(query, store_.bucket_width());
-  if (!window) return error(400, window.error());
+  if (!window) return error_answer(400, window.error());
   json points = json::array();
   for (const auto& p :
        store_.service_series(service->second, TrafficStore::Clock::now(), *window)) {
@@ -110,9 +102,9 @@ ApiResponse TrafficApi::series(const std::map<std::string, std::string>& query) 
                       {"failureShare", p.failure_share},
                       {"p99Ms", milliseconds_or_null(p.p99_ms)}});
   }
-  return answer(200, json{{"service", service->second},
-                          {"bucketSeconds", store_.bucket_width().count()},
-                          {"points", std::move(points)}});
+  return json_answer(200, json{{"service", service->second},
+                               {"bucketSeconds", store_.bucket_width().count()},
+                               {"points", std::move(points)}});
 }
 
 }  // namespace strait::control

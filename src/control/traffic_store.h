@@ -26,12 +26,12 @@
 #include <tuple>
 #include <vector>
 
+#include "proxy/istio_metrics.h"
+
 namespace strait::control {
 
-// Envoy's/Istio's duration buckets in milliseconds (as the proxies' histograms), plus +Inf.
-inline constexpr std::array<double, 19> kDurationBucketsMs{
-    0.5,  1,    5,     10,    25,    50,     100,    250,     500,    1000,
-    2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
+// The proxies' duration buckets in milliseconds (Istio's), plus +Inf.
+inline constexpr const auto& kDurationBucketsMs = proxy::kIstioBuckets;
 inline constexpr std::size_t kDurationBucketCount = kDurationBucketsMs.size() + 1;
 inline constexpr std::size_t kMaxEdges = 4096;
 

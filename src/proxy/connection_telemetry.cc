@@ -1,5 +1,6 @@
 #include "proxy/connection_telemetry.h"
 
+#include "common/time_text.h"
 #include "proxy/access_log_upstream.h"
 #include "proxy/access_log_writer.h"
 #include "proxy/router.h"
@@ -24,9 +25,7 @@ ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapsho
   if (!record_log_) return;
   log_.tcp = true;
   log_.inbound = info.kind == ListenerKind::kInbound;
-  log_.start_unix_nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  log_.start_unix_nanos = unix_nanos_now();
   log_.response_flags.assign(labels.response_flags);
   log_.downstream_remote_address.assign(info.source_ip);
   log_.downstream_peer.assign(log_.inbound ? std::string_view(info.peer_identity)

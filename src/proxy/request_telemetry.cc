@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/time_text.h"
 #include "proxy/access_log_upstream.h"
 #include "proxy/access_log_writer.h"
 #include "proxy/router.h"
@@ -9,16 +10,6 @@
 #include "proxy/worker.h"
 
 namespace strait::proxy {
-
-namespace {
-
-std::int64_t unix_nanos_now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void RequestTelemetry::begin(const Snapshot& snapshot, std::size_t head_bytes,
                              std::string_view content_type) {

@@ -74,8 +74,10 @@ class RequestTelemetry {
     if (record_log_) log_.request_id.assign(id);
   }
   // An attempt's request went to the upstream; its response head arrived. The access log's
-  // upstream_service_time is the last attempt's.
-  void upstream_started() { upstream_start_ = std::chrono::steady_clock::now(); }
+  // upstream_service_time is the last attempt's; without an access log no clock is read.
+  void upstream_started() {
+    if (record_log_) upstream_start_ = std::chrono::steady_clock::now();
+  }
   void upstream_answered();
 
   // Records the request (nothing when none began) and makes the telemetry ready for the next.
