@@ -22,7 +22,7 @@ build: deps
 	@cmake --build build -j $(JOBS)
 
 build-asan: deps
-	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DSTRAIT_SANITIZE=ON -DSTRAIT_UNIT_TESTS=ON >/dev/null
+	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DSTRAIT_SANITIZE=ON -DSTRAIT_UNIT_TESTS=ON -DSTRAIT_DASHBOARD=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
 # clang 16: the config parsers' fuzzers need std::expected (see fuzz/CMakeLists.txt).
@@ -47,13 +47,13 @@ bench: build
 	@./scripts/install-deps.sh --bench
 	./bench/run-bench.sh
 
-# The four binaries the demo runs, then straitctl demo in the foreground (Ctrl-C stops it all).
+# The four binaries the demo runs and the dashboard, then straitctl demo in the foreground (Ctrl-C stops it all).
 # make demo DEMO_FLAGS="--api-port 0 --grpc-port 0" when 15014/15012 are taken.
 DEMO_FLAGS ?=
 demo: deps
 	@echo "make demo: building straitd, strait-proxy, straitctl and strait-sample in build/ (the first time takes a while)"
 	@$(CONFIGURE_RELEASE)
-	@cmake --build build -j $(JOBS) --target straitd strait-proxy straitctl strait-sample
+	@cmake --build build -j $(JOBS) --target straitd strait-proxy straitctl strait-sample dashboard
 	@exec build/bin/straitctl demo $(DEMO_FLAGS)
 
 format:

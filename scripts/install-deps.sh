@@ -14,7 +14,14 @@ packages=(
   libcpp-httplib-dev
   # test clients and tools
   curl openssl nghttp2-client python3 python3-grpcio procps iproute2 testssl.sh prometheus
+  # the dashboard's browser test (Playwright drives Debian's Chromium, headless)
+  chromium
 )
+# The dashboard is built with npm (Node.js 20 or newer, for Vite 7). The machines this project
+# runs on come with NodeSource's nodejs package; a machine without Node.js gets Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(haproxy nginx-light wrk)
 fi
@@ -33,3 +40,7 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if (( node_major < 20 )); then
+  echo "install-deps: Node.js $(node --version 2>/dev/null) is too old for the dashboard's build (Vite 7 needs 20.19+)" >&2
+fi

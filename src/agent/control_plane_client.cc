@@ -8,8 +8,10 @@
 #include <random>
 
 #include "agent/mesh_view.h"
+#include "agent/tap_report.h"
 #include "agent/traffic_report.h"
 #include "proxy/proxy_server.h"
+#include "proxy/request_tap.h"
 #include "strait/mesh/v1/mesh.grpc.pb.h"
 #include "tls/control_plane_name.h"
 #include "tls/key_and_csr.h"
@@ -27,6 +29,12 @@ constexpr auto kSignDeadline = std::chrono::seconds(10);
 // How often the proxy tells straitd its request totals (the live traffic view's resolution is 10
 // s).
 constexpr auto kTrafficReportInterval = std::chrono::seconds(5);
+// How often a tapped proxy sends the requests it saw (straitctl tap's latency), and the most one
+// message carries.
+constexpr auto kTapReportInterval = std::chrono::milliseconds(250);
+constexpr std::size_t kMaxTapBatch = 1024;
+// The longest tap a TapControl may ask for: a tap nobody renews ends within this.
+constexpr std::uint32_t kMaxTapSeconds = 300;
 
 // Doubles up to kMaxBackoff; each wait is the current step +-25%, so that proxies that lost straitd
 // together do not return together.
@@ -174,7 +182,7 @@ ControlPlaneClient::~ControlPlaneClient() {
   request_stop();
   if (discovery_thread_.joinable()) discovery_thread_.join();
   if (identity_thread_.joinable()) identity_thread_.join();
-  if (traffic_thread_.joinable()) traffic_thread_.join();
+  if (report_thread_.joinable()) report_thread_.join();
 }
 
 void ControlPlaneClient::request_stop() {
@@ -247,7 +255,7 @@ void ControlPlaneClient::start(proxy::ProxyServer& server) {
                                                                       : state_->options.advertise_address;
   discovery_thread_ = std::thread([this] { discovery_loop(); });
   identity_thread_ = std::thread([this] { identity_loop(); });
-  traffic_thread_ = std::thread([this] { traffic_loop(); });
+  report_thread_ = std::thread([this] { report_loop(); });
 }
 
 void ControlPlaneClient::discovery_loop() {
@@ -304,6 +312,12 @@ void ControlPlaneClient::discovery_loop() {
     mesh::v1::DiscoveryResponse response;
     while (stream->Read(&response)) {
       backoff.reset();
+      if (response.has_tap()) {  // a tap control, not a view: nothing to apply or answer
+        const auto seconds = std::min(response.tap().seconds(), kMaxTapSeconds);
+        s.server->tap()->tap_for(std::chrono::seconds(seconds));
+        spdlog::debug("straitd taps this proxy for {} s", seconds);
+        continue;
+      }
       auto view = config_from_view(base, response);
       std::expected<void, std::string> verdict;
       if (!view) {
@@ -361,6 +375,8 @@ void ControlPlaneClient::discovery_loop() {
       if (s.stopping) context.TryCancel();
       s.wake.notify_all();  // farewell() waits for the stream to end
     }
+    // A tap belongs to the stream that asked for it.
+    s.server->tap()->tap_for(std::chrono::seconds(0));
     const grpc::Status status = stream->Finish();
     {
       std::lock_guard lock(s.mutex);
@@ -374,13 +390,25 @@ void ControlPlaneClient::discovery_loop() {
   }
 }
 
-void ControlPlaneClient::traffic_loop() {
+void ControlPlaneClient::report_loop() {
   auto& s = *state_;
-  while (s.sleep_for(kTrafficReportInterval)) {
+  constexpr auto kTicksPerTrafficReport = kTrafficReportInterval / kTapReportInterval;
+  std::vector<proxy::AccessLogRecord> tapped;
+  for (std::int64_t tick = 1; s.sleep_for(kTapReportInterval); ++tick) {
+    bool connected = false;
     {
       std::lock_guard lock(s.mutex);
-      if (s.stream == nullptr) continue;  // reconnecting: the next stream gets the totals
+      connected = s.stream != nullptr;
     }
+    tapped.clear();
+    const std::uint64_t dropped = s.server->tap()->drain(tapped, kMaxTapBatch);
+    if (connected && (!tapped.empty() || dropped > 0)) {
+      mesh::v1::DiscoveryRequest request;
+      *request.mutable_tap() = tap_batch_from(tapped, dropped);
+      s.write(request);
+    }
+    // Reconnecting: the next stream gets the totals (they are cumulative).
+    if (!connected || tick % kTicksPerTrafficReport != 0) continue;
     std::vector<const proxy::IstioMetrics*> metrics;
     for (const auto& worker : s.server->workers()) metrics.push_back(&worker->istio_metrics());
     mesh::v1::DiscoveryRequest request;

@@ -3,8 +3,9 @@
 //
 // Threads: three of its own, beside the proxy's main thread and workers. The discovery thread holds
 // the stream (blocking gRPC calls), hands each view to the main thread and waits for the verdict;
-// the identity thread sleeps until the certificate's half-life, then renews it; the traffic
-// thread writes a traffic report on the stream every 5 s (traffic_report.h). Neither touches
+// the identity thread sleeps until the certificate's half-life, then renews it; the report
+// thread writes a traffic report on the stream every 5 s (traffic_report.h) and, while straitd
+// taps the proxy, the requests it saw every 250 ms (request_tap.h, tap_report.h). None touches
 // the data path: new config and certificates reach the workers as snapshots, as from files.
 #pragma once
 
@@ -55,13 +56,13 @@ class ControlPlaneClient {
   struct State;
   void discovery_loop();
   void identity_loop();
-  void traffic_loop();
+  void report_loop();
   void renew_until_stopped();
   void farewell();
   std::unique_ptr<State> state_;
   std::thread discovery_thread_;
   std::thread identity_thread_;
-  std::thread traffic_thread_;
+  std::thread report_thread_;
 };
 
 }  // namespace strait::agent

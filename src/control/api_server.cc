@@ -18,8 +18,10 @@ constexpr auto kIdleTimeout = std::chrono::seconds(60);
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 
 std::string serialize(const ApiResponse& r, bool close) {
-  return fmt::format("HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n{}\r\n{}", r.status,
-                     proxy::reason_phrase(r.status), r.content_type, r.body.size(),
+  std::string more;
+  for (const auto& [name, value] : r.headers) more += fmt::format("{}: {}\r\n", name, value);
+  return fmt::format("HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n{}{}\r\n{}",
+                     r.status, proxy::reason_phrase(r.status), r.content_type, r.body.size(), more,
                      close ? "connection: close\r\n" : "", r.body);
 }
 
@@ -93,6 +95,8 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
     const std::string content_type = type ? std::string(type->value) : std::string();
     const auto* encoding = request.find("content-encoding");
     const std::string content_encoding = encoding ? std::string(encoding->value) : std::string();
+    const auto* cookie_field = request.find("cookie");
+    const std::string cookie = cookie_field ? std::string(cookie_field->value) : std::string();
     const bool keep_alive = request.keep_alive;
     const auto framing = request.framing;
     const std::uint64_t length = request.content_length;
@@ -130,7 +134,7 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
       buffer.consume(take);
     }
     const ApiResponse response = api_.handle(
-        ApiRequest{method, target, authorization, body, content_type, content_encoding});
+        ApiRequest{method, target, authorization, body, content_type, content_encoding, cookie});
     out = serialize(response, !keep_alive);
     if (co_await stream.write_all(asio::buffer(out))) co_return;
     open = keep_alive;

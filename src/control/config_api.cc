@@ -14,6 +14,7 @@
 #include "config/resource.h"
 #include "config/validation.h"
 #include "control/admin_token.h"
+#include "control/dashboard_assets.h"
 #include "control/json_body.h"
 #include "control/mesh_hub.h"
 #include "control/root_rotation.h"
@@ -112,6 +113,9 @@ constexpr const char* kCollectorTokenOnly =
     "the collector token allows span ingest only (POST /v1/traces, POST /api/v2/spans); use the "
     "admin token";
 
+constexpr const char* kSessionReadsOnly =
+    "a dashboard session may only read (GET); use the admin token (straitctl)";
+
 // The span ingest calls, which the collector token may make.
 bool is_ingest(std::string_view path) {
   return path == "/v1/traces" || path == "/api/v2/spans";
@@ -128,6 +132,77 @@ ConfigApi::~ConfigApi() = default;
 void ConfigApi::set_collector(TraceStore* store, std::string collector_token) {
   traces_ = store == nullptr ? nullptr : std::make_unique<TraceApi>(*store);
   collector_token_ = std::move(collector_token);
+}
+
+void ConfigApi::set_dashboard(const DashboardAssets* assets, std::string why_missing) {
+  dashboard_ = assets;
+  dashboard_missing_ = std::move(why_missing);
+}
+
+ApiResponse ConfigApi::dashboard_login(std::string_view method) {
+  if (method != "POST") return error(405, "use POST on /api/v1/dashboard/login");
+  auto code = sessions_.issue_code(DashboardSessions::Clock::now());
+  if (!code) return error(500, "cannot make a sign-in code: " + code.error());
+  return ok(json{{"code", *code},
+                 {"path", "/login?code=" + *code},
+                 {"expiresInSeconds",
+                  std::chrono::duration_cast<std::chrono::seconds>(DashboardSessions::kCodeLifetime)
+                      .count()}});
+}
+
+std::optional<ApiResponse> ConfigApi::dashboard_page(
+    const ApiRequest& request, std::string_view path,
+    const std::map<std::string, std::string>& query) {
+  const auto now = DashboardSessions::Clock::now();
+  const std::string cookie_name(DashboardSessions::kCookieName);
+  if (path == "/login" || path == "/logout") {
+    if (request.method != "GET") return error(405, "use GET on " + std::string(path));
+    ApiResponse r{303, "text/plain; charset=utf-8", "signed in: see /\n", {{"Location", "/"}}};
+    if (path == "/logout") {
+      sessions_.end(cookie_value(request.cookie, DashboardSessions::kCookieName));
+      r.body = "signed out\n";
+      r.headers.emplace_back("Set-Cookie",
+                             cookie_name + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+      return r;
+    }
+    auto code = query.find("code");
+    auto session = code == query.end() ? std::nullopt : sessions_.redeem(code->second, now);
+    if (!session) {
+      return ApiResponse{
+          401, "text/plain; charset=utf-8",
+          "This sign-in link is spent or has expired (each works once, for 10 minutes).\n"
+          "Run `straitctl dashboard` for a new one.\n"};
+    }
+    r.headers.emplace_back("Set-Cookie",
+                           cookie_name + "=" + *session + "; Path=/; Max-Age=" +
+                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                  DashboardSessions::kSessionLifetime)
+                                                  .count()) +
+                               "; HttpOnly; SameSite=Strict");
+    return r;
+  }
+  const DashboardFile* file = dashboard_ == nullptr ? nullptr : dashboard_->find(path);
+  if (file == nullptr) {
+    if (path != "/" && path != "/index.html") return std::nullopt;
+    return ApiResponse{404, "text/plain; charset=utf-8",
+                       "The dashboard is not available: " + dashboard_missing_ + "\n"};
+  }
+  if (request.method != "GET") return error(405, "use GET on the dashboard");
+  ApiResponse r{200, file->content_type, file->body};
+  r.headers.emplace_back("Cache-Control",
+                         file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  if (file->content_type.starts_with("text/html")) {
+    // The page loads its own files only and is never framed; no address leaves in a Referer.
+    r.headers.emplace_back(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'");
+    r.headers.emplace_back("X-Frame-Options", "DENY");
+    r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  }
+  return r;
 }
 
 void ConfigApi::set_traffic(const TrafficStore* store) {
@@ -147,12 +222,23 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
   } else if (is_ingest(path)) {
     response = ingest(request, path);
   } else if (!path.starts_with("/api/")) {
-    response = error(404, "no such endpoint: " + std::string(path));
-  } else if (!bearer_matches(request.authorization, token_)) {
-    // The collector token is known, but grants nothing here.
-    response = bearer_matches(request.authorization, collector_token_)
-                   ? error(403, kCollectorTokenOnly)
-                   : error(401, kAdminTokenRequired);
+    auto page = dashboard_page(request, path, query);
+    response = page ? std::move(*page) : error(404, "no such endpoint: " + std::string(path));
+  } else if (!bearer_matches(request.authorization, token_) &&
+             !(request.method == "GET" && path != "/api/v1/dashboard/login" &&
+               sessions_.valid(cookie_value(request.cookie, DashboardSessions::kCookieName),
+                               DashboardSessions::Clock::now()))) {
+    // The collector token is known, but grants nothing here; a dashboard session only reads.
+    if (bearer_matches(request.authorization, collector_token_)) {
+      response = error(403, kCollectorTokenOnly);
+    } else if (sessions_.valid(cookie_value(request.cookie, DashboardSessions::kCookieName),
+                               DashboardSessions::Clock::now())) {
+      response = error(403, kSessionReadsOnly);
+    } else {
+      response = error(401, kAdminTokenRequired);
+    }
+  } else if (path == "/api/v1/dashboard/login") {
+    response = dashboard_login(request.method);
   } else if (path == "/api/v1/traces" || path.starts_with("/api/v1/traces/")) {
     response =
         traces(request.method, path.substr(std::string_view("/api/v1/traces").size()), query);
@@ -173,8 +259,9 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
     const std::string_view id = path.starts_with(kTokens) ? path.substr(kTokens.size()) : std::string_view{};
     response = tokens(request.method, id, request.body);
   } else if (path == "/api/v1/proxies" || path.starts_with("/api/v1/proxies/")) {
-    response = request.method == "GET" ? proxies(path.substr(std::string_view("/api/v1/proxies").size()))
-                                       : error(405, "use GET on proxies");
+    response = request.method == "GET"
+                   ? proxies(path.substr(std::string_view("/api/v1/proxies").size()), query)
+                   : error(405, "use GET on proxies");
   } else if (path.starts_with("/api/v1/services/")) {
     std::string_view rest = path.substr(std::string_view("/api/v1/services/").size());
     const auto slash = rest.find('/');
@@ -437,16 +524,52 @@ void ConfigApi::config_changed() {
   hub_->set_resources(std::move(*all));
 }
 
-ApiResponse ConfigApi::proxies(std::string_view rest) {
+ApiResponse ConfigApi::proxies(std::string_view rest,
+                               const std::map<std::string, std::string>& query) {
   if (hub_ == nullptr) return error(404, "this server has no discovery service");
   if (rest.empty() || rest == "/") return ok(hub_->proxies_json());
   rest.remove_prefix(1);
+  if (rest.ends_with("/tap")) {
+    rest.remove_suffix(std::string_view("/tap").size());
+    return tap(percent_decode(rest), query);
+  }
   const bool config = rest.ends_with("/config");
   if (config) rest.remove_suffix(std::string_view("/config").size());
   const std::string id = percent_decode(rest);
   json found = config ? hub_->proxy_config_json(id) : hub_->proxy_json(id);
   if (found.is_null()) return error(404, "no proxy '" + id + "' (proxy ids are <workload>.<namespace>; see proxy-status)");
   return ok(found);
+}
+
+ApiResponse ConfigApi::tap(const std::string& proxy_id,
+                           const std::map<std::string, std::string>& query) {
+  // Each number: its query parameter, or the default when absent; nullopt when malformed or out of
+  // range.
+  const auto number = [&](const char* name, std::uint64_t fallback, std::uint64_t low,
+                          std::uint64_t high) -> std::optional<std::uint64_t> {
+    auto it = query.find(name);
+    if (it == query.end()) return fallback;
+    std::uint64_t value = 0;
+    const auto& text = it->second;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < low || value > high)
+      return std::nullopt;
+    return value;
+  };
+  const auto after = number("after", 0, 0, UINT64_MAX);
+  const auto seconds = number("seconds", 30, 1, 300);
+  const auto limit = number("limit", 500, 1, 2000);
+  if (!after)
+    return error(400,
+                 "after: give the number of the last event seen (\"next\" of the previous answer)");
+  if (!seconds) return error(400, "seconds: give how long to tap, 1 to 300");
+  if (!limit) return error(400, "limit: give 1 to 2000 events");
+  auto page = hub_->tap_json(proxy_id, *after, std::chrono::seconds(*seconds), *limit);
+  if (!page) return error(409, page.error());
+  if (page->is_null())
+    return error(404, "no proxy '" + proxy_id +
+                          "' (proxy ids are <workload>.<namespace>; see proxy-status)");
+  return ok(*page);
 }
 
 ApiResponse ConfigApi::certificate_authority(std::string_view method, std::string_view rest) {

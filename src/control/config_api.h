@@ -9,6 +9,8 @@
 //   GET    /api/v1/proxies                                every proxy's sync status
 //   GET    /api/v1/proxies/{id}                           one proxy
 //   GET    /api/v1/proxies/{id}/config                    the config it acknowledged
+//   GET    /api/v1/proxies/{id}/tap?after=N&seconds=S     taps the proxy for S s (default 30;
+//          each call renews) and answers the requests it saw after event N (tap_store.h)
 //   GET    /api/v1/services/{namespace}/{name}            describe: endpoints, routes, policies
 //   GET    /api/v1/workloads/{namespace}/{name}           describe: mTLS per port, policies
 //   GET    /api/v1/check/mtls?from=NS/NAME|external&to=NS/NAME&port=N
@@ -17,9 +19,14 @@
 //   GET    /api/v1/traces/{traceId}                       one trace's spans, by start
 //   POST   /v1/traces                                     span ingest, OTLP/HTTP JSON
 //   POST   /api/v2/spans                                  span ingest, Zipkin v2 JSON
+//   POST   /api/v1/dashboard/login                        a one-time sign-in code for a browser
+//   GET    /, /assets/...                                  the dashboard (no credential: no
+//   secrets) GET    /login?code=C, /logout                          a browser's session
+//   (dashboard_sessions.h)
 // plus /healthz and /metrics, which need no credential. Every /api/ call needs
-// "Authorization: Bearer <admin token>"; the two ingest calls also take the collector token,
-// which is refused everywhere else (403). Errors are JSON {"error": "<one line>"}.
+// "Authorization: Bearer <admin token>", except that a dashboard session cookie may GET; the two
+// ingest calls also take the collector token, which is refused everywhere else (403). Errors are
+// JSON {"error": "<one line>"}.
 //
 // Transport-free (request in, response out) so that it is tested without sockets.
 #pragma once
@@ -29,14 +36,19 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "control/dashboard_sessions.h"
 #include "store/join_tokens.h"
 #include "store/resource_store.h"
 
 namespace strait::control {
 
+class DashboardAssets;
 class MeshHub;
 class RootRotation;
 class TraceApi;
@@ -51,12 +63,14 @@ struct ApiRequest {
   std::string_view body;
   std::string_view content_type;      // the Content-Type field, "" when absent
   std::string_view content_encoding;  // the Content-Encoding field, "" when absent
+  std::string_view cookie;            // the Cookie field, "" when absent
 };
 
 struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // more fields (Set-Cookie, Location)
 };
 
 // A JSON answer (written with compact_json: it never throws), and the {"error": MESSAGE} that every
@@ -80,6 +94,8 @@ class ConfigApi {
   void set_collector(TraceStore* store, std::string collector_token);
   // Serves GET /api/v1/traffic and /api/v1/traffic/series from `store` (traffic_api.h).
   void set_traffic(const TrafficStore* store);
+  // Serves the dashboard's files at / (null: `why_missing` says why there are none, at /).
+  void set_dashboard(const DashboardAssets* assets, std::string why_missing = {});
   [[nodiscard]] const std::string& collector_token() const { return collector_token_; }
 
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
@@ -91,11 +107,16 @@ class ConfigApi {
   ApiResponse version();
   ApiResponse tokens(std::string_view method, std::string_view id, std::string_view body);
   ApiResponse metrics();
-  ApiResponse proxies(std::string_view rest);
+  ApiResponse proxies(std::string_view rest, const std::map<std::string, std::string>& query);
+  ApiResponse tap(const std::string& proxy_id, const std::map<std::string, std::string>& query);
   ApiResponse service(std::string_view ns, std::string_view name);
   ApiResponse workload(std::string_view ns, std::string_view name);
   ApiResponse check_mtls(const std::map<std::string, std::string>& query);
   ApiResponse certificate_authority(std::string_view method, std::string_view rest);
+  // The dashboard's pages (/, /assets/..., /login, /logout); nullopt when `path` is none of them.
+  std::optional<ApiResponse> dashboard_page(const ApiRequest& request, std::string_view path,
+                                            const std::map<std::string, std::string>& query);
+  ApiResponse dashboard_login(std::string_view method);
   ApiResponse ingest(const ApiRequest& request, std::string_view path);
   ApiResponse traces(std::string_view method, std::string_view rest,
                      const std::map<std::string, std::string>& query);
@@ -108,6 +129,9 @@ class ConfigApi {
   RootRotation* rotation_ = nullptr;
   std::unique_ptr<TraceApi> traces_;  // null until set_collector
   std::unique_ptr<TrafficApi> traffic_;  // null until set_traffic
+  const DashboardAssets* dashboard_ = nullptr;
+  std::string dashboard_missing_;
+  DashboardSessions sessions_;
   std::string collector_token_;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;

@@ -341,11 +341,48 @@ void MeshHub::report_traffic(const StreamSink* sink, const mesh::v1::TrafficRepo
   traffic_->record(proxy_id, TrafficStore::Clock::now(), series);
 }
 
+void MeshHub::report_tap(const StreamSink* sink, const mesh::v1::TapBatch& batch) {
+  std::string proxy_id;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, proxy] : proxies_) {
+      if (proxy->sink.get() == sink) proxy_id = id;
+    }
+  }
+  if (!proxy_id.empty()) taps_.record(proxy_id, batch, std::chrono::steady_clock::now());
+}
+
+std::expected<nlohmann::json, std::string> MeshHub::tap_json(const std::string& proxy_id,
+                                                             std::uint64_t after,
+                                                             std::chrono::seconds lease,
+                                                             std::size_t limit) {
+  std::shared_ptr<StreamSink> sink;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = proxies_.find(proxy_id);
+    if (it == proxies_.end()) return nlohmann::json();
+    sink = it->second->sink;
+  }
+  if (sink == nullptr)
+    return std::unexpected("proxy " + proxy_id +
+                           " is not connected (its stream ended): it cannot be tapped now");
+  const auto now = std::chrono::steady_clock::now();
+  // Told outside the hub's lock: nothing calls into gRPC while holding it.
+  if (taps_.renew(proxy_id, lease, now)) sink->send_tap(static_cast<std::uint32_t>(lease.count()));
+  const TapStore::Page page = taps_.after(proxy_id, after, limit);
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& [number, event] : page.events) events.push_back(tap_event_json(number, event));
+  return nlohmann::json{{"proxy", proxy_id},     {"leaseSeconds", lease.count()},
+                        {"next", page.next},     {"dropped", page.dropped},
+                        {"missed", page.missed}, {"events", std::move(events)}};
+}
+
 void MeshHub::detach(const StreamSink* sink) {
   std::lock_guard lock(mutex_);
   for (auto& [id, proxy] : proxies_) {
     if (proxy->sink.get() != sink) continue;
     if (traffic_ != nullptr) traffic_->forget(id);  // a new stream starts a new baseline
+    taps_.forget(id);                               // and untapped
     proxy->sink.reset();
     proxy->disconnected_at = std::chrono::steady_clock::now();
     spdlog::info("proxy {} disconnected; it stays an endpoint for {} ms unless it returns", id,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "control/mesh_diagnosis.h"
+#include "control/tap_store.h"
 #include "control/traffic_store.h"
 #include "control/view_compiler.h"
 #include "store/resource_store.h"
@@ -37,6 +38,9 @@ class StreamSink {
   virtual void send(mesh::v1::DiscoveryResponse response) = 0;
   // Ends the stream with an error status (a newer stream of the same proxy replaced it).
   virtual void close(const std::string& reason) = 0;
+  // Queues a tap control (tap for `seconds`, 0: stop). It never replaces a queued push, nor a
+  // push it: a newer control replaces an older one still queued.
+  virtual void send_tap(std::uint32_t seconds) = 0;
 };
 
 struct MeshHubOptions {
@@ -81,6 +85,15 @@ class MeshHub {
   void report_traffic(const StreamSink* sink, const mesh::v1::TrafficReport& report);
   // Where traffic reports go (set once, before streams are served; it outlives the hub's streams).
   void set_traffic(TrafficStore* store) { traffic_ = store; }
+  // A tap batch on an attached stream (the requests a tapped proxy saw), kept for the readers.
+  void report_tap(const StreamSink* sink, const mesh::v1::TapBatch& batch);
+  // For the REST API (any thread): taps the proxy for `lease` from now (each call renews it) and
+  // returns its events numbered above `after` (tap_store.h). A null json when there is no such
+  // proxy; an error when it is not connected.
+  [[nodiscard]] std::expected<nlohmann::json, std::string> tap_json(const std::string& proxy_id,
+                                                                    std::uint64_t after,
+                                                                    std::chrono::seconds lease,
+                                                                    std::size_t limit);
 
   // For the REST API (any thread).
   [[nodiscard]] nlohmann::json proxies_json() const;
@@ -113,6 +126,7 @@ class MeshHub {
   std::string signer_key_id_;     // under mutex_
   mesh::v1::TelemetryEndpoints telemetry_;  // under mutex_
   TrafficStore* traffic_ = nullptr;         // thread-safe itself
+  TapStore taps_;                           // thread-safe itself
   const std::string trust_domain_;
   const MeshHubOptions options_;
   const std::chrono::steady_clock::time_point started_;

@@ -172,6 +172,11 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
       StartRead(&request_);
       return;
     }
+    if (request_.has_tap()) {  // a tapped proxy's requests, likewise
+      hub_.report_tap(sink_.get(), request_.tap());
+      StartRead(&request_);
+      return;
+    }
     hub_.answer(sink_.get(), request_);
     if (request_.leaving()) {
       sink_->finish(grpc::Status::OK);  // the proxy is draining: end the stream from here
@@ -203,6 +208,19 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
       in_flight_ = std::move(response);
       stream_->StartWrite(&in_flight_);
     }
+    void send_tap(std::uint32_t seconds) override {
+      mesh::v1::DiscoveryResponse control;
+      control.mutable_tap()->set_seconds(seconds);
+      std::unique_lock lock(mutex_);
+      if (stream_ == nullptr || finished_) return;
+      if (writing_) {
+        waiting_tap_ = std::move(control);
+        return;
+      }
+      writing_ = true;
+      in_flight_ = std::move(control);
+      stream_->StartWrite(&in_flight_);
+    }
     void close(const std::string& reason) override {
       finish(grpc::Status(grpc::StatusCode::ABORTED, reason));
     }
@@ -215,10 +233,13 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
     void write_done(bool ok) {
       std::lock_guard lock(mutex_);
       writing_ = false;
-      if (!ok || finished_ || stream_ == nullptr || !waiting_) return;
+      if (!ok || finished_ || stream_ == nullptr) return;
+      // A waiting push goes first; a tap control after it.
+      auto& next = waiting_ ? waiting_ : waiting_tap_;
+      if (!next) return;
       writing_ = true;
-      in_flight_ = std::move(*waiting_);
-      waiting_.reset();
+      in_flight_ = std::move(*next);
+      next.reset();
       stream_->StartWrite(&in_flight_);
     }
     void ended() {
@@ -233,6 +254,7 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
     bool writing_ = false;
     mesh::v1::DiscoveryResponse in_flight_;
     std::optional<mesh::v1::DiscoveryResponse> waiting_;
+    std::optional<mesh::v1::DiscoveryResponse> waiting_tap_;
   };
 
   MeshHub& hub_;

@@ -19,25 +19,15 @@
 #include "config/resource.h"
 #include "config/validation.h"
 #include "ctl/api_client.h"
+#include "ctl/command_support.h"
 #include "ctl/kinds.h"
 #include "ctl/output.h"
 #include "ctl/trace_view.h"
-#include "ctl/traffic_view.h"
 
 namespace strait::ctl {
 namespace {
 
 using nlohmann::json;
-
-int fail(const std::string& message) {
-  std::fprintf(stderr, "straitctl: %s\n", message.c_str());
-  return 1;
-}
-
-void print(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-}
 
 struct Manifest {
   std::string source;  // the file path, or "stdin"
@@ -119,36 +109,6 @@ load_manifests(const std::vector<std::string>& paths) {
   if (total == 0)
     return std::unexpected("no resources in " + (paths.size() == 1 ? paths[0] : "the given files"));
   return out;
-}
-
-std::expected<ApiClient, std::string> connect(const GlobalOptions& global) {
-  auto url = net::parse_url(server_url(global.server));
-  if (!url) return std::unexpected("--server " + url.error());
-  auto token = load_token(global.token_file);
-  if (!token) return std::unexpected(token.error());
-  return ApiClient(std::move(*url), std::move(*token));
-}
-
-// GETs `target` for a verb that prints the answer as JSON or YAML when asked (-o) and as text of
-// its own otherwise: the answer for that text, or the exit status when nothing is left to print
-// (a failure, said on stderr, or the answer printed as asked).
-std::expected<json, int> get_or_print(const GlobalOptions& global, const std::string& output,
-                                      const std::string& target) {
-  auto format = parse_output_format(output);
-  if (!format) return std::unexpected(fail(format.error()));
-  auto api = connect(global);
-  if (!api) return std::unexpected(fail(api.error()));
-  auto answer = api->call("GET", target);
-  if (!answer) return std::unexpected(fail(answer.error()));
-  if (*format == OutputFormat::kJson) {
-    print(render_json(*answer));
-    return std::unexpected(0);
-  }
-  if (*format == OutputFormat::kYaml) {
-    print(render_yaml({*answer}));
-    return std::unexpected(0);
-  }
-  return std::move(*answer);
 }
 
 std::string text_of(const json& object, const char* field) {
@@ -471,20 +431,6 @@ int run_describe_service(const GlobalOptions& global, const std::string& name, c
   return 0;
 }
 
-namespace {
-
-// A workload as the CLI takes it: "name" (in `ns`), "name.namespace" (a proxy id), or
-// "namespace/name"; as the API's "namespace/name".
-std::string workload_path(const std::string& text, const std::string& ns) {
-  if (text.find('/') != std::string::npos) return text;
-  const auto dot = text.rfind('.');
-  if (dot != std::string::npos && dot > 0 && dot + 1 < text.size())
-    return text.substr(dot + 1) + "/" + text.substr(0, dot);
-  return ns + "/" + text;
-}
-
-}  // namespace
-
 int run_describe_workload(const GlobalOptions& global, const std::string& name,
                           const std::string& ns, const std::string& output) {
   const std::string path = workload_path(name, ns);
@@ -652,39 +598,6 @@ int run_traces(const GlobalOptions& global, const std::string& trace_id, const s
   }
   print(render_trace_table(*answer, stdout_wants_color()));
   return 0;
-}
-
-}  // namespace strait::ctl
-
-namespace strait::ctl {
-
-int run_top(const GlobalOptions& global, const std::string& ns, const std::string& window,
-            bool once, const std::string& output) {
-  std::string target = "/api/v1/traffic?window=" + url_encode(window);
-  if (!ns.empty()) target += "&namespace=" + url_encode(ns);
-  const bool color = stdout_wants_color();
-  if (once || !output.empty()) {
-    auto answer = get_or_print(global, output, target);
-    if (!answer) return answer.error();
-    print(render_traffic(*answer, color));
-    return 0;
-  }
-  auto api = connect(global);
-  if (!api) return fail(api.error());
-  const bool terminal = ::isatty(STDOUT_FILENO) == 1;
-  while (true) {  // until Ctrl-C
-    auto answer = api->call("GET", target);
-    if (!answer) return fail(answer.error());
-    const std::time_t now = std::time(nullptr);
-    char clock[16];
-    std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&now));
-    std::string screen = terminal ? "\x1b[H\x1b[2J" : "";
-    screen += fmt::format("straitctl top: the last {}, {} (every 2 s; Ctrl-C to stop)\n\n", window,
-                          clock);
-    screen += render_traffic(*answer, color);
-    print(screen);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
-  }
 }
 
 }  // namespace strait::ctl

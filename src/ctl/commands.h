@@ -68,4 +68,12 @@ int run_traces(const GlobalOptions& global, const std::string& trace_id, const s
 int run_top(const GlobalOptions& global, const std::string& ns, const std::string& window,
             bool once, const std::string& output);
 
+// tap WORKLOAD [-n NS] [--duration D] [--count N] [-o json]: every request through the workload's
+// sidecar from now on, one line each (live_commands.cc), until Ctrl-C, D or N requests.
+int run_tap(const GlobalOptions& global, const std::string& workload, const std::string& ns,
+            const std::string& duration, int count, const std::string& output);
+
+// dashboard [--open]: prints a one-time sign-in URL for the web dashboard (and opens it).
+int run_dashboard(const GlobalOptions& global, bool open_browser);
+
 }  // namespace strait::ctl

@@ -117,6 +117,8 @@ class Demo {
   std::expected<void, std::string> start_app(Running& r);
   void write_state() const;
   void print_banner() const;
+  // A one-time sign-in URL for the dashboard ("" when straitd could not make one).
+  std::string dashboard_login_url() const;
 
   const DemoOptions& options_;
   fs::path bin_, dir_;
@@ -125,6 +127,7 @@ class Demo {
   ChildProcesses children_;
   std::vector<Running> running_;
   pid_t straitd_pid_ = 0;
+  std::string dashboard_url_;  // the banner's sign-in URL
 };
 
 std::expected<void, std::string> Demo::wait_http(const std::string& what, int port,
@@ -289,6 +292,7 @@ void Demo::write_state() const {
                    {"grpc", address(grpc_port_)},
                    {"token_file", (dir_ / "data" / "admin.token").string()},
                    {"straitd_pid", straitd_pid_},
+                   {"dashboard_login_url", dashboard_url_},
                    {"straitctl_pid", ::getpid()},
                    {"namespace", kDemoNamespace},
                    {"workloads", workloads}};
@@ -296,6 +300,12 @@ void Demo::write_state() const {
   std::ofstream(dir_ / "demo.env")
       << "export STRAIT_SERVER=http://" << address(api_port_)
       << "\nexport STRAIT_TOKEN_FILE=" << (dir_ / "data" / "admin.token").string() << "\n";
+}
+
+std::string Demo::dashboard_login_url() const {
+  auto login = api_->call("POST", "/api/v1/dashboard/login");
+  if (!login || !login->contains("path")) return {};
+  return "http://" + address(api_port_) + (*login)["path"].get<std::string>();
 }
 
 void Demo::print_banner() const {
@@ -312,10 +322,17 @@ void Demo::print_banner() const {
       "ejected\n";
   text += "                      -> reviews   over gRPC\n";
   text += "  scanner -> catalog               refused with 403: only frontend may call catalog\n\n";
+  text += "  dashboard       " +
+          (dashboard_url_.empty() ? "not available (see the logs)" : dashboard_url_) + "\n";
+  text +=
+      "                  (a sign-in link: it works once, within 10 minutes; `straitctl dashboard`\n"
+      "                  prints a new one)\n";
   text += "  straitd API     http://" + address(api_port_) + "/\n";
   text += "  in your shell   source " + env + "\n\n";
   text += "Then try:\n";
   text += "  straitctl top -n demo\n";
+  text += "  straitctl tap frontend-v1 -n demo\n";
+  text += "  straitctl dashboard\n";
   text += "  straitctl proxy-status\n";
   text += "  straitctl describe service catalog -n demo\n";
   text += "  straitctl describe service inventory -n demo\n";
@@ -365,6 +382,7 @@ int Demo::run(std::chrono::milliseconds duration) {
       say("  " + r.workload->name + ": ready (sidecar admin " + address(r.admin) + ")");
     }
   }
+  dashboard_url_ = dashboard_login_url();
   write_state();
   print_banner();
 

@@ -64,6 +64,16 @@ metadata: {name: default, namespace: strait-system}
 spec:
   mtls: {mode: STRICT}
 ---
+# One call in ten is traced (Istio's default is 1%), so that the dashboard and straitctl traces
+# have recent traces to show.
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: demo-tracing, namespace: demo}
+spec:
+  tracing:
+  - providers: [{name: strait}]
+    randomSamplingPercentage: 10
+---
 # The canary: 80% of catalog's traffic to v1, 20% to v2.
 apiVersion: networking.istio.io/v1
 kind: DestinationRule

@@ -151,6 +151,24 @@ int main(int argc, char** argv) {
   top->add_flag("--once", top_once, "Print once and exit (for scripts)");
   top->add_option("-o,--output", top_output, "Print straitd's answer once as json or yaml");
 
+  std::string tap_workload, tap_ns = "default", tap_duration, tap_output;
+  int tap_count = 0;
+  auto* tap =
+      app.add_subcommand("tap", "Live stream of the requests through one workload's sidecar");
+  tap->add_option("WORKLOAD", tap_workload, "NAME (in -n), NAME.NAMESPACE or NAMESPACE/NAME")
+      ->required();
+  tap->add_option("-n,--namespace", tap_ns, "The workload's namespace")->capture_default_str();
+  tap->add_option("--duration", tap_duration,
+                  "Stop after this long (e.g. 30s; default: at Ctrl-C)");
+  tap->add_option("--count", tap_count, "Stop after this many requests")
+      ->check(CLI::Range(1, 1000000));
+  tap->add_option("-o,--output", tap_output, "json: one JSON object a request, a line each");
+
+  bool dashboard_open = false;
+  auto* dashboard = app.add_subcommand(
+      "dashboard", "Print a one-time URL that signs a browser in to straitd's web dashboard");
+  dashboard->add_flag("--open", dashboard_open, "Also open it with xdg-open");
+
   DemoOptions demo_options;
   auto* demo = app.add_subcommand(
       "demo", "Start a live local mesh: straitd, sample services with sidecars, traffic");
@@ -206,5 +224,8 @@ int main(int argc, char** argv) {
   if (token_revoke->parsed()) return run_token_revoke(global, token_id);
   if (demo->parsed()) return run_demo(demo_options);
   if (top->parsed()) return run_top(global, top_ns, top_window, top_once, top_output);
+  if (tap->parsed())
+    return run_tap(global, tap_workload, tap_ns, tap_duration, tap_count, tap_output);
+  if (dashboard->parsed()) return run_dashboard(global, dashboard_open);
   return 2;
 }

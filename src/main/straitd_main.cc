@@ -17,6 +17,7 @@
 #include "control/admin_token.h"
 #include "control/api_server.h"
 #include "control/config_api.h"
+#include "control/dashboard_assets.h"
 #include "control/mesh_hub.h"
 #include "control/mesh_server.h"
 #include "control/root_rotation.h"
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   std::size_t trace_capacity = 2000;
   std::string otel_endpoint;
   std::string zipkin_endpoint;
+  std::string dashboard_dir;
   CLI::App app{"straitd: the strait control plane (see docs/control-plane.md)"};
   app.set_version_flag("--version", std::string("straitd ") + STRAIT_VERSION);
   app.add_option("--data-dir", data_dir, "Directory for the store and the admin token")->required();
@@ -73,6 +75,9 @@ int main(int argc, char** argv) {
   app.add_option(
       "--zipkin-endpoint", zipkin_endpoint,
       "Tracing provider \"zipkin\": a Zipkin v2 receiver, http://HOST:PORT/api/v2/spans");
+  app.add_option(
+      "--dashboard-dir", dashboard_dir,
+      "The dashboard's built files, served at / (default: dashboard/ beside bin/, as built)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -143,6 +148,20 @@ int main(int argc, char** argv) {
   api.set_mesh(&hub);
   hub.set_traffic(&traffic);
   api.set_traffic(&traffic);
+  // The dashboard's files, read once (a missing build leaves the API working and / saying why).
+  if (dashboard_dir.empty()) {
+    std::error_code exe_error;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
+    dashboard_dir = (exe.parent_path().parent_path() / "dashboard").string();
+  }
+  std::optional<strait::control::DashboardAssets> dashboard;
+  if (auto loaded = strait::control::DashboardAssets::load(dashboard_dir)) {
+    dashboard = std::move(*loaded);
+    api.set_dashboard(&*dashboard);
+  } else {
+    spdlog::warn("no dashboard: {}", loaded.error());
+    api.set_dashboard(nullptr, loaded.error());
+  }
   // The REST API binds first: a failure there exits before any proxy can reach the gRPC port.
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);
@@ -181,6 +200,9 @@ int main(int argc, char** argv) {
   spdlog::info("straitd {} up: API on http://{}, gRPC on {}, data in {} (store revision {}), trust domain {}, {} CA",
                STRAIT_VERSION, bound->to_string(), mesh_bound->to_string(), data_dir, (*store)->revision(), trust_domain,
                plugged ? "plugged-in" : "self-signed root");
+  if (dashboard)
+    spdlog::info("dashboard at http://{}/ ({} files from {}); sign in with `straitctl dashboard`",
+                 bound->to_string(), dashboard->size(), dashboard_dir);
   spdlog::info(
       "trace collector: OTLP/HTTP JSON on http://{}/v1/traces, Zipkin v2 on "
       "http://{}/api/v2/spans, "

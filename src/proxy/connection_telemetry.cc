@@ -3,6 +3,7 @@
 #include "common/time_text.h"
 #include "proxy/access_log_upstream.h"
 #include "proxy/access_log_writer.h"
+#include "proxy/request_tap.h"
 #include "proxy/router.h"
 #include "proxy/worker.h"
 
@@ -12,8 +13,10 @@ ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapsho
                                          const DownstreamInfo& info, const PeerMetadata& peer,
                                          const TelemetryTarget& target, std::uint16_t flags)
     : worker_(worker),
-      record_log_(snapshot.config->access_log.enabled && worker.access_log() != nullptr),
+      write_log_(snapshot.config->access_log.enabled && worker.access_log() != nullptr),
       start_(std::chrono::steady_clock::now()) {
+  tap_ = worker.tap() != nullptr && worker.tap()->tapping(start_);
+  record_log_ = write_log_ || tap_;
   IstioLabels labels = telemetry_labels(snapshot, info, peer, target);
   labels.request_protocol = "tcp";
   char flag_text[64];
@@ -39,7 +42,9 @@ ConnectionTelemetry::~ConnectionTelemetry() {
   log_.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - start_)
                              .count();
-  worker_.access_log()->submit(static_cast<std::size_t>(worker_.index()), log_);
+  const auto index = static_cast<std::size_t>(worker_.index());
+  if (write_log_) worker_.access_log()->submit(index, log_);
+  if (tap_) worker_.tap()->submit(index, log_);
 }
 
 }  // namespace strait::proxy

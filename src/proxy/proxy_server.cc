@@ -14,6 +14,7 @@
 #include "proxy/access_log_writer.h"
 #include "proxy/admin_server.h"
 #include "proxy/listeners.h"
+#include "proxy/request_tap.h"
 #include "proxy/span_exporter.h"
 
 namespace strait::proxy {
@@ -220,11 +221,13 @@ std::expected<void, std::string> ProxyServer::start() {
   if (!access_log) return std::unexpected("--access-log-file: " + access_log.error());
   access_log_ = std::move(*access_log);
   access_log_->start();
+  tap_ = std::make_unique<RequestTap>(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));
     workers_.back()->set_snapshot(*snapshot);
     workers_.back()->set_span_exporter(spans_.get());
     workers_.back()->set_access_log(access_log_.get());
+    workers_.back()->set_tap(tap_.get());
   }
   snapshot_ = *snapshot;
   snapshot_time_ = std::chrono::system_clock::now();

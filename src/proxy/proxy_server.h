@@ -63,6 +63,9 @@ class ProxyServer {
   // The exporter of the workers' sampled spans (null before start()).
   [[nodiscard]] const SpanExporter* span_exporter() const { return spans_.get(); }
   [[nodiscard]] const AccessLogWriter* access_log() const { return access_log_.get(); }
+  // The request tap (request_tap.h), after start(): straitd's taps switch it on; one thread drains
+  // it.
+  [[nodiscard]] RequestTap* tap() { return tap_.get(); }
   [[nodiscard]] std::chrono::system_clock::time_point snapshot_time() const { return snapshot_time_; }
 
  private:
@@ -96,6 +99,7 @@ class ProxyServer {
   int exit_code_ = 0;
   std::unique_ptr<SpanExporter> spans_;  // declared before workers_: destroyed after them
   std::unique_ptr<AccessLogWriter> access_log_;  // likewise
+  std::unique_ptr<RequestTap> tap_;              // likewise
   std::vector<std::unique_ptr<Worker>> workers_;
   asio::io_context main_io_{1};
   asio::signal_set signals_{main_io_, SIGTERM, SIGINT};

@@ -5,6 +5,7 @@
 #include "common/time_text.h"
 #include "proxy/access_log_upstream.h"
 #include "proxy/access_log_writer.h"
+#include "proxy/request_tap.h"
 #include "proxy/router.h"
 #include "proxy/span_exporter.h"
 #include "proxy/worker.h"
@@ -29,7 +30,9 @@ void RequestTelemetry::begin(const Snapshot& snapshot, std::size_t head_bytes,
   upstream_start_ = {};
   upstream_micros_ = -1;
   subset_ = nullptr;
-  record_log_ = snapshot.config->access_log.enabled && worker_.access_log() != nullptr;
+  write_log_ = snapshot.config->access_log.enabled && worker_.access_log() != nullptr;
+  tap_ = worker_.tap() != nullptr && worker_.tap()->tapping(start_);
+  record_log_ = write_log_ || tap_;
   if (record_log_) {
     log_ = AccessLogRecord{};
     log_.inbound = info_.kind == ListenerKind::kInbound;
@@ -147,7 +150,9 @@ void RequestTelemetry::finish() {
     log_.bytes_sent = response_bytes_;
     log_.response_flags.assign(labels.response_flags);
     write_access_log_upstream(*snapshot_, target_, subset_, log_.inbound, log_);
-    worker_.access_log()->submit(static_cast<std::size_t>(worker_.index()), log_);
+    const auto worker = static_cast<std::size_t>(worker_.index());
+    if (write_log_) worker_.access_log()->submit(worker, log_);
+    if (tap_) worker_.tap()->submit(worker, log_);
   }
   snapshot_ = nullptr;
 }

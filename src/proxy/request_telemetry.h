@@ -1,7 +1,8 @@
 // What one HTTP request reports when it ends: a series of the istio_* metrics
 // (istio_metrics.h), from the sidecar's side of the call; when its trace is sampled, this hop's
 // span (a server span inbound, a client span outbound), queued to the span exporter; and, when the
-// workload's access log is on, its access log entry, queued to the access log writer. A
+// workload's access log is on, its access log entry, queued to the access log writer (and, while
+// straitd taps the proxy, the same entry to the request tap, request_tap.h). A
 // session keeps one and reuses it request after request: begin() when a request head arrives, the
 // setters as the request goes, finish() once its response is out (or it failed). Recording costs no
 // lock and, once the worker's series exist, no allocation: the labels are written into the worker's
@@ -102,7 +103,9 @@ class RequestTelemetry {
   std::chrono::steady_clock::time_point upstream_start_{};
   std::int64_t upstream_micros_ = -1;
   const EndpointSubset* subset_ = nullptr;
-  bool record_log_ = false;
+  bool record_log_ = false;  // log_ is filled: for the access log, the tap, or both
+  bool write_log_ = false;
+  bool tap_ = false;
   AccessLogRecord log_{};
 };
 

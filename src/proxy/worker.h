@@ -28,6 +28,7 @@ namespace strait::proxy {
 
 class SpanExporter;
 class AccessLogWriter;
+class RequestTap;
 
 // A downstream connection as the drain logic sees it.
 struct TrackedConnection {
@@ -92,6 +93,9 @@ class Worker {
   [[nodiscard]] SpanExporter* span_exporter() const { return span_exporter_; }
   void set_access_log(AccessLogWriter* writer) { access_log_ = writer; }
   [[nodiscard]] AccessLogWriter* access_log() const { return access_log_; }
+  // The proxy's request tap (null in unit tests). Set before the worker runs; it outlives it.
+  void set_tap(RequestTap* tap) { tap_ = tap; }
+  [[nodiscard]] RequestTap* tap() const { return tap_; }
 
   // Any thread.
   [[nodiscard]] WorkerStats& stats() { return stats_; }
@@ -108,6 +112,7 @@ class Worker {
   std::string label_buffer_;
   SpanExporter* span_exporter_ = nullptr;
   AccessLogWriter* access_log_ = nullptr;
+  RequestTap* tap_ = nullptr;
   std::unordered_map<std::string, std::size_t> round_robin_;
   std::unordered_map<std::string, RetryLoad> retry_loads_;
   std::unordered_map<std::string, std::int64_t> endpoint_requests_;

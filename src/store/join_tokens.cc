@@ -1,11 +1,11 @@
 #include "store/join_tokens.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <array>
 
 #include "common/random.h"
+#include "common/sha256.h"
 #include "common/time_text.h"
 #include "store/sqlite.h"
 
@@ -13,13 +13,6 @@ namespace strait::store {
 namespace {
 
 constexpr std::string_view kPrefix = "strait-join.";
-
-std::string sha256(std::string_view text) {
-  std::array<unsigned char, 32> digest{};
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest.data()), length);
-}
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())

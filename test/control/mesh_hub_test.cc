@@ -12,6 +12,8 @@ class RecordingSink final : public StreamSink {
  public:
   void send(mesh::v1::DiscoveryResponse response) override { sent.push_back(std::move(response)); }
   void close(const std::string& reason) override { closed = reason; }
+  void send_tap(std::uint32_t seconds) override { taps.push_back(seconds); }
+  std::vector<std::uint32_t> taps;
   std::vector<mesh::v1::DiscoveryResponse> sent;
   std::string closed;
 };
@@ -83,6 +85,38 @@ TEST_F(MeshHubTest, PushesTheViewAndTracksAcks) {
   settle();
   ASSERT_EQ(sink->sent.size(), 2u);
   EXPECT_NE(sink->sent[1].version_info(), push.version_info());
+}
+
+TEST_F(MeshHubTest, ATapIsToldToItsProxyAndItsEventsAreRead) {
+  auto sink = std::make_shared<RecordingSink>();
+  auto id = hub_.attach(sink, node("reviews-v1"), kReviews);
+  ASSERT_TRUE(id) << id.error();
+  EXPECT_TRUE(hub_.tap_json("nobody.shop", 0, std::chrono::seconds(30), 100)->is_null());
+
+  auto first = hub_.tap_json(*id, 0, std::chrono::seconds(30), 100);
+  ASSERT_TRUE(first) << first.error();
+  EXPECT_EQ((*first)["events"].size(), 0u);
+  EXPECT_EQ(sink->taps, std::vector<std::uint32_t>{30});
+  // A reader polling again soon does not tell the proxy again.
+  ASSERT_TRUE(hub_.tap_json(*id, 0, std::chrono::seconds(30), 100));
+  EXPECT_EQ(sink->taps.size(), 1u);
+
+  mesh::v1::TapBatch batch;
+  batch.add_events()->set_path("/reviews/1");
+  batch.add_events()->set_path("/reviews/2");
+  hub_.report_tap(sink.get(), batch);
+  auto page = hub_.tap_json(*id, 0, std::chrono::seconds(30), 100);
+  ASSERT_TRUE(page);
+  ASSERT_EQ((*page)["events"].size(), 2u);
+  EXPECT_EQ((*page)["events"][1]["path"], "/reviews/2");
+  EXPECT_EQ((*page)["next"], 2);
+  EXPECT_EQ((*page)["proxy"], "reviews-v1.shop");
+
+  // A proxy whose stream ended cannot be tapped, and its tap is forgotten.
+  hub_.detach(sink.get());
+  auto gone = hub_.tap_json(*id, 0, std::chrono::seconds(30), 100);
+  ASSERT_FALSE(gone);
+  EXPECT_NE(gone.error().find("not connected"), std::string::npos);
 }
 
 TEST_F(MeshHubTest, ARootRotationSeesWhoHoldsTheBundleAndWhoSignedTheirCertificate) {

@@ -21,7 +21,7 @@ TEST(DemoTopologyTest, TheConfigIsValidIstioAsStraitdChecksIt) {
     kinds.insert(kind);
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"PeerAuthentication", "DestinationRule", "VirtualService",
-                                          "AuthorizationPolicy"}));
+                                          "AuthorizationPolicy", "Telemetry"}));
 }
 
 TEST(DemoTopologyTest, EveryCallNamesAServiceOfTheDemo) {

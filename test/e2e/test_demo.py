@@ -1,7 +1,9 @@
 """straitctl demo end to end: the whole demo mesh from the built binaries, run for about a minute,
 then checked through its sidecars' metrics (the canary share, the ejection of the flaky instance,
-the authorization policy, mTLS, gRPC) and stopped with Ctrl-C (SIGINT), after which no process it
-started may be left."""
+the authorization policy, mTLS, gRPC), through straitctl tap, and through the web dashboard in
+headless Chromium (Playwright), whose numbers must agree with straitd's API and the sidecars'
+metrics; then stopped with Ctrl-C (SIGINT), after which no process it started may be left. The
+dashboard's screenshots are kept in build/test-artifacts/dashboard/."""
 
 import json
 import os
@@ -19,6 +21,9 @@ from test_observability import samples
 
 CTL_BIN = os.path.join(BIN_DIR, "straitctl")
 TRAFFIC_SECONDS = 55  # with the start, about a minute
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+CHECK_DASHBOARD = os.path.join(REPO, "dashboard", "test", "check-dashboard.mjs")
+ARTIFACTS = os.path.join(os.path.dirname(os.path.abspath(BIN_DIR)), "test-artifacts", "dashboard")
 
 
 def requests_total(workload):
@@ -183,6 +188,9 @@ class DemoTest(unittest.TestCase):
             self.assertIn(f"{service}.demo.svc.cluster.local", top)
         self.assertRegex(top, r"scanner\.demo +catalog-v[12]\.demo \(catalog\.demo\.svc\.cluster\.local\)")
 
+        self.check_tap(ctl)
+        self.check_dashboard(ctl, traffic, frontend)
+
         # Ctrl-C stops everything it started.
         pids = [self.state["straitd_pid"]] + [w[k] for w in self.state["workloads"] for k in ("sidecar_pid", "app_pid")]
         self.assertTrue(all(alive(p) for p in pids))
@@ -191,6 +199,92 @@ class DemoTest(unittest.TestCase):
         self.assertEqual([p for p in pids if alive(p)], [])
         self.assertEqual(processes_mentioning(self.dir), [])
         self.assertIn(f"stopped {len(pids)} processes", self.output())
+
+    def check_tap(self, ctl):
+        """straitctl tap: requests through frontend-v1's sidecar from now on, both directions."""
+        tapped_at = time.time()
+        lines = ctl("tap", "frontend-v1", "-n", "demo", "--count", "60", "--duration", "40s", "-o", "json")
+        events = [json.loads(line) for line in lines.splitlines()]
+        self.assertEqual(len(events), 60, lines[-2000:])
+        seqs = [e["seq"] for e in events]
+        self.assertEqual(seqs, sorted(set(seqs)))
+        inbound = [e for e in events if e["direction"] == "inbound"]
+        outbound = [e for e in events if e["direction"] == "outbound"]
+        self.assertTrue(inbound and outbound, events[:3])
+        # Inbound: loadgen's calls, over mTLS (its verified identity), all answered 200.
+        self.assertEqual({e["peer"] for e in inbound}, {"spiffe://cluster.local/ns/demo/sa/loadgen"})
+        self.assertEqual({e["status"] for e in inbound}, {200})
+        # Outbound: frontend's calls to the three services it uses.
+        called = {e["authority"].split(".")[0].split(":")[0] for e in outbound}
+        self.assertTrue(called <= {"catalog", "inventory", "reviews"} and len(called) >= 2, called)
+        self.assertTrue(any(e["grpcStatus"] == 0 for e in outbound), outbound[:3])
+        self.assertTrue(all(e["durationMs"] > 0 and e["requestId"] for e in events))
+        # Only requests from when the tap began (a second's slack for clocks and rounding).
+        first = min(e["start"] for e in events)
+        self.assertGreaterEqual(first, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(tapped_at - 1)))
+        # The text form: a header, then a line per request.
+        text = ctl("tap", "frontend-v1.demo", "--count", "3", "--duration", "30s").splitlines()
+        self.assertTrue(text[0].startswith("TIME") and "STATUS" in text[0], text)
+        self.assertEqual(len(text), 4, text)
+        self.assertRegex(text[1], r"^\d\d:\d\d:\d\d\.\d{3}  (in |out)  ")
+
+    def check_dashboard(self, ctl, api_traffic, frontend_series):
+        """The dashboard in headless Chromium, signed in with straitctl dashboard's one-time link:
+        every workload and edge of the demo, numbers as straitd's API and the sidecars tell them."""
+        url = ctl("dashboard").strip()
+        self.assertRegex(url, r"^http://127\.0\.0\.1:\d+/login\?code=[0-9a-f]{32}$")
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        r = subprocess.run(["node", CHECK_DASHBOARD, "--url", url, "--screenshots", ARTIFACTS],
+                           capture_output=True, text=True, timeout=180)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        page = json.loads(r.stdout)
+        self.assertEqual(page["consoleErrors"], [])
+        # Every workload is a node, every edge of the topology is drawn.
+        names = {f"{w}.demo" for w in self.workloads}
+        self.assertEqual(set(page["nodes"]) & names, names, page["nodes"])
+        edges = {(e["source"], e["destination"]): e for e in page["edges"]}
+        for pair in [("loadgen", "frontend-v1"), ("frontend-v1", "catalog-v1"), ("frontend-v1", "catalog-v2"),
+                     ("frontend-v1", "inventory-1"), ("frontend-v1", "inventory-2"),
+                     ("frontend-v1", "reviews-v1")]:
+            self.assertIn((f"{pair[0]}.demo", f"{pair[1]}.demo"), edges, sorted(edges))
+        self.assertTrue(any(src == "scanner.demo" for src, _ in edges), sorted(edges))
+        self.assertTrue(all(e["mtls"] for e in page["edges"]), page["edges"])
+        self.assertEqual(set(page["proxies"]), names)
+        self.assertGreater(page["traces"], 0)
+        self.assertGreater(page["waterfallSpans"], 1)
+        for shot in ("overview.png", "services.png", "proxies.png", "config.png", "traces.png"):
+            self.assertGreater(os.path.getsize(os.path.join(ARTIFACTS, shot)), 10_000)
+
+        # The same numbers as the API: the page shows straitd's 1-minute view, which moves one
+        # 10 s bucket at a time, so each rate is within a bucket's worth of the API's.
+        with open(self.state["token_file"]) as f:
+            token = f.read().strip()
+        request = urllib.request.Request(self.state["api"] + "/api/v1/traffic?window=1m")
+        request.add_header("Authorization", "Bearer " + token)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            api = json.load(answer)
+        api_edges = {(f'{e["source"]["workload"]}.{e["source"]["namespace"]}',
+                      f'{e["destination"]["workload"]}.{e["destination"]["namespace"]}'): e for e in api["edges"]}
+        # (An edge with a few requests, such as inventory-2's between ejections, may have left the
+        # window since: only edges in both are compared, and the topology's are in both.)
+        compared = [key for key in edges if key in api_edges]
+        self.assertGreaterEqual(len(compared), 6, (sorted(edges), sorted(api_edges)))
+        for key in compared:
+            shown, want = edges[key], api_edges[key]
+            self.assertAlmostEqual(shown["rps"], want["rps"], delta=max(0.5, 0.25 * want["rps"]), msg=key)
+            self.assertEqual(shown["mtls"], want["mtls"], key)
+        services = {s["service"]: s for s in page["services"]}
+        api_services = {s["service"]: s for s in api["services"]}
+        self.assertEqual(set(services), set(api_services))
+        # And as the sidecars' Prometheus metrics tell it: frontend's catalog calls split 80/20.
+        v1 = edges[("frontend-v1.demo", "catalog-v1.demo")]["rps"]
+        v2 = edges[("frontend-v1.demo", "catalog-v2.demo")]["rps"]
+        prom_v1 = total(frontend_series, reporter="source", destination_workload="catalog-v1")
+        prom_v2 = total(frontend_series, reporter="source", destination_workload="catalog-v2")
+        self.assertAlmostEqual(v2 / (v1 + v2), prom_v2 / (prom_v1 + prom_v2), delta=0.12)
+        # inventory-2's failures (retried by frontend's sidecar) show on its edge, not on loadgen's.
+        self.assertGreater(edges[("frontend-v1.demo", "inventory-2.demo")]["failureShare"], 0)
+        self.assertEqual(edges[("loadgen.demo", "frontend-v1.demo")]["failureShare"], 0)
 
     def test_2_a_taken_port_is_refused_before_anything_starts(self):
         with socket.socket() as taken:
