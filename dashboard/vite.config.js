@@ -3,7 +3,8 @@
 //           straitd can serve index.html at / and the bundle at /assets/...; nothing is loaded from
 //           outside the bundle (the page must work offline).
 //   dev:    `STRAIT_SERVER=http://127.0.0.1:PORT STRAIT_TOKEN_FILE=DIR/admin.token npm run dev`
-//           proxies /api to straitd and adds the admin token as a bearer, so no login is needed.
+//           proxies /api to straitd and adds the admin token as a bearer, so no login is needed
+//           (GET only: the token never serves another method).
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vite';
 
@@ -15,7 +16,15 @@ function devProxy() {
     const token = readFileSync(process.env.STRAIT_TOKEN_FILE, 'utf8').trim();
     headers.Authorization = `Bearer ${token}`;
   }
-  return { '/api': { target, changeOrigin: true, headers } };
+  // The page only reads; so does the proxy that lends it the admin token. Anything else (a page
+  // elsewhere posting to the dev server) is refused, not forwarded with the token.
+  const bypass = (req, res) => {
+    if (req.method === 'GET') return undefined;
+    res.statusCode = 405;
+    res.end('the dashboard\'s dev proxy forwards GET only\n');
+    return false;
+  };
+  return { '/api': { target, changeOrigin: true, headers, bypass } };
 }
 
 export default defineConfig({

@@ -7,7 +7,8 @@
 // Numbers are the API's raw values (null for a p99 without requests). Exit 0 with the JSON, or
 // non-zero with one line on stderr saying what failed (and DIR/failure.png when it could).
 //
-// Usage: node check-dashboard.mjs --url URL --screenshots DIR [--timeout-seconds 60]
+// Usage: node check-dashboard.mjs --url URL --screenshots DIR [--window 1m|5m|15m] [--timeout-seconds 60]
+//   --window: the traffic window the page is switched to before it is read (default: the page's).
 //                                 [--trace-timeout-seconds 30]
 //   URL: straitctl dashboard's login URL (http://HOST:PORT/login?code=...), which redirects to
 //   the dashboard; or, in development, the Vite dev server's URL.
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     screenshots: { type: 'string' },
     'timeout-seconds': { type: 'string', default: '60' },
+    window: { type: 'string' },
     'trace-timeout-seconds': { type: 'string', default: '30' },
   },
 });
@@ -120,8 +122,15 @@ async function main() {
     throw new CheckError(`${args.url} answered ${response ? response.status() : 'nothing'}${why ? `: ${why}` : ''} (at ${page.url()})`);
   }
 
-  // Overview: the graph, its workload list and the edge table.
+  // Overview: the graph, its workload list and the edge table (over the asked window).
   await waitForData('[data-testid="edge-row"]', 'edge rows');
+  if (args.window) {
+    const seconds = { '1m': '60', '5m': '300', '15m': '900' }[args.window];
+    if (!seconds) throw new CheckError(`--window ${args.window}: give 1m, 5m or 15m`);
+    await page.selectOption('#window', args.window);
+    await page.waitForSelector(`#edges-table[data-window-seconds="${seconds}"]`, { timeout: 15000 });
+    await waitForData('[data-testid="edge-row"]', 'edge rows');
+  }
   await waitForData('[data-testid="graph-node"]', 'graph nodes', 10000);
   await page.waitForSelector('[data-testid="graph"][data-layout="done"]', { timeout: 10000 });
   await waitForData('[data-testid="proxy-row"]', 'proxy rows', 15000);

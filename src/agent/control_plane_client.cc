@@ -301,6 +301,7 @@ void ControlPlaneClient::discovery_loop() {
     }
     node->set_inbound_address(s.inbound_address);
     node->set_proxy_version(STRAIT_VERSION);
+    node->add_capabilities("tap");
     hello.set_version_info(applied_version);
     hello.set_certificate_not_after_unix(not_after);
     hello.set_certificate_issuer_key_id(issuer_key_id);

@@ -19,7 +19,11 @@ constexpr auto kLingerTimeout = std::chrono::seconds(2);
 
 std::string serialize(const ApiResponse& r, bool close) {
   std::string more;
-  for (const auto& [name, value] : r.headers) more += fmt::format("{}: {}\r\n", name, value);
+  for (const auto& [name, value] : r.headers) {
+    // Every value is straitd's own; a line break would still never reach the wire.
+    if (value.find_first_of("\r\n") == std::string::npos)
+      more += fmt::format("{}: {}\r\n", name, value);
+  }
   return fmt::format("HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n{}{}\r\n{}",
                      r.status, proxy::reason_phrase(r.status), r.content_type, r.body.size(), more,
                      close ? "connection: close\r\n" : "", r.body);
@@ -97,6 +101,9 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
     const std::string content_encoding = encoding ? std::string(encoding->value) : std::string();
     const auto* cookie_field = request.find("cookie");
     const std::string cookie = cookie_field ? std::string(cookie_field->value) : std::string();
+    const auto* fetch_site_field = request.find("sec-fetch-site");
+    const std::string fetch_site =
+        fetch_site_field ? std::string(fetch_site_field->value) : std::string();
     const bool keep_alive = request.keep_alive;
     const auto framing = request.framing;
     const std::uint64_t length = request.content_length;
@@ -133,8 +140,8 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
       body.append(buffer.data().substr(0, take));
       buffer.consume(take);
     }
-    const ApiResponse response = api_.handle(
-        ApiRequest{method, target, authorization, body, content_type, content_encoding, cookie});
+    const ApiResponse response = api_.handle(ApiRequest{
+        method, target, authorization, body, content_type, content_encoding, cookie, fetch_site});
     out = serialize(response, !keep_alive);
     if (co_await stream.write_all(asio::buffer(out))) co_return;
     open = keep_alive;

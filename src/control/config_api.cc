@@ -114,7 +114,16 @@ constexpr const char* kCollectorTokenOnly =
     "admin token";
 
 constexpr const char* kSessionReadsOnly =
-    "a dashboard session may only read (GET); use the admin token (straitctl)";
+    "a dashboard session may only read (GET, not taps), from the dashboard's own page; use the "
+    "admin token (straitctl)";
+
+// A request a browser made from straitd's own page, or one a person typed or followed (the
+// Sec-Fetch-Site field; absent: not a browser that sends it). A page of another port on the same
+// host is "same-site", not "same-origin", and is refused.
+bool from_own_page(std::string_view sec_fetch_site, bool or_typed) {
+  return sec_fetch_site.empty() || sec_fetch_site == "same-origin" ||
+         (or_typed && sec_fetch_site == "none");
+}
 
 // The span ingest calls, which the collector token may make.
 bool is_ingest(std::string_view path) {
@@ -139,6 +148,14 @@ void ConfigApi::set_dashboard(const DashboardAssets* assets, std::string why_mis
   dashboard_missing_ = std::move(why_missing);
 }
 
+bool ConfigApi::session_may(const ApiRequest& request, std::string_view path) const {
+  // What the dashboard reads: not the sign-in codes, nor taps (every request's path and query).
+  return request.method == "GET" && path != "/api/v1/dashboard/login" && !path.ends_with("/tap") &&
+         from_own_page(request.sec_fetch_site, false) &&
+         sessions_.valid(cookie_value(request.cookie, DashboardSessions::kCookieName),
+                         DashboardSessions::Clock::now());
+}
+
 ApiResponse ConfigApi::dashboard_login(std::string_view method) {
   if (method != "POST") return error(405, "use POST on /api/v1/dashboard/login");
   auto code = sessions_.issue_code(DashboardSessions::Clock::now());
@@ -157,6 +174,8 @@ std::optional<ApiResponse> ConfigApi::dashboard_page(
   const std::string cookie_name(DashboardSessions::kCookieName);
   if (path == "/login" || path == "/logout") {
     if (request.method != "GET") return error(405, "use GET on " + std::string(path));
+    if (!from_own_page(request.sec_fetch_site, true))
+      return error(403, "sign in and out from straitd's own page or a link you opened");
     ApiResponse r{303, "text/plain; charset=utf-8", "signed in: see /\n", {{"Location", "/"}}};
     if (path == "/logout") {
       sessions_.end(cookie_value(request.cookie, DashboardSessions::kCookieName));
@@ -193,7 +212,8 @@ std::optional<ApiResponse> ConfigApi::dashboard_page(
                          file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   if (file->content_type.starts_with("text/html")) {
-    // The page loads its own files only and is never framed; no address leaves in a Referer.
+    // The page runs its own scripts only and is never framed; no address leaves in a Referer.
+    // (Inline styles stay allowed: cytoscape.js applies one, which the browser test would report.)
     r.headers.emplace_back(
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -224,10 +244,7 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
   } else if (!path.starts_with("/api/")) {
     auto page = dashboard_page(request, path, query);
     response = page ? std::move(*page) : error(404, "no such endpoint: " + std::string(path));
-  } else if (!bearer_matches(request.authorization, token_) &&
-             !(request.method == "GET" && path != "/api/v1/dashboard/login" &&
-               sessions_.valid(cookie_value(request.cookie, DashboardSessions::kCookieName),
-                               DashboardSessions::Clock::now()))) {
+  } else if (!bearer_matches(request.authorization, token_) && !session_may(request, path)) {
     // The collector token is known, but grants nothing here; a dashboard session only reads.
     if (bearer_matches(request.authorization, collector_token_)) {
       response = error(403, kCollectorTokenOnly);
@@ -564,7 +581,10 @@ ApiResponse ConfigApi::tap(const std::string& proxy_id,
                  "after: give the number of the last event seen (\"next\" of the previous answer)");
   if (!seconds) return error(400, "seconds: give how long to tap, 1 to 300");
   if (!limit) return error(400, "limit: give 1 to 2000 events");
-  auto page = hub_->tap_json(proxy_id, *after, std::chrono::seconds(*seconds), *limit);
+  // Without `after`, a reader starts from now: no events, the newest number in "next".
+  const std::optional<std::uint64_t> from =
+      query.contains("after") ? std::optional<std::uint64_t>(*after) : std::nullopt;
+  auto page = hub_->tap_json(proxy_id, from, std::chrono::seconds(*seconds), *limit);
   if (!page) return error(409, page.error());
   if (page->is_null())
     return error(404, "no proxy '" + proxy_id +

@@ -64,6 +64,7 @@ struct ApiRequest {
   std::string_view content_type;      // the Content-Type field, "" when absent
   std::string_view content_encoding;  // the Content-Encoding field, "" when absent
   std::string_view cookie;            // the Cookie field, "" when absent
+  std::string_view sec_fetch_site;    // the Sec-Fetch-Site field (browsers), "" when absent
 };
 
 struct ApiResponse {
@@ -117,6 +118,8 @@ class ConfigApi {
   std::optional<ApiResponse> dashboard_page(const ApiRequest& request, std::string_view path,
                                             const std::map<std::string, std::string>& query);
   ApiResponse dashboard_login(std::string_view method);
+  // Whether a dashboard session lets this request through (the request has no admin token).
+  [[nodiscard]] bool session_may(const ApiRequest& request, std::string_view path) const;
   ApiResponse ingest(const ApiRequest& request, std::string_view path);
   ApiResponse traces(std::string_view method, std::string_view rest,
                      const std::map<std::string, std::string>& query);

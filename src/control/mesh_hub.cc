@@ -254,6 +254,7 @@ std::expected<std::string, std::string> MeshHub::attach(const std::shared_ptr<St
     proxy.id = id;
     proxy.workload = {id, node, identity};
     proxy.sink = sink;
+    taps_.stream_changed(id);  // a new stream starts untapped
     proxy.connected_at = std::chrono::system_clock::now();
     proxy.sent_bytes.reset();  // a new stream gets the whole view
     proxy.nack_error.clear();
@@ -353,22 +354,35 @@ void MeshHub::report_tap(const StreamSink* sink, const mesh::v1::TapBatch& batch
 }
 
 std::expected<nlohmann::json, std::string> MeshHub::tap_json(const std::string& proxy_id,
-                                                             std::uint64_t after,
+                                                             std::optional<std::uint64_t> after,
                                                              std::chrono::seconds lease,
                                                              std::size_t limit) {
   std::shared_ptr<StreamSink> sink;
+  std::string version;
+  bool can_tap = false;
   {
     std::lock_guard lock(mutex_);
     auto it = proxies_.find(proxy_id);
     if (it == proxies_.end()) return nlohmann::json();
     sink = it->second->sink;
+    const auto& node = it->second->workload.node;
+    version = node.proxy_version();
+    can_tap = std::ranges::find(node.capabilities(), std::string_view("tap")) !=
+              node.capabilities().end();
   }
   if (sink == nullptr)
     return std::unexpected("proxy " + proxy_id +
                            " is not connected (its stream ended): it cannot be tapped now");
+  // A proxy from before taps would take a TapControl for an empty view.
+  if (!can_tap)
+    return std::unexpected("proxy " + proxy_id + " runs strait-proxy " + version +
+                           ", which cannot be tapped: upgrade it");
   const auto now = std::chrono::steady_clock::now();
-  // Told outside the hub's lock: nothing calls into gRPC while holding it.
-  if (taps_.renew(proxy_id, lease, now)) sink->send_tap(static_cast<std::uint32_t>(lease.count()));
+  // Told outside the hub's lock (nothing calls into gRPC while holding it), and recorded as told
+  // only when the control was queued on a stream that still runs.
+  if (taps_.renew(proxy_id, lease, now) &&
+      sink->send_tap(static_cast<std::uint32_t>(lease.count())))
+    taps_.told(proxy_id, lease, now);
   const TapStore::Page page = taps_.after(proxy_id, after, limit);
   nlohmann::json events = nlohmann::json::array();
   for (const auto& [number, event] : page.events) events.push_back(tap_event_json(number, event));
@@ -382,7 +396,7 @@ void MeshHub::detach(const StreamSink* sink) {
   for (auto& [id, proxy] : proxies_) {
     if (proxy->sink.get() != sink) continue;
     if (traffic_ != nullptr) traffic_->forget(id);  // a new stream starts a new baseline
-    taps_.forget(id);                               // and untapped
+    taps_.stream_changed(id);                       // and untapped
     proxy->sink.reset();
     proxy->disconnected_at = std::chrono::steady_clock::now();
     spdlog::info("proxy {} disconnected; it stays an endpoint for {} ms unless it returns", id,

@@ -38,9 +38,9 @@ class StreamSink {
   virtual void send(mesh::v1::DiscoveryResponse response) = 0;
   // Ends the stream with an error status (a newer stream of the same proxy replaced it).
   virtual void close(const std::string& reason) = 0;
-  // Queues a tap control (tap for `seconds`, 0: stop). It never replaces a queued push, nor a
-  // push it: a newer control replaces an older one still queued.
-  virtual void send_tap(std::uint32_t seconds) = 0;
+  // Queues a tap control (tap for `seconds`, 0: stop); false when the stream has ended. It never
+  // replaces a queued push, nor a push it: a newer control replaces an older one still queued.
+  virtual bool send_tap(std::uint32_t seconds) = 0;
 };
 
 struct MeshHubOptions {
@@ -88,12 +88,11 @@ class MeshHub {
   // A tap batch on an attached stream (the requests a tapped proxy saw), kept for the readers.
   void report_tap(const StreamSink* sink, const mesh::v1::TapBatch& batch);
   // For the REST API (any thread): taps the proxy for `lease` from now (each call renews it) and
-  // returns its events numbered above `after` (tap_store.h). A null json when there is no such
-  // proxy; an error when it is not connected.
-  [[nodiscard]] std::expected<nlohmann::json, std::string> tap_json(const std::string& proxy_id,
-                                                                    std::uint64_t after,
-                                                                    std::chrono::seconds lease,
-                                                                    std::size_t limit);
+  // returns its events numbered above `after` (none without: where the newest is; tap_store.h). A
+  // null json when there is no such proxy; an error when it is not connected or cannot be tapped.
+  [[nodiscard]] std::expected<nlohmann::json, std::string> tap_json(
+      const std::string& proxy_id, std::optional<std::uint64_t> after, std::chrono::seconds lease,
+      std::size_t limit);
 
   // For the REST API (any thread).
   [[nodiscard]] nlohmann::json proxies_json() const;

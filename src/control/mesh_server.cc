@@ -198,28 +198,12 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
    public:
     explicit Sink(DiscoveryStream* stream) : stream_(stream) {}
     void send(mesh::v1::DiscoveryResponse response) override {
-      std::unique_lock lock(mutex_);
-      if (stream_ == nullptr || finished_) return;
-      if (writing_) {
-        waiting_ = std::move(response);
-        return;
-      }
-      writing_ = true;
-      in_flight_ = std::move(response);
-      stream_->StartWrite(&in_flight_);
+      enqueue(std::move(response), waiting_);
     }
-    void send_tap(std::uint32_t seconds) override {
+    bool send_tap(std::uint32_t seconds) override {
       mesh::v1::DiscoveryResponse control;
       control.mutable_tap()->set_seconds(seconds);
-      std::unique_lock lock(mutex_);
-      if (stream_ == nullptr || finished_) return;
-      if (writing_) {
-        waiting_tap_ = std::move(control);
-        return;
-      }
-      writing_ = true;
-      in_flight_ = std::move(control);
-      stream_->StartWrite(&in_flight_);
+      return enqueue(std::move(control), waiting_tap_);
     }
     void close(const std::string& reason) override {
       finish(grpc::Status(grpc::StatusCode::ABORTED, reason));
@@ -248,6 +232,22 @@ class DiscoveryStream final : public grpc::ServerBidiReactor<mesh::v1::Discovery
     }
 
    private:
+    // Writes `message` now, or puts it in `slot` (replacing what waits there) while a write is in
+    // flight; false when the stream has ended.
+    bool enqueue(mesh::v1::DiscoveryResponse message,
+                 std::optional<mesh::v1::DiscoveryResponse>& slot) {
+      std::lock_guard lock(mutex_);
+      if (stream_ == nullptr || finished_) return false;
+      if (writing_) {
+        slot = std::move(message);
+        return true;
+      }
+      writing_ = true;
+      in_flight_ = std::move(message);
+      stream_->StartWrite(&in_flight_);
+      return true;
+    }
+
     std::mutex mutex_;
     DiscoveryStream* stream_;
     bool finished_ = false;

@@ -7,24 +7,31 @@
 
 namespace strait::control {
 
-namespace {
-// A tap whose lease ended is kept this long, so that a reader that paused still finds its events.
-constexpr auto kKeptAfterLease = std::chrono::seconds(60);
-}  // namespace
-
 bool TapStore::renew(const std::string& proxy, std::chrono::seconds lease, Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  // Taps whose leases ended a while ago are forgotten here: no timer needed.
-  std::erase_if(
-      taps_, [&](const auto& entry) { return entry.second.lease_until + kKeptAfterLease < now; });
+  // Taps whose leases ended a while ago let their events go here: no timer needed.
+  for (auto& [id, tap] : taps_) {
+    if (tap.lease_until + kKeptAfterLease < now && !tap.events.empty())
+      std::deque<mesh::v1::TapEvent>().swap(tap.events);
+  }
   Tap& tap = taps_[proxy];
   const bool told_recently = tap.told_lease.count() > 0 && now < tap.lease_until &&
-                             now - tap.told_at < tap.told_lease / 3 && lease <= tap.told_lease;
+                             (now - tap.told_at) * 3 < tap.told_lease && lease <= tap.told_lease;
   tap.lease_until = std::max(tap.lease_until, now + lease);
-  if (told_recently) return false;
+  return !told_recently;
+}
+
+void TapStore::told(const std::string& proxy, std::chrono::seconds lease, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  Tap& tap = taps_[proxy];
   tap.told_at = now;
   tap.told_lease = lease;
-  return true;
+}
+
+void TapStore::stream_changed(const std::string& proxy) {
+  std::lock_guard lock(mutex_);
+  if (auto it = taps_.find(proxy); it != taps_.end())
+    it->second.told_lease = std::chrono::seconds(0);
 }
 
 void TapStore::record(const std::string& proxy, const mesh::v1::TapBatch& batch,
@@ -41,7 +48,7 @@ void TapStore::record(const std::string& proxy, const mesh::v1::TapBatch& batch,
   }
 }
 
-TapStore::Page TapStore::after(const std::string& proxy, std::uint64_t after,
+TapStore::Page TapStore::after(const std::string& proxy, std::optional<std::uint64_t> after,
                                std::size_t limit) const {
   std::lock_guard lock(mutex_);
   Page page;
@@ -49,20 +56,18 @@ TapStore::Page TapStore::after(const std::string& proxy, std::uint64_t after,
   if (it == taps_.end()) return page;
   const Tap& tap = it->second;
   page.dropped = tap.dropped;
-  page.next = std::min(after, tap.last);
+  page.next = tap.last;
+  if (!after) return page;
+  const std::uint64_t from = *after > tap.last ? 0 : *after;
   const std::uint64_t first = tap.last - tap.events.size() + 1;  // the oldest kept
-  std::uint64_t number = std::max(page.next + 1, first);
-  if (number > page.next + 1) page.missed = number - page.next - 1;
+  std::uint64_t number = std::max(from + 1, first);
+  page.missed = number - from - 1;
+  page.next = number - 1;
   for (; number <= tap.last && page.events.size() < limit; ++number) {
     page.events.emplace_back(number, tap.events[number - first]);
     page.next = number;
   }
   return page;
-}
-
-void TapStore::forget(const std::string& proxy) {
-  std::lock_guard lock(mutex_);
-  taps_.erase(proxy);
 }
 
 std::size_t TapStore::tapped(Clock::time_point now) const {

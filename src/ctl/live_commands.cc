@@ -70,10 +70,13 @@ int run_tap(const GlobalOptions& global, const std::string& workload, const std:
   std::uint64_t dropped_seen = 0;
   int shown = 0;
   bool first = true;
-  // The first call starts the tap and learns where the stream is: only requests from then on show.
+  // The first call starts the tap and learns where straitd's numbering is: only requests from
+  // then on show.
   while (true) {
-    auto answer = api->call("GET", "/api/v1/proxies/" + url_encode(proxy) +
-                                       "/tap?seconds=30&after=" + std::to_string(after));
+    // The first call names no event: straitd answers where its newest is.
+    std::string target = "/api/v1/proxies/" + url_encode(proxy) + "/tap?seconds=30";
+    if (!first) target += "&after=" + std::to_string(after);
+    auto answer = api->call("GET", target);
     if (!answer) return fail(answer.error());
     const auto& events = (*answer)["events"];
     if (first) {

@@ -149,13 +149,18 @@ int main(int argc, char** argv) {
   hub.set_traffic(&traffic);
   api.set_traffic(&traffic);
   // The dashboard's files, read once (a missing build leaves the API working and / saying why).
+  std::error_code exe_error;
   if (dashboard_dir.empty()) {
-    std::error_code exe_error;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
-    dashboard_dir = (exe.parent_path().parent_path() / "dashboard").string();
+    if (!exe_error) dashboard_dir = (exe.parent_path().parent_path() / "dashboard").string();
   }
   std::optional<strait::control::DashboardAssets> dashboard;
-  if (auto loaded = strait::control::DashboardAssets::load(dashboard_dir)) {
+  if (dashboard_dir.empty()) {
+    const std::string why =
+        "cannot find straitd's own path (" + exe_error.message() + "): pass --dashboard-dir";
+    spdlog::warn("no dashboard: {}", why);
+    api.set_dashboard(nullptr, why);
+  } else if (auto loaded = strait::control::DashboardAssets::load(dashboard_dir)) {
     dashboard = std::move(*loaded);
     api.set_dashboard(&*dashboard);
   } else {
@@ -182,8 +187,10 @@ int main(int argc, char** argv) {
   api.set_rotation(&rotation);
   rotation.resume();
   if (!asio::ip::make_address(bound->host).is_loopback()) {
-    spdlog::warn("the API listens on non-loopback {}; every /api/ call still needs the admin token",
-                 bound->host);
+    spdlog::warn(
+        "the API listens on non-loopback {} over plain HTTP; every /api/ call still needs "
+        "the admin token or (GET only) a dashboard session",
+        bound->host);
   }
   std::thread stopper;
   asio::signal_set signals(io, SIGTERM, SIGINT);

@@ -1,5 +1,7 @@
 #include "proxy/request_tap.h"
 
+#include <algorithm>
+
 namespace strait::proxy {
 
 RequestTap::RequestTap(std::size_t workers) {
@@ -22,8 +24,11 @@ bool RequestTap::submit(std::size_t worker, const AccessLogRecord& record) {
 
 std::uint64_t RequestTap::drain(std::vector<AccessLogRecord>& out, std::size_t limit) {
   std::uint64_t dropped = 0;
+  // A share each, so that one busy worker cannot crowd out the others' rings.
+  const std::size_t share =
+      std::max<std::size_t>(1, limit / std::max<std::size_t>(1, rings_.size()));
   for (auto& ring : rings_) {
-    ring->pop_into(out, limit);
+    ring->pop_into(out, std::min(limit, out.size() + share));
     dropped += ring->dropped();
   }
   const std::uint64_t since = dropped - dropped_reported_;

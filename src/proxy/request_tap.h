@@ -34,13 +34,14 @@ class RequestTap {
   }
   // Worker `worker` only: queues a copy of `record`. False when its ring is full (dropped).
   bool submit(std::size_t worker, const AccessLogRecord& record);
-  // The draining thread only: moves up to `limit` waiting records into `out` (appended), worker
-  // by worker; returns the records dropped since the previous drain.
+  // The draining thread only: moves up to `limit` waiting records into `out` (appended), an equal
+  // share from each worker's ring; returns the records dropped since the previous drain.
   std::uint64_t drain(std::vector<AccessLogRecord>& out, std::size_t limit);
 
  private:
-  std::atomic<std::int64_t> until_{0};  // steady_clock ticks; 0: not tapping
-  std::vector<std::unique_ptr<SpscRing<AccessLogRecord>>> rings_;
+  // Read by every worker on every request: a cache line of its own, which only tap_for() writes.
+  alignas(64) std::atomic<std::int64_t> until_{0};  // steady_clock ticks; 0: not tapping
+  alignas(64) std::vector<std::unique_ptr<SpscRing<AccessLogRecord>>> rings_;
   std::uint64_t dropped_reported_ = 0;  // the draining thread's
 };
 

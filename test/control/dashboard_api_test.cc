@@ -42,8 +42,8 @@ class DashboardApiTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   ApiResponse call(std::string_view method, std::string_view target, std::string_view auth = {},
-                   std::string_view cookie = {}) {
-    return api_->handle(ApiRequest{method, target, auth, {}, {}, {}, cookie});
+                   std::string_view cookie = {}, std::string_view fetch_site = {}) {
+    return api_->handle(ApiRequest{method, target, auth, {}, {}, {}, cookie, fetch_site});
   }
   // Signs in as a browser would: a code made with the admin token, then /login; the cookie.
   std::string sign_in() {
@@ -138,6 +138,23 @@ TEST_F(DashboardApiTest, ASignInLinkWorksOnceAndItsSessionMayOnlyRead) {
   EXPECT_EQ(out.status, 303);
   EXPECT_NE(header(out, "Set-Cookie").find("Max-Age=0"), std::string::npos);
   EXPECT_EQ(call("GET", "/api/v1/version", {}, cookie).status, 401);
+}
+
+TEST_F(DashboardApiTest, ASessionWorksFromTheDashboardsOwnPageOnlyAndCannotTap) {
+  const std::string cookie = sign_in();
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, cookie, "same-origin").status, 200);
+  // A page on another port of the same host is "same-site": it gets the cookie, not the API.
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, cookie, "same-site").status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, cookie, "cross-site").status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, cookie, "none").status, 403);
+  // Taps show every request's path and query: admin only.
+  EXPECT_EQ(call("GET", "/api/v1/proxies/a.demo/tap", {}, cookie, "same-origin").status, 403);
+  // Signing in or out is for the page's own links, or one a person opened.
+  const auto code = json::parse(call("POST", "/api/v1/dashboard/login", kAuth).body);
+  EXPECT_EQ(call("GET", code["path"].get<std::string>(), {}, {}, "cross-site").status, 403);
+  EXPECT_EQ(call("GET", code["path"].get<std::string>(), {}, {}, "none").status, 303);
+  EXPECT_EQ(call("GET", "/logout", {}, cookie, "same-site").status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/version", {}, cookie).status, 200);
 }
 
 TEST_F(DashboardApiTest, SessionsAreIndependent) {

@@ -12,7 +12,10 @@ class RecordingSink final : public StreamSink {
  public:
   void send(mesh::v1::DiscoveryResponse response) override { sent.push_back(std::move(response)); }
   void close(const std::string& reason) override { closed = reason; }
-  void send_tap(std::uint32_t seconds) override { taps.push_back(seconds); }
+  bool send_tap(std::uint32_t seconds) override {
+    taps.push_back(seconds);
+    return true;
+  }
   std::vector<std::uint32_t> taps;
   std::vector<mesh::v1::DiscoveryResponse> sent;
   std::string closed;
@@ -89,11 +92,13 @@ TEST_F(MeshHubTest, PushesTheViewAndTracksAcks) {
 
 TEST_F(MeshHubTest, ATapIsToldToItsProxyAndItsEventsAreRead) {
   auto sink = std::make_shared<RecordingSink>();
-  auto id = hub_.attach(sink, node("reviews-v1"), kReviews);
+  auto tappable = node("reviews-v1");
+  tappable.add_capabilities("tap");
+  auto id = hub_.attach(sink, tappable, kReviews);
   ASSERT_TRUE(id) << id.error();
   EXPECT_TRUE(hub_.tap_json("nobody.shop", 0, std::chrono::seconds(30), 100)->is_null());
 
-  auto first = hub_.tap_json(*id, 0, std::chrono::seconds(30), 100);
+  auto first = hub_.tap_json(*id, std::nullopt, std::chrono::seconds(30), 100);
   ASSERT_TRUE(first) << first.error();
   EXPECT_EQ((*first)["events"].size(), 0u);
   EXPECT_EQ(sink->taps, std::vector<std::uint32_t>{30});
@@ -112,11 +117,31 @@ TEST_F(MeshHubTest, ATapIsToldToItsProxyAndItsEventsAreRead) {
   EXPECT_EQ((*page)["next"], 2);
   EXPECT_EQ((*page)["proxy"], "reviews-v1.shop");
 
-  // A proxy whose stream ended cannot be tapped, and its tap is forgotten.
-  hub_.detach(sink.get());
+  // A new stream of the same proxy is told at once, not a third of the lease later.
+  auto reconnected = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(hub_.attach(reconnected, tappable, kReviews));
+  ASSERT_TRUE(hub_.tap_json(*id, 2, std::chrono::seconds(30), 100));
+  EXPECT_EQ(reconnected->taps, std::vector<std::uint32_t>{30});
+
+  // A proxy whose stream ended cannot be tapped.
+  hub_.detach(reconnected.get());
   auto gone = hub_.tap_json(*id, 0, std::chrono::seconds(30), 100);
   ASSERT_FALSE(gone);
   EXPECT_NE(gone.error().find("not connected"), std::string::npos);
+}
+
+TEST_F(MeshHubTest, AProxyFromBeforeTapsIsNotTapped) {
+  // It would take a TapControl for a view with nothing in it.
+  auto sink = std::make_shared<RecordingSink>();
+  auto old = node("reviews-v1");
+  old.set_proxy_version("0.0.9");
+  auto id = hub_.attach(sink, old, kReviews);
+  ASSERT_TRUE(id) << id.error();
+  auto refused = hub_.tap_json(*id, std::nullopt, std::chrono::seconds(30), 100);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("runs strait-proxy 0.0.9, which cannot be tapped"),
+            std::string::npos);
+  EXPECT_TRUE(sink->taps.empty());
 }
 
 TEST_F(MeshHubTest, ARootRotationSeesWhoHoldsTheBundleAndWhoSignedTheirCertificate) {

@@ -21,19 +21,41 @@ mesh::v1::TapBatch batch(int events, const std::string& path = "/x", std::uint64
   return b;
 }
 
+// renew(), and told() when it says so, as MeshHub does.
+bool renew_and_tell(TapStore& taps, const std::string& proxy, seconds lease,
+                    Clock::time_point now) {
+  if (!taps.renew(proxy, lease, now)) return false;
+  taps.told(proxy, lease, now);
+  return true;
+}
+
 TEST(TapStoreTest, ALeaseIsToldWhenNewAndAgainWhenAThirdIsGone) {
   TapStore taps;
   const auto t0 = Clock::now();
-  EXPECT_TRUE(taps.renew("a.ns", seconds(30), t0));
-  EXPECT_FALSE(taps.renew("a.ns", seconds(30), t0 + seconds(1)));
-  EXPECT_FALSE(taps.renew("a.ns", seconds(30), t0 + seconds(9)));
-  EXPECT_TRUE(taps.renew("a.ns", seconds(30), t0 + seconds(10)));
-  EXPECT_TRUE(taps.renew("a.ns", seconds(60), t0 + seconds(11)));  // a longer lease is told at once
-  EXPECT_TRUE(taps.renew("b.ns", seconds(30), t0));
+  EXPECT_TRUE(renew_and_tell(taps, "a.ns", seconds(30), t0));
+  EXPECT_FALSE(renew_and_tell(taps, "a.ns", seconds(30), t0 + seconds(1)));
+  EXPECT_FALSE(renew_and_tell(taps, "a.ns", seconds(30), t0 + seconds(9)));
+  EXPECT_TRUE(renew_and_tell(taps, "a.ns", seconds(30), t0 + seconds(10)));
+  // A longer lease is told at once.
+  EXPECT_TRUE(renew_and_tell(taps, "a.ns", seconds(60), t0 + seconds(11)));
+  EXPECT_TRUE(renew_and_tell(taps, "b.ns", seconds(30), t0));
   EXPECT_EQ(taps.tapped(t0 + seconds(12)), 2u);
   EXPECT_EQ(taps.tapped(t0 + seconds(50)), 1u);
   // Ended: told again.
-  EXPECT_TRUE(taps.renew("b.ns", seconds(30), t0 + seconds(45)));
+  EXPECT_TRUE(renew_and_tell(taps, "b.ns", seconds(30), t0 + seconds(45)));
+}
+
+TEST(TapStoreTest, AProxyIsToldAgainWhenNotToldOrItsStreamChanged) {
+  TapStore taps;
+  const auto t0 = Clock::now();
+  // The control could not be queued (its stream had ended): the next poll tries again.
+  EXPECT_TRUE(taps.renew("a.ns", seconds(30), t0));
+  EXPECT_TRUE(taps.renew("a.ns", seconds(30), t0 + seconds(1)));
+  taps.told("a.ns", seconds(30), t0 + seconds(1));
+  EXPECT_FALSE(taps.renew("a.ns", seconds(30), t0 + seconds(2)));
+  // A new stream starts untapped: told at the next poll, not a third of the lease later.
+  taps.stream_changed("a.ns");
+  EXPECT_TRUE(taps.renew("a.ns", seconds(30), t0 + seconds(3)));
 }
 
 TEST(TapStoreTest, EventsAreNumberedAndReadAfterANumber) {
@@ -44,7 +66,7 @@ TEST(TapStoreTest, EventsAreNumberedAndReadAfterANumber) {
   EXPECT_TRUE(taps.after("a.ns", 0, 100).events.empty());
 
   taps.renew("a.ns", seconds(30), t0);
-  auto start = taps.after("a.ns", 0, 100);
+  auto start = taps.after("a.ns", std::nullopt, 100);
   EXPECT_EQ(start.next, 0u);
   taps.record("a.ns", batch(3, "/first", 2), t0);
   taps.record("a.ns", batch(2, "/second"), t0);
@@ -64,9 +86,19 @@ TEST(TapStoreTest, EventsAreNumberedAndReadAfterANumber) {
   EXPECT_EQ(limited.next, 3u);
   EXPECT_TRUE(taps.after("a.ns", 5, 100).events.empty());
   EXPECT_EQ(taps.after("a.ns", 5, 100).next, 5u);
-  // A number from before straitd forgot the tap (a reconnect) starts over from the newest.
-  EXPECT_EQ(taps.after("a.ns", 999, 100).next, 5u);
+  // A reader starting now gets none, and where the newest is.
+  EXPECT_TRUE(taps.after("a.ns", std::nullopt, 100).events.empty());
+  EXPECT_EQ(taps.after("a.ns", std::nullopt, 100).next, 5u);
+  // A number from before a straitd restart reads from the oldest kept.
+  EXPECT_EQ(taps.after("a.ns", 999, 100).events.size(), 5u);
   EXPECT_TRUE(taps.after("unknown", 0, 100).events.empty());
+
+  // The stream changed (a reconnect): numbering goes on.
+  taps.stream_changed("a.ns");
+  taps.record("a.ns", batch(1, "/third"), t0);
+  auto more = taps.after("a.ns", 5, 100);
+  ASSERT_EQ(more.events.size(), 1u);
+  EXPECT_EQ(more.events[0].first, 6u);
 }
 
 TEST(TapStoreTest, OnlyTheMostRecentAreKeptAndTheRestCountedAsMissed) {
@@ -78,8 +110,15 @@ TEST(TapStoreTest, OnlyTheMostRecentAreKeptAndTheRestCountedAsMissed) {
   EXPECT_EQ(page.missed, 10u);
   ASSERT_EQ(page.events.size(), 5u);
   EXPECT_EQ(page.events[0].first, 11u);
-  taps.forget("a.ns");
-  EXPECT_TRUE(taps.after("a.ns", 0, 5).events.empty());
+
+  // A minute after the lease ended the events go (at the next renew); their numbers stay used.
+  const auto later = t0 + seconds(30) + TapStore::kKeptAfterLease + seconds(1);
+  taps.renew("b.ns", seconds(30), later);
+  const auto gone = taps.after("a.ns", 100, 5);
+  EXPECT_TRUE(gone.events.empty());
+  EXPECT_EQ(gone.missed, TapStore::kKeptPerProxy + 10 - 100);
+  EXPECT_EQ(gone.next, TapStore::kKeptPerProxy + 10);
+  EXPECT_EQ(taps.after("a.ns", gone.next, 5).missed, 0u);
 }
 
 TEST(TapStoreTest, AnEventAsTheApiShowsIt) {

@@ -151,8 +151,8 @@ class DemoTest(unittest.TestCase):
         # The commands the banner suggests work against the demo, and describe lists a service's
         # own policies only (the selector of catalog-callers picks catalog's workloads).
         env = dict(os.environ, STRAIT_SERVER=self.state["api"], STRAIT_TOKEN_FILE=self.state["token_file"])
-        ctl = lambda *args: subprocess.run([CTL_BIN, *args], env=env, capture_output=True, text=True,
-                                           timeout=30, check=True).stdout
+        ctl = lambda *args, timeout=30: subprocess.run([CTL_BIN, *args], env=env, capture_output=True, text=True,
+                                                       timeout=timeout, check=True).stdout
         self.assertEqual(ctl("proxy-status").count("SYNCED"), len(self.workloads))
         self.assertIn("AuthorizationPolicy demo/catalog-callers", ctl("describe", "service", "catalog", "-n", "demo"))
         inventory = ctl("describe", "service", "inventory", "-n", "demo")
@@ -203,7 +203,8 @@ class DemoTest(unittest.TestCase):
     def check_tap(self, ctl):
         """straitctl tap: requests through frontend-v1's sidecar from now on, both directions."""
         tapped_at = time.time()
-        lines = ctl("tap", "frontend-v1", "-n", "demo", "--count", "60", "--duration", "40s", "-o", "json")
+        lines = ctl("tap", "frontend-v1", "-n", "demo", "--count", "60", "--duration", "40s", "-o", "json",
+                    timeout=90)
         events = [json.loads(line) for line in lines.splitlines()]
         self.assertEqual(len(events), 60, lines[-2000:])
         seqs = [e["seq"] for e in events]
@@ -223,7 +224,7 @@ class DemoTest(unittest.TestCase):
         first = min(e["start"] for e in events)
         self.assertGreaterEqual(first, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(tapped_at - 1)))
         # The text form: a header, then a line per request.
-        text = ctl("tap", "frontend-v1.demo", "--count", "3", "--duration", "30s").splitlines()
+        text = ctl("tap", "frontend-v1.demo", "--count", "3", "--duration", "30s", timeout=90).splitlines()
         self.assertTrue(text[0].startswith("TIME") and "STATUS" in text[0], text)
         self.assertEqual(len(text), 4, text)
         self.assertRegex(text[1], r"^\d\d:\d\d:\d\d\.\d{3}  (in |out)  ")
@@ -234,7 +235,9 @@ class DemoTest(unittest.TestCase):
         url = ctl("dashboard").strip()
         self.assertRegex(url, r"^http://127\.0\.0\.1:\d+/login\?code=[0-9a-f]{32}$")
         os.makedirs(ARTIFACTS, exist_ok=True)
-        r = subprocess.run(["node", CHECK_DASHBOARD, "--url", url, "--screenshots", ARTIFACTS],
+        # The 5-minute window holds the whole run: an edge with few requests (inventory-2's,
+        # ejected most of the time) stays in it between the page's read and the API's.
+        r = subprocess.run(["node", CHECK_DASHBOARD, "--url", url, "--screenshots", ARTIFACTS, "--window", "5m"],
                            capture_output=True, text=True, timeout=180)
         self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
         page = json.loads(r.stdout)
@@ -255,20 +258,18 @@ class DemoTest(unittest.TestCase):
         for shot in ("overview.png", "services.png", "proxies.png", "config.png", "traces.png"):
             self.assertGreater(os.path.getsize(os.path.join(ARTIFACTS, shot)), 10_000)
 
-        # The same numbers as the API: the page shows straitd's 1-minute view, which moves one
+        # The same numbers as the API: the page shows straitd's 5-minute view, which moves one
         # 10 s bucket at a time, so each rate is within a bucket's worth of the API's.
         with open(self.state["token_file"]) as f:
             token = f.read().strip()
-        request = urllib.request.Request(self.state["api"] + "/api/v1/traffic?window=1m")
+        request = urllib.request.Request(self.state["api"] + "/api/v1/traffic?window=5m")
         request.add_header("Authorization", "Bearer " + token)
         with urllib.request.urlopen(request, timeout=10) as answer:
             api = json.load(answer)
         api_edges = {(f'{e["source"]["workload"]}.{e["source"]["namespace"]}',
                       f'{e["destination"]["workload"]}.{e["destination"]["namespace"]}'): e for e in api["edges"]}
-        # (An edge with a few requests, such as inventory-2's between ejections, may have left the
-        # window since: only edges in both are compared, and the topology's are in both.)
-        compared = [key for key in edges if key in api_edges]
-        self.assertGreaterEqual(len(compared), 6, (sorted(edges), sorted(api_edges)))
+        self.assertEqual(set(edges), set(api_edges))
+        compared = list(edges)
         for key in compared:
             shown, want = edges[key], api_edges[key]
             self.assertAlmostEqual(shown["rps"], want["rps"], delta=max(0.5, 0.25 * want["rps"]), msg=key)
@@ -284,7 +285,7 @@ class DemoTest(unittest.TestCase):
         self.assertAlmostEqual(v2 / (v1 + v2), prom_v2 / (prom_v1 + prom_v2), delta=0.12)
         # inventory-2's failures (retried by frontend's sidecar) show on its edge, not on loadgen's.
         self.assertGreater(edges[("frontend-v1.demo", "inventory-2.demo")]["failureShare"], 0)
-        self.assertEqual(edges[("loadgen.demo", "frontend-v1.demo")]["failureShare"], 0)
+        self.assertLess(edges[("loadgen.demo", "frontend-v1.demo")]["failureShare"], 0.01)
 
     def test_2_a_taken_port_is_refused_before_anything_starts(self):
         with socket.socket() as taken:

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace strait::proxy {
 namespace {
 
@@ -38,10 +40,22 @@ TEST(RequestTapTest, DrainsEveryWorkersRingAndCountsWhatAFullRingDropped) {
   for (std::size_t i = 0; i < RequestTap::kRingCapacity + 3; ++i) tap.submit(0, record(4, "/full"));
   out.clear();
   EXPECT_EQ(tap.drain(out, 10), 3u);  // dropped since the last drain
-  EXPECT_EQ(out.size(), 10u);         // the limit
+  EXPECT_EQ(out.size(), 5u);          // worker 0's share of the limit
   out.clear();
   EXPECT_EQ(tap.drain(out, 10'000), 0u);
-  EXPECT_EQ(out.size(), RequestTap::kRingCapacity - 10);
+  EXPECT_EQ(out.size(), RequestTap::kRingCapacity - 5);
+}
+
+TEST(RequestTapTest, ABusyWorkerDoesNotCrowdOutTheOthers) {
+  RequestTap tap(2);
+  for (int i = 0; i < 100; ++i) tap.submit(0, record(i, "/busy"));
+  for (int i = 0; i < 3; ++i) tap.submit(1, record(i, "/quiet"));
+  std::vector<AccessLogRecord> out;
+  tap.drain(out, 10);
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(std::count_if(out.begin(), out.end(),
+                          [](const auto& r) { return r.path.view() == "/quiet"; }),
+            3);
 }
 
 }  // namespace
