@@ -2,7 +2,8 @@
 #   make demo   installs what is missing, builds, and runs a live local mesh (straitctl demo)
 #   make test   installs what is missing, builds, runs every test (unit tests under ASan+UBSan, e2e, fuzz)
 #   make bench  the benchmarks side by side with HAProxy and nginx
-# Build trees: build/ (release: binaries, e2e), build-asan/ (unit tests, sanitizers), build-fuzz/ (clang).
+# Build trees: build/ (release: binaries, the dashboard, e2e), build-asan/ (unit tests, sanitizers;
+# without the dashboard and the sample application, which only the e2e tests use), build-fuzz/ (clang).
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
@@ -22,7 +23,7 @@ build: deps
 	@cmake --build build -j $(JOBS)
 
 build-asan: deps
-	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DSTRAIT_SANITIZE=ON -DSTRAIT_UNIT_TESTS=ON -DSTRAIT_DASHBOARD=OFF >/dev/null
+	@cmake -S . -B build-asan $(CMAKE_COMMON) -DCMAKE_BUILD_TYPE=Debug -DSTRAIT_SANITIZE=ON -DSTRAIT_UNIT_TESTS=ON -DSTRAIT_DASHBOARD=OFF -DSTRAIT_SAMPLE=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
 # clang 16: the config parsers' fuzzers need std::expected (see fuzz/CMakeLists.txt).
@@ -51,7 +52,7 @@ bench: build
 # make demo DEMO_FLAGS="--api-port 0 --grpc-port 0" when 15014/15012 are taken.
 DEMO_FLAGS ?=
 demo: deps
-	@echo "make demo: building straitd, strait-proxy, straitctl and strait-sample in build/ (the first time takes a while)"
+	@echo "make demo: building straitd, strait-proxy, straitctl, strait-sample and the dashboard in build/ (the first time takes a while)"
 	@$(CONFIGURE_RELEASE)
 	@cmake --build build -j $(JOBS) --target straitd strait-proxy straitctl strait-sample dashboard
 	@exec build/bin/straitctl demo $(DEMO_FLAGS)
