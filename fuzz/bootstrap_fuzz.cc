@@ -4,26 +4,18 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "proxy/bootstrap.h"
 #include "tls/spiffe_id.h"
 
 namespace {
 
 using strait::proxy::ProxyConfig;
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "bootstrap_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
 
 // What parse_bootstrap guarantees about any config it returns.
 void check_parsed(const ProxyConfig& c) {

@@ -3,23 +3,14 @@
 // its limits; what it refuses comes with a one-line reason.
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
 #include <expected>
 #include <string>
 #include <vector>
 
 #include "control/trace_store.h"
+#include "fuzz_check.h"
 
 namespace strait::fuzz {
-
-inline void check(bool ok, const char* condition, const char* file, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "%s:%d: invariant violated: %s\n", file, line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) ::strait::fuzz::check((condition), #condition, __FILE__, __LINE__)
 
 // `short_trace_ids`: the format allows 16-hex trace ids (Zipkin), which the parser pads.
 inline void check_collected_spans(

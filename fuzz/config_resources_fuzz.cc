@@ -13,8 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <span>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,18 +22,11 @@
 #include "config/proto_yaml.h"
 #include "config/resource.h"
 #include "config/validation.h"
+#include "fuzz_check.h"
 
 namespace {
 
 using strait::config::Resource;
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "config_resources_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
 
 constexpr std::size_t kMaxInput = 64 * 1024;
 // No nesting guard is needed: Debian's yaml-cpp 0.7.0 stops at 2000 levels of nesting itself

@@ -3,23 +3,10 @@
 // only; no made-up cookie or code opens a session.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
 #include "control/dashboard_sessions.h"
-
-namespace {
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "dashboard_session_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
-
-}  // namespace
+#include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   using namespace strait::control;

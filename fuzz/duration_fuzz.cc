@@ -4,22 +4,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "common/duration.h"
+#include "fuzz_check.h"
 
 namespace {
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "duration_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
 
 constexpr std::int64_t kMaxMs = 1'000'000'000'000'000;  // the documented upper limit
 

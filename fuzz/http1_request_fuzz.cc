@@ -3,12 +3,12 @@
 // invariant the proxy relies on is checked; a violation aborts so that libFuzzer records a crash.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "http/parser.h"
 
 namespace {
@@ -22,14 +22,6 @@ using strait::http::ParserLimits;
 using strait::http::ParseStatus;
 using strait::http::RequestHead;
 using strait::http::ResponseHead;
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "http1_request_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
 
 // True when `inner` is empty or lies inside `outer` (views must point into the caller's buffer).
 bool within(std::string_view inner, std::string_view outer) {

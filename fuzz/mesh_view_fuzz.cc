@@ -3,22 +3,13 @@
 // or an error, never a crash; a config it gives must hold what the snapshot builder relies on.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <set>
 #include <string>
 
 #include "agent/mesh_view.h"
+#include "fuzz_check.h"
 
 namespace {
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "mesh_view_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
 
 strait::proxy::ProxyConfig base_config() {
   strait::proxy::ProxyConfig base;

@@ -3,24 +3,11 @@
 // parses to the same values, and a preamble never claims more bytes than it was given.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "proxy/peer_metadata.h"
-
-namespace {
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "peer_metadata_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   using namespace strait::proxy;

@@ -3,23 +3,10 @@
 // non-zero ids, and the traceparent written for it parses back to the same trace and decision.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "proxy/trace_context.h"
-
-namespace {
-
-void check(bool ok, const char* condition, int line) {
-  if (!ok) {
-    std::fprintf(stderr, "trace_context_fuzz.cc:%d: invariant violated: %s\n", line, condition);
-    std::abort();
-  }
-}
-#define FUZZ_CHECK(condition) check((condition), #condition, __LINE__)
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
   using namespace strait::proxy;

@@ -10,6 +10,13 @@ export function rps(value) {
   return Math.round(value).toLocaleString('en-US');
 }
 
+// How a failure share reads everywhere on the page: 'bad' from 5%, 'warn' above 0, else null.
+export function failureTone(share) {
+  if (share >= 0.05) return 'bad';
+  if (share > 0) return 'warn';
+  return null;
+}
+
 // A share 0..1 as a percentage.
 export function percent(share) {
   if (share === null || share === undefined) return '–';

@@ -37,8 +37,8 @@ export const workloadId = (w) => `${w.workload}.${w.namespace}`;
 
 // An edge's health, for its color: failures (5xx, resets, gRPC errors) first, then refusals (4xx).
 export function edgeTone(e) {
-  if (e.failureShare >= 0.05) return 'bad';
-  if (e.failureShare > 0) return 'warn';
+  const failing = fmt.failureTone(e.failureShare);
+  if (failing) return failing;
   if (e.requests > 0 && e.clientErrors / e.requests >= 0.5) return 'denied';
   return 'ok';
 }
@@ -104,7 +104,7 @@ function model(edges) {
     n.color = color;
     n.fill = tint(color, 0.16);
     n.width = Math.max(90, n.label.length * 7.2 + 26);
-    n.failing = n.inRequests > 0 && n.inFailures / n.inRequests >= 0.05;
+    n.failing = n.inRequests > 0 && fmt.failureTone(n.inFailures / n.inRequests) === 'bad';
   }
   return { nodes: [...nodes.values()], groups, links };
 }

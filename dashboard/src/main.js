@@ -79,7 +79,7 @@ function renderCards(traffic, proxies) {
   const cards = [
     card('Requests/s', fmt.rps(rps), `${requests.toLocaleString('en-US')} requests in ${traffic.windowSeconds} s`),
     card('Error share', fmt.percent(share), `${failures} failed (5xx, no response, gRPC error)`,
-      share >= 0.05 ? 'bad' : share > 0 ? 'warn' : 'good'),
+      fmt.failureTone(share) ?? 'good'),
     card('Services', String(traffic.services.length), `${workloads.size} workloads with traffic`),
     card('mTLS edges', `${mtlsEdges} / ${traffic.edges.length}`, 'edges where every call was mutual TLS',
       traffic.edges.length > 0 && mtlsEdges === traffic.edges.length ? 'good' : ''),

@@ -16,7 +16,7 @@ function mtls(t) {
 }
 
 function errors(t) {
-  const tone = t.failureShare >= 0.05 ? 'bad' : t.failureShare > 0 ? 'warn' : 'muted';
+  const tone = fmt.failureTone(t.failureShare) ?? 'muted';
   return h('span', { class: `share share-${tone}`, title: `${t.failures} of ${t.requests} requests failed` },
     fmt.percent(t.failureShare));
 }
@@ -77,8 +77,11 @@ export function renderEdges(container, edges) {
   });
 }
 
+// Busiest first (then by name): the services table's order, whose first is the default selection.
+const byBusiest = (a, b) => b.rps - a.rps || a.service.localeCompare(b.service);
+
 export function renderServices(container, services, selected, onSelect) {
-  const sorted = [...services].sort((a, b) => b.rps - a.rps || a.service.localeCompare(b.service));
+  const sorted = [...services].sort(byBusiest);
   renderTable(container, [
     { title: 'Service', cell: (s) => h('span', { class: 'service-name', title: s.service }, shortHost(s.service)) },
     { title: 'Protocol', cell: protocol },
@@ -111,7 +114,7 @@ export function renderServices(container, services, selected, onSelect) {
 
 // The busiest service, the default selection.
 export function busiest(services) {
-  return [...services].sort((a, b) => b.rps - a.rps || a.service.localeCompare(b.service))[0]?.service;
+  return [...services].sort(byBusiest)[0]?.service;
 }
 
 export { shortHost };

@@ -24,11 +24,7 @@ mesh::v1::TapEvent tap_event_from(const proxy::AccessLogRecord& r) {
   e.set_upstream_cluster(std::string(r.upstream_cluster.view()));
   e.set_upstream_host(std::string(r.upstream_host.view()));
   e.set_request_id(std::string(r.request_id.view()));
-  if (std::any_of(r.trace_id.begin(), r.trace_id.end(), [](std::uint8_t b) { return b != 0; })) {
-    std::string hex(2 * r.trace_id.size(), '0');
-    proxy::write_hex(r.trace_id, hex.data());
-    e.set_trace_id(std::move(hex));
-  }
+  if (!proxy::is_zero(r.trace_id)) e.set_trace_id(proxy::hex_text(r.trace_id));
   e.set_bytes_received(r.bytes_received);
   e.set_bytes_sent(r.bytes_sent);
   return e;

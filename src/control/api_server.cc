@@ -93,17 +93,16 @@ asio::awaitable<void> ApiServer::serve(asio::ip::tcp::socket socket) {
     // Copy what outlives the buffer, then read the body.
     const std::string method(request.method);
     const std::string target(request.target);
-    const auto* auth = request.find("authorization");
-    const std::string authorization = auth ? std::string(auth->value) : std::string();
-    const auto* type = request.find("content-type");
-    const std::string content_type = type ? std::string(type->value) : std::string();
-    const auto* encoding = request.find("content-encoding");
-    const std::string content_encoding = encoding ? std::string(encoding->value) : std::string();
-    const auto* cookie_field = request.find("cookie");
-    const std::string cookie = cookie_field ? std::string(cookie_field->value) : std::string();
-    const auto* fetch_site_field = request.find("sec-fetch-site");
-    const std::string fetch_site =
-        fetch_site_field ? std::string(fetch_site_field->value) : std::string();
+    // A field's value, copied ("" when absent).
+    const auto field = [&](std::string_view name) {
+      const auto* f = request.find(name);
+      return f ? std::string(f->value) : std::string();
+    };
+    const std::string authorization = field("authorization");
+    const std::string content_type = field("content-type");
+    const std::string content_encoding = field("content-encoding");
+    const std::string cookie = field("cookie");
+    const std::string fetch_site = field("sec-fetch-site");
     const bool keep_alive = request.keep_alive;
     const auto framing = request.framing;
     const std::uint64_t length = request.content_length;

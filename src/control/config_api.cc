@@ -4,7 +4,6 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
@@ -14,9 +13,10 @@
 #include "config/resource.h"
 #include "config/validation.h"
 #include "control/admin_token.h"
-#include "control/dashboard_assets.h"
+#include "control/dashboard_api.h"
 #include "control/json_body.h"
 #include "control/mesh_hub.h"
+#include "control/query_params.h"
 #include "control/root_rotation.h"
 #include "control/trace_api.h"
 #include "control/traffic_api.h"
@@ -43,41 +43,6 @@ ApiResponse error(int status, const std::string& message) {
 
 ApiResponse ok(const json& body) {
   return json_answer(200, body);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i] == '+' ? ' ' : text[i]);
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_query(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const auto eq = pair.find('=');
-    if (!pair.empty()) {
-      out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return out;
 }
 
 std::string serialize_deterministic(const google::protobuf::Message& message) {
@@ -117,14 +82,6 @@ constexpr const char* kSessionReadsOnly =
     "a dashboard session may only read (GET, not taps), from the dashboard's own page; use the "
     "admin token (straitctl)";
 
-// A request a browser made from straitd's own page, or one a person typed or followed (the
-// Sec-Fetch-Site field; absent: not a browser that sends it). A page of another port on the same
-// host is "same-site", not "same-origin", and is refused.
-bool from_own_page(std::string_view sec_fetch_site, bool or_typed) {
-  return sec_fetch_site.empty() || sec_fetch_site == "same-origin" ||
-         (or_typed && sec_fetch_site == "none");
-}
-
 // The span ingest calls, which the collector token may make.
 bool is_ingest(std::string_view path) {
   return path == "/v1/traces" || path == "/api/v2/spans";
@@ -134,7 +91,10 @@ bool is_ingest(std::string_view path) {
 
 ConfigApi::ConfigApi(store::ResourceStore& store, std::string token,
                      store::JoinTokenStore* join_tokens)
-    : store_(store), token_(std::move(token)), join_tokens_(join_tokens) {}
+    : store_(store),
+      token_(std::move(token)),
+      join_tokens_(join_tokens),
+      dashboard_(std::make_unique<DashboardApi>()) {}
 
 ConfigApi::~ConfigApi() = default;
 
@@ -143,90 +103,20 @@ void ConfigApi::set_collector(TraceStore* store, std::string collector_token) {
   collector_token_ = std::move(collector_token);
 }
 
-void ConfigApi::set_dashboard(const DashboardAssets* assets, std::string why_missing) {
-  dashboard_ = assets;
-  dashboard_missing_ = std::move(why_missing);
-}
-
-bool ConfigApi::session_may(const ApiRequest& request, std::string_view path) const {
-  // What the dashboard reads: not the sign-in codes, nor taps (every request's path and query).
-  return request.method == "GET" && path != "/api/v1/dashboard/login" && !path.ends_with("/tap") &&
-         from_own_page(request.sec_fetch_site, false) &&
-         sessions_.valid(cookie_value(request.cookie, DashboardSessions::kCookieName),
-                         DashboardSessions::Clock::now());
-}
-
-ApiResponse ConfigApi::dashboard_login(std::string_view method) {
-  if (method != "POST") return error(405, "use POST on /api/v1/dashboard/login");
-  auto code = sessions_.issue_code(DashboardSessions::Clock::now());
-  if (!code) return error(500, "cannot make a sign-in code: " + code.error());
-  return ok(json{{"code", *code},
-                 {"path", "/login?code=" + *code},
-                 {"expiresInSeconds",
-                  std::chrono::duration_cast<std::chrono::seconds>(DashboardSessions::kCodeLifetime)
-                      .count()}});
-}
-
-std::optional<ApiResponse> ConfigApi::dashboard_page(
-    const ApiRequest& request, std::string_view path,
-    const std::map<std::string, std::string>& query) {
-  const auto now = DashboardSessions::Clock::now();
-  const std::string cookie_name(DashboardSessions::kCookieName);
-  if (path == "/login" || path == "/logout") {
-    if (request.method != "GET") return error(405, "use GET on " + std::string(path));
-    if (!from_own_page(request.sec_fetch_site, true))
-      return error(403, "sign in and out from straitd's own page or a link you opened");
-    ApiResponse r{303, "text/plain; charset=utf-8", "signed in: see /\n", {{"Location", "/"}}};
-    if (path == "/logout") {
-      sessions_.end(cookie_value(request.cookie, DashboardSessions::kCookieName));
-      r.body = "signed out\n";
-      r.headers.emplace_back("Set-Cookie",
-                             cookie_name + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
-      return r;
-    }
-    auto code = query.find("code");
-    auto session = code == query.end() ? std::nullopt : sessions_.redeem(code->second, now);
-    if (!session) {
-      return ApiResponse{
-          401, "text/plain; charset=utf-8",
-          "This sign-in link is spent or has expired (each works once, for 10 minutes).\n"
-          "Run `straitctl dashboard` for a new one.\n"};
-    }
-    r.headers.emplace_back("Set-Cookie",
-                           cookie_name + "=" + *session + "; Path=/; Max-Age=" +
-                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                  DashboardSessions::kSessionLifetime)
-                                                  .count()) +
-                               "; HttpOnly; SameSite=Strict");
-    return r;
-  }
-  const DashboardFile* file = dashboard_ == nullptr ? nullptr : dashboard_->find(path);
-  if (file == nullptr) {
-    if (path != "/" && path != "/index.html") return std::nullopt;
-    return ApiResponse{404, "text/plain; charset=utf-8",
-                       "The dashboard is not available: " + dashboard_missing_ + "\n"};
-  }
-  if (request.method != "GET") return error(405, "use GET on the dashboard");
-  ApiResponse r{200, file->content_type, file->body};
-  r.headers.emplace_back("Cache-Control",
-                         file->immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  if (file->content_type.starts_with("text/html")) {
-    // The page runs its own scripts only and is never framed; no address leaves in a Referer.
-    // (Inline styles stay allowed: cytoscape.js applies one, which the browser test would report.)
-    r.headers.emplace_back(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'");
-    r.headers.emplace_back("X-Frame-Options", "DENY");
-    r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  }
-  return r;
-}
-
 void ConfigApi::set_traffic(const TrafficStore* store) {
   traffic_ = store == nullptr ? nullptr : std::make_unique<TrafficApi>(*store);
+}
+
+std::optional<ApiResponse> ConfigApi::refusal(const ApiRequest& request,
+                                              std::string_view path) const {
+  if (bearer_matches(request.authorization, token_)) return std::nullopt;
+  const auto session = dashboard_->session(request, path);
+  if (session == DashboardApi::Session::kMayCall) return std::nullopt;
+  // The collector token is known, but grants nothing here; a dashboard session only reads.
+  if (bearer_matches(request.authorization, collector_token_))
+    return error(403, kCollectorTokenOnly);
+  if (session == DashboardApi::Session::kRefused) return error(403, kSessionReadsOnly);
+  return error(401, kAdminTokenRequired);
 }
 
 ApiResponse ConfigApi::handle(const ApiRequest& request) {
@@ -242,20 +132,12 @@ ApiResponse ConfigApi::handle(const ApiRequest& request) {
   } else if (is_ingest(path)) {
     response = ingest(request, path);
   } else if (!path.starts_with("/api/")) {
-    auto page = dashboard_page(request, path, query);
+    auto page = dashboard_->page(request, path, query);
     response = page ? std::move(*page) : error(404, "no such endpoint: " + std::string(path));
-  } else if (!bearer_matches(request.authorization, token_) && !session_may(request, path)) {
-    // The collector token is known, but grants nothing here; a dashboard session only reads.
-    if (bearer_matches(request.authorization, collector_token_)) {
-      response = error(403, kCollectorTokenOnly);
-    } else if (sessions_.valid(cookie_value(request.cookie, DashboardSessions::kCookieName),
-                               DashboardSessions::Clock::now())) {
-      response = error(403, kSessionReadsOnly);
-    } else {
-      response = error(401, kAdminTokenRequired);
-    }
+  } else if (auto refused = refusal(request, path)) {
+    response = std::move(*refused);
   } else if (path == "/api/v1/dashboard/login") {
-    response = dashboard_login(request.method);
+    response = dashboard_->sign_in_code(request.method);
   } else if (path == "/api/v1/traces" || path.starts_with("/api/v1/traces/")) {
     response =
         traces(request.method, path.substr(std::string_view("/api/v1/traces").size()), query);
@@ -560,18 +442,11 @@ ApiResponse ConfigApi::proxies(std::string_view rest,
 
 ApiResponse ConfigApi::tap(const std::string& proxy_id,
                            const std::map<std::string, std::string>& query) {
-  // Each number: its query parameter, or the default when absent; nullopt when malformed or out of
-  // range.
+  // Each number: its query parameter, or `fallback` when absent; nullopt when malformed.
   const auto number = [&](const char* name, std::uint64_t fallback, std::uint64_t low,
                           std::uint64_t high) -> std::optional<std::uint64_t> {
     auto it = query.find(name);
-    if (it == query.end()) return fallback;
-    std::uint64_t value = 0;
-    const auto& text = it->second;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value < low || value > high)
-      return std::nullopt;
-    return value;
+    return it == query.end() ? fallback : query_number(it->second, low, high);
   };
   const auto after = number("after", 0, 0, UINT64_MAX);
   const auto seconds = number("seconds", 30, 1, 300);
@@ -582,8 +457,7 @@ ApiResponse ConfigApi::tap(const std::string& proxy_id,
   if (!seconds) return error(400, "seconds: give how long to tap, 1 to 300");
   if (!limit) return error(400, "limit: give 1 to 2000 events");
   // Without `after`, a reader starts from now: no events, the newest number in "next".
-  const std::optional<std::uint64_t> from =
-      query.contains("after") ? std::optional<std::uint64_t>(*after) : std::nullopt;
+  const std::optional<std::uint64_t> from = query.contains("after") ? after : std::nullopt;
   auto page = hub_->tap_json(proxy_id, from, std::chrono::seconds(*seconds), *limit);
   if (!page) return error(409, page.error());
   if (page->is_null())
@@ -677,13 +551,9 @@ ApiResponse ConfigApi::check_mtls(const std::map<std::string, std::string>& quer
   if (!to) return error(400, "to: expected <namespace>/<name>, got '" + to_text->second + "'");
   std::uint16_t port = 0;
   if (const auto p = query.find("port"); p != query.end()) {
-    unsigned value = 0;
-    const auto [end, ec] =
-        std::from_chars(p->second.data(), p->second.data() + p->second.size(), value);
-    if (ec != std::errc{} || end != p->second.data() + p->second.size() || value == 0 ||
-        value > 65535)
-      return error(400, "port: expected a port number, got '" + p->second + "'");
-    port = static_cast<std::uint16_t>(value);
+    const auto value = query_number(p->second, 1, 65535);
+    if (!value) return error(400, "port: expected a port number, got '" + p->second + "'");
+    port = static_cast<std::uint16_t>(*value);
   }
   auto answer = hub_->mtls_check_json(from, *to, port);
   if (!answer) return error(404, answer.error());

@@ -20,13 +20,11 @@
 //   POST   /v1/traces                                     span ingest, OTLP/HTTP JSON
 //   POST   /api/v2/spans                                  span ingest, Zipkin v2 JSON
 //   POST   /api/v1/dashboard/login                        a one-time sign-in code for a browser
-//   GET    /, /assets/...                                  the dashboard (no credential: no
-//   secrets) GET    /login?code=C, /logout                          a browser's session
-//   (dashboard_sessions.h)
+//   GET    /, /assets/..., /login?code=C, /logout        the dashboard (dashboard_api.h)
 // plus /healthz and /metrics, which need no credential. Every /api/ call needs
-// "Authorization: Bearer <admin token>", except that a dashboard session cookie may GET; the two
-// ingest calls also take the collector token, which is refused everywhere else (403). Errors are
-// JSON {"error": "<one line>"}.
+// "Authorization: Bearer <admin token>", except that a dashboard session may GET (not taps); the
+// two ingest calls also take the collector token, which is refused everywhere else (403). Errors
+// are JSON {"error": "<one line>"}.
 //
 // Transport-free (request in, response out) so that it is tested without sockets.
 #pragma once
@@ -42,13 +40,12 @@
 #include <utility>
 #include <vector>
 
-#include "control/dashboard_sessions.h"
 #include "store/join_tokens.h"
 #include "store/resource_store.h"
 
 namespace strait::control {
 
-class DashboardAssets;
+class DashboardApi;
 class MeshHub;
 class RootRotation;
 class TraceApi;
@@ -95,8 +92,8 @@ class ConfigApi {
   void set_collector(TraceStore* store, std::string collector_token);
   // Serves GET /api/v1/traffic and /api/v1/traffic/series from `store` (traffic_api.h).
   void set_traffic(const TrafficStore* store);
-  // Serves the dashboard's files at / (null: `why_missing` says why there are none, at /).
-  void set_dashboard(const DashboardAssets* assets, std::string why_missing = {});
+  // The dashboard's files, sign-in and sessions (dashboard_api.h).
+  [[nodiscard]] DashboardApi& dashboard() { return *dashboard_; }
   [[nodiscard]] const std::string& collector_token() const { return collector_token_; }
 
   [[nodiscard]] ApiResponse handle(const ApiRequest& request);
@@ -114,12 +111,9 @@ class ConfigApi {
   ApiResponse workload(std::string_view ns, std::string_view name);
   ApiResponse check_mtls(const std::map<std::string, std::string>& query);
   ApiResponse certificate_authority(std::string_view method, std::string_view rest);
-  // The dashboard's pages (/, /assets/..., /login, /logout); nullopt when `path` is none of them.
-  std::optional<ApiResponse> dashboard_page(const ApiRequest& request, std::string_view path,
-                                            const std::map<std::string, std::string>& query);
-  ApiResponse dashboard_login(std::string_view method);
-  // Whether a dashboard session lets this request through (the request has no admin token).
-  [[nodiscard]] bool session_may(const ApiRequest& request, std::string_view path) const;
+  // The answer refusing a call under /api/ for want of a credential; nullopt: it may go on.
+  [[nodiscard]] std::optional<ApiResponse> refusal(const ApiRequest& request,
+                                                   std::string_view path) const;
   ApiResponse ingest(const ApiRequest& request, std::string_view path);
   ApiResponse traces(std::string_view method, std::string_view rest,
                      const std::map<std::string, std::string>& query);
@@ -132,9 +126,7 @@ class ConfigApi {
   RootRotation* rotation_ = nullptr;
   std::unique_ptr<TraceApi> traces_;  // null until set_collector
   std::unique_ptr<TrafficApi> traffic_;  // null until set_traffic
-  const DashboardAssets* dashboard_ = nullptr;
-  std::string dashboard_missing_;
-  DashboardSessions sessions_;
+  std::unique_ptr<DashboardApi> dashboard_;
   std::string collector_token_;
   std::map<int, std::uint64_t> responses_by_status_;
   std::uint64_t applies_ = 0;

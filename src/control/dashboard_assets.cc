@@ -5,6 +5,7 @@
 #include "common/file.h"
 
 namespace strait::control {
+namespace {
 
 std::string_view content_type_for(std::string_view path) {
   static constexpr std::pair<std::string_view, std::string_view> kTypes[] = {
@@ -24,6 +25,8 @@ std::string_view content_type_for(std::string_view path) {
   }
   return "application/octet-stream";
 }
+
+}  // namespace
 
 std::expected<DashboardAssets, std::string> DashboardAssets::load(const std::string& dir) {
   namespace fs = std::filesystem;

@@ -33,6 +33,4 @@ class DashboardAssets {
   std::map<std::string, DashboardFile, std::less<>> files_;  // by path, "/index.html"
 };
 
-[[nodiscard]] std::string_view content_type_for(std::string_view path);
-
 }  // namespace strait::control

@@ -306,15 +306,17 @@ void MeshHub::answer(const StreamSink* sink, const mesh::v1::DiscoveryRequest& r
   ack_latency_ms_.push_back(proxy.last_ack_latency_ms);
 }
 
+std::string MeshHub::proxy_id_of(const StreamSink* sink) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, proxy] : proxies_) {
+    if (proxy->sink.get() == sink) return id;
+  }
+  return {};
+}
+
 void MeshHub::report_traffic(const StreamSink* sink, const mesh::v1::TrafficReport& report) {
   if (traffic_ == nullptr) return;
-  std::string proxy_id;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [id, proxy] : proxies_) {
-      if (proxy->sink.get() == sink) proxy_id = id;
-    }
-  }
+  const std::string proxy_id = proxy_id_of(sink);
   if (proxy_id.empty()) return;
   std::vector<TrafficSeries> series;
   series.reserve(static_cast<std::size_t>(report.series_size()));
@@ -343,13 +345,7 @@ void MeshHub::report_traffic(const StreamSink* sink, const mesh::v1::TrafficRepo
 }
 
 void MeshHub::report_tap(const StreamSink* sink, const mesh::v1::TapBatch& batch) {
-  std::string proxy_id;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [id, proxy] : proxies_) {
-      if (proxy->sink.get() == sink) proxy_id = id;
-    }
-  }
+  const std::string proxy_id = proxy_id_of(sink);
   if (!proxy_id.empty()) taps_.record(proxy_id, batch, std::chrono::steady_clock::now());
 }
 
@@ -396,7 +392,6 @@ void MeshHub::detach(const StreamSink* sink) {
   for (auto& [id, proxy] : proxies_) {
     if (proxy->sink.get() != sink) continue;
     if (traffic_ != nullptr) traffic_->forget(id);  // a new stream starts a new baseline
-    taps_.stream_changed(id);                       // and untapped
     proxy->sink.reset();
     proxy->disconnected_at = std::chrono::steady_clock::now();
     spdlog::info("proxy {} disconnected; it stays an endpoint for {} ms unless it returns", id,

@@ -117,6 +117,8 @@ class MeshHub {
   void expire_disconnected();       // main thread, every second
   [[nodiscard]] nlohmann::json status_of(const ProxyState& proxy) const;
   [[nodiscard]] std::vector<RegisteredWorkload> registered_workloads() const;  // under mutex_
+  // The id of the proxy whose stream `sink` is; "" when none (takes mutex_).
+  [[nodiscard]] std::string proxy_id_of(const StreamSink* sink) const;
 
   asio::io_context& io_;
   asio::steady_timer debounce_timer_;

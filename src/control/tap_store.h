@@ -40,8 +40,8 @@ class TapStore {
   bool renew(const std::string& proxy, std::chrono::seconds lease, Clock::time_point now);
   // A TapControl for `lease` was queued on the proxy's stream at `now`.
   void told(const std::string& proxy, std::chrono::seconds lease, Clock::time_point now);
-  // The proxy's stream ended or was replaced (a new stream starts untapped): the next renew tells
-  // it again. Its events and numbering stay.
+  // The proxy has a new stream (which starts untapped): the next renew tells it. Its events and
+  // numbering stay.
   void stream_changed(const std::string& proxy);
   // A batch from `proxy`; ignored unless it is tapped (a late batch after the lease ended).
   void record(const std::string& proxy, const mesh::v1::TapBatch& batch, Clock::time_point now);

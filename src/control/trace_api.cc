@@ -1,12 +1,12 @@
 #include "control/trace_api.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "common/duration.h"
 #include "common/time_text.h"
 #include "control/json_body.h"
 #include "control/otlp_json.h"
+#include "control/query_params.h"
 #include "control/zipkin_json.h"
 
 namespace strait::control {
@@ -88,15 +88,12 @@ ApiResponse TraceApi::list(const std::map<std::string, std::string>& query) cons
   q.limit = kDefaultTraceListLimit;
   if (const auto s = query.find("service"); s != query.end()) q.service = s->second;
   if (const auto l = query.find("limit"); l != query.end()) {
-    std::size_t value = 0;
-    const auto [end, ec] =
-        std::from_chars(l->second.data(), l->second.data() + l->second.size(), value);
-    if (ec != std::errc{} || end != l->second.data() + l->second.size() || value == 0 ||
-        value > kMaxTraceListLimit)
+    const auto value = query_number(l->second, 1, kMaxTraceListLimit);
+    if (!value)
       return error_answer(400, "limit: expected a number from 1 to " +
                                    std::to_string(kMaxTraceListLimit) + ", got '" + l->second +
                                    "'");
-    q.limit = value;
+    q.limit = static_cast<std::size_t>(*value);
   }
   if (const auto d = query.find("minDuration"); d != query.end()) {
     auto duration = parse_duration(d->second);

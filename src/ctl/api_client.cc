@@ -116,4 +116,17 @@ std::expected<nlohmann::json, std::string> ApiClient::call(std::string_view meth
   return parsed;
 }
 
+std::expected<SignInLink, std::string> dashboard_sign_in_link(const ApiClient& api) {
+  auto answer = api.call("POST", "/api/v1/dashboard/login");
+  if (!answer) return std::unexpected(answer.error());
+  if (!answer->contains("path") || !(*answer)["path"].is_string())
+    return std::unexpected("straitd answered without a sign-in path");
+  const net::Url& server = api.url();
+  const bool ipv6 = server.host.find(':') != std::string::npos;
+  return SignInLink{"http://" + (ipv6 ? "[" + server.host + "]" : server.host) + ":" +
+                        std::to_string(server.port) + server.prefix +
+                        (*answer)["path"].get<std::string>(),
+                    answer->value("expiresInSeconds", 600LL) / 60};
+}
+
 }  // namespace strait::ctl

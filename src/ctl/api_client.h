@@ -48,4 +48,12 @@ class ApiClient {
   std::string token_;
 };
 
+// A one-time link that signs a browser in to straitd's dashboard (POST /api/v1/dashboard/login),
+// and how long it stays good.
+struct SignInLink {
+  std::string url;
+  long long minutes = 0;
+};
+[[nodiscard]] std::expected<SignInLink, std::string> dashboard_sign_in_link(const ApiClient& api);
+
 }  // namespace strait::ctl

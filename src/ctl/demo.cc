@@ -303,9 +303,8 @@ void Demo::write_state() const {
 }
 
 std::string Demo::dashboard_login_url() const {
-  auto login = api_->call("POST", "/api/v1/dashboard/login");
-  if (!login || !login->contains("path")) return {};
-  return "http://" + address(api_port_) + (*login)["path"].get<std::string>();
+  auto link = dashboard_sign_in_link(*api_);
+  return link ? link->url : std::string();
 }
 
 void Demo::print_banner() const {

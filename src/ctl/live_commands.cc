@@ -66,66 +66,52 @@ int run_tap(const GlobalOptions& global, const std::string& workload, const std:
   const bool json_lines = output == "json";
   const bool color = !json_lines && stdout_wants_color();
   const auto started = std::chrono::steady_clock::now();
-  std::uint64_t after = 0;
-  std::uint64_t dropped_seen = 0;
-  int shown = 0;
-  bool first = true;
-  // The first call starts the tap and learns where straitd's numbering is: only requests from
-  // then on show.
-  while (true) {
-    // The first call names no event: straitd answers where its newest is.
-    std::string target = "/api/v1/proxies/" + url_encode(proxy) + "/tap?seconds=30";
-    if (!first) target += "&after=" + std::to_string(after);
-    auto answer = api->call("GET", target);
-    if (!answer) return fail(answer.error());
-    const auto& events = (*answer)["events"];
-    if (first) {
-      first = false;
-      after = (*answer).value("next", std::uint64_t{0});
-      dropped_seen = (*answer).value("dropped", std::uint64_t{0});
-      if (!json_lines) {
-        std::fprintf(stderr, "Tapping %s: every request through its sidecar (Ctrl-C to stop)\n",
-                     proxy.c_str());
-        print(tap_header(color));
-      }
-    } else {
-      std::string out;
-      if (const auto missed = (*answer).value("missed", std::uint64_t{0});
-          missed > 0 && !json_lines)
-        out += fmt::format("... {} requests not shown (straitd keeps the most recent)\n", missed);
-      const auto dropped = (*answer).value("dropped", std::uint64_t{0});
-      if (dropped > dropped_seen && !json_lines)
-        out += fmt::format("... {} requests not reported by the proxy (its tap queue was full)\n",
-                           dropped - dropped_seen);
-      dropped_seen = std::max(dropped_seen, dropped);
-      for (const auto& event : events) {
-        out += json_lines ? event.dump() + "\n" : render_tap_event(event, color);
-        if (count > 0 && ++shown >= count) break;
-      }
-      print(out);
-      after = (*answer).value("next", after);
-      if (count > 0 && shown >= count) return 0;
-    }
-    if (limit.count() > 0 && std::chrono::steady_clock::now() - started >= limit) return 0;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const std::string tap = "/api/v1/proxies/" + url_encode(proxy) + "/tap?seconds=30";
+  // The first call starts the tap and names no event: straitd answers where its newest is, so
+  // that only requests from then on show.
+  auto answer = api->call("GET", tap);
+  if (!answer) return fail(answer.error());
+  std::uint64_t after = answer->value("next", std::uint64_t{0});
+  std::uint64_t dropped_seen = answer->value("dropped", std::uint64_t{0});
+  if (!json_lines) {
+    std::fprintf(stderr, "Tapping %s: every request through its sidecar (Ctrl-C to stop)\n",
+                 proxy.c_str());
+    print(tap_header(color));
   }
+  int shown = 0;
+  while (limit.count() == 0 || std::chrono::steady_clock::now() - started < limit) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    answer = api->call("GET", tap + "&after=" + std::to_string(after));
+    if (!answer) return fail(answer.error());
+    std::string out;
+    if (const auto missed = answer->value("missed", std::uint64_t{0}); missed > 0 && !json_lines)
+      out += fmt::format("... {} requests not shown (straitd keeps the most recent)\n", missed);
+    const auto dropped = answer->value("dropped", std::uint64_t{0});
+    if (dropped > dropped_seen && !json_lines)
+      out += fmt::format("... {} requests not reported by the proxy (its tap queue was full)\n",
+                         dropped - dropped_seen);
+    dropped_seen = std::max(dropped_seen, dropped);
+    for (const auto& event : (*answer)["events"]) {
+      out += json_lines ? event.dump() + "\n" : render_tap_event(event, color);
+      if (count > 0 && ++shown >= count) break;
+    }
+    print(out);
+    if (count > 0 && shown >= count) break;
+    after = answer->value("next", after);
+  }
+  return 0;
 }
 
 int run_dashboard(const GlobalOptions& global, bool open_browser) {
   auto api = connect(global);
   if (!api) return fail(api.error());
-  auto answer = api->call("POST", "/api/v1/dashboard/login");
-  if (!answer) return fail(answer.error());
-  const std::string& path = (*answer)["path"].get_ref<const std::string&>();
-  const net::Url& server = api->url();
-  const bool ipv6 = server.host.find(':') != std::string::npos;
-  const std::string url =
-      fmt::format("http://{}:{}{}{}", ipv6 ? "[" + server.host + "]" : server.host, server.port,
-                  server.prefix, path);
+  auto link = dashboard_sign_in_link(*api);
+  if (!link) return fail(link.error());
+  const std::string& url = link->url;
   print(url + "\n");
   std::fprintf(
       stderr, "Open it in a browser: it signs you in to the dashboard once, within %lld minutes.\n",
-      static_cast<long long>((*answer).value("expiresInSeconds", 600) / 60));
+      link->minutes);
   if (!open_browser) return 0;
   pid_t pid = 0;
   std::string program = "xdg-open";

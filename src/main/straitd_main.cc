@@ -17,7 +17,7 @@
 #include "control/admin_token.h"
 #include "control/api_server.h"
 #include "control/config_api.h"
-#include "control/dashboard_assets.h"
+#include "control/dashboard_api.h"
 #include "control/mesh_hub.h"
 #include "control/mesh_server.h"
 #include "control/root_rotation.h"
@@ -149,24 +149,8 @@ int main(int argc, char** argv) {
   hub.set_traffic(&traffic);
   api.set_traffic(&traffic);
   // The dashboard's files, read once (a missing build leaves the API working and / saying why).
-  std::error_code exe_error;
-  if (dashboard_dir.empty()) {
-    const auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_error);
-    if (!exe_error) dashboard_dir = (exe.parent_path().parent_path() / "dashboard").string();
-  }
-  std::optional<strait::control::DashboardAssets> dashboard;
-  if (dashboard_dir.empty()) {
-    const std::string why =
-        "cannot find straitd's own path (" + exe_error.message() + "): pass --dashboard-dir";
-    spdlog::warn("no dashboard: {}", why);
-    api.set_dashboard(nullptr, why);
-  } else if (auto loaded = strait::control::DashboardAssets::load(dashboard_dir)) {
-    dashboard = std::move(*loaded);
-    api.set_dashboard(&*dashboard);
-  } else {
+  if (auto loaded = api.dashboard().load(dashboard_dir); !loaded)
     spdlog::warn("no dashboard: {}", loaded.error());
-    api.set_dashboard(nullptr, loaded.error());
-  }
   // The REST API binds first: a failure there exits before any proxy can reach the gRPC port.
   strait::control::ApiServer server(io, api);
   auto bound = server.listen(*address);
@@ -207,9 +191,9 @@ int main(int argc, char** argv) {
   spdlog::info("straitd {} up: API on http://{}, gRPC on {}, data in {} (store revision {}), trust domain {}, {} CA",
                STRAIT_VERSION, bound->to_string(), mesh_bound->to_string(), data_dir, (*store)->revision(), trust_domain,
                plugged ? "plugged-in" : "self-signed root");
-  if (dashboard)
+  if (api.dashboard().files() > 0)
     spdlog::info("dashboard at http://{}/ ({} files from {}); sign in with `straitctl dashboard`",
-                 bound->to_string(), dashboard->size(), dashboard_dir);
+                 bound->to_string(), api.dashboard().files(), api.dashboard().dir());
   spdlog::info(
       "trace collector: OTLP/HTTP JSON on http://{}/v1/traces, Zipkin v2 on "
       "http://{}/api/v2/spans, "

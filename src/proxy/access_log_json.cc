@@ -85,9 +85,7 @@ void append_access_log_json(const AccessLogRecord& r, std::string& out) {
   text_field(out, "downstream_remote_address", r.downstream_remote_address.view());
   text_field(out, "downstream_peer_principal", r.downstream_peer.view());
   text_field(out, "request_id", r.request_id.view());
-  bool has_trace = false;
-  for (const auto byte : r.trace_id) has_trace = has_trace || byte != 0;
-  if (has_trace) {
+  if (!is_zero(r.trace_id)) {
     char hex[32];
     write_hex(r.trace_id, hex);
     text_field(out, "trace_id", {hex, sizeof hex});

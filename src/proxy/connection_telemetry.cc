@@ -16,7 +16,6 @@ ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapsho
       write_log_(snapshot.config->access_log.enabled && worker.access_log() != nullptr),
       start_(std::chrono::steady_clock::now()) {
   tap_ = worker.tap() != nullptr && worker.tap()->tapping(start_);
-  record_log_ = write_log_ || tap_;
   IstioLabels labels = telemetry_labels(snapshot, info, peer, target);
   labels.request_protocol = "tcp";
   char flag_text[64];
@@ -25,7 +24,7 @@ ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapsho
   write_istio_labels(labels, false, text);
   series_ = worker.istio_metrics().tcp.find_or_add(text);
   if (series_ != nullptr) series_->opened.add();
-  if (!record_log_) return;
+  if (!write_log_ && !tap_) return;
   log_.tcp = true;
   log_.inbound = info.kind == ListenerKind::kInbound;
   log_.start_unix_nanos = unix_nanos_now();
@@ -38,7 +37,7 @@ ConnectionTelemetry::ConnectionTelemetry(Worker& worker, const Snapshot& snapsho
 
 ConnectionTelemetry::~ConnectionTelemetry() {
   if (series_ != nullptr) series_->closed.add();
-  if (!record_log_) return;
+  if (!write_log_ && !tap_) return;
   log_.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now() - start_)
                              .count();

@@ -41,9 +41,8 @@ class ConnectionTelemetry {
  private:
   TcpSeries* series_ = nullptr;
   Worker& worker_;
-  bool write_log_ = false;   // the access log is on
-  bool tap_ = false;         // straitd taps the proxy
-  bool record_log_ = false;  // either: log_ is filled
+  bool write_log_ = false;  // the access log is on
+  bool tap_ = false;        // straitd taps the proxy (either: log_ is filled)
   std::chrono::steady_clock::time_point start_;
   AccessLogRecord log_{};
 };

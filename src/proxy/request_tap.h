@@ -1,4 +1,4 @@
-// A live view of the requests through this proxy, for `straitctl tap` and the dashboard: while
+// A live view of the requests through this proxy, for `straitctl tap`: while
 // straitd taps the proxy (a TapControl on the discovery stream), every worker copies each finished
 // request's access-log record into its own bounded ring; the control-plane client drains the rings
 // a few times a second and sends the records to straitd. Off by default: an untapped proxy pays one

@@ -32,8 +32,7 @@ void RequestTelemetry::begin(const Snapshot& snapshot, std::size_t head_bytes,
   subset_ = nullptr;
   write_log_ = snapshot.config->access_log.enabled && worker_.access_log() != nullptr;
   tap_ = worker_.tap() != nullptr && worker_.tap()->tapping(start_);
-  record_log_ = write_log_ || tap_;
-  if (record_log_) {
+  if (filling_log()) {
     log_ = AccessLogRecord{};
     log_.inbound = info_.kind == ListenerKind::kInbound;
     log_.start_unix_nanos = unix_nanos_now();
@@ -66,7 +65,7 @@ void RequestTelemetry::begin_span(const TraceHeaders& incoming, const SpanReques
         sample(tracing.sampling_percent) ? Sampling::kSampled : Sampling::kNotSampled;
   const SpanId span = new_span_id();
   outgoing_.emplace(context, span, parent);
-  if (record_log_) {
+  if (filling_log()) {
     log_.trace_id = context.trace_id;
     log_.method.assign(request.method);
     log_.authority.assign(request.authority);
@@ -138,8 +137,7 @@ void RequestTelemetry::finish() {
     worker_.span_exporter()->submit(static_cast<std::size_t>(worker_.index()), span_);
     record_span_ = false;
   }
-  if (record_log_) {
-    record_log_ = false;
+  if (filling_log()) {
     log_.duration_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                std::chrono::steady_clock::now() - start_)
                                .count();
@@ -153,6 +151,7 @@ void RequestTelemetry::finish() {
     const auto worker = static_cast<std::size_t>(worker_.index());
     if (write_log_) worker_.access_log()->submit(worker, log_);
     if (tap_) worker_.tap()->submit(worker, log_);
+    write_log_ = tap_ = false;
   }
   snapshot_ = nullptr;
 }

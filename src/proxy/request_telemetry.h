@@ -72,12 +72,12 @@ class RequestTelemetry {
   // The request id the proxy generated (the request came without one).
   void set_request_id(std::string_view id) {
     if (record_span_) span_.request_id.assign(id);
-    if (record_log_) log_.request_id.assign(id);
+    if (filling_log()) log_.request_id.assign(id);
   }
   // An attempt's request went to the upstream; its response head arrived. The access log's
   // upstream_service_time is the last attempt's; without an access log no clock is read.
   void upstream_started() {
-    if (record_log_) upstream_start_ = std::chrono::steady_clock::now();
+    if (filling_log()) upstream_start_ = std::chrono::steady_clock::now();
   }
   void upstream_answered();
 
@@ -103,9 +103,10 @@ class RequestTelemetry {
   std::chrono::steady_clock::time_point upstream_start_{};
   std::int64_t upstream_micros_ = -1;
   const EndpointSubset* subset_ = nullptr;
-  bool record_log_ = false;  // log_ is filled: for the access log, the tap, or both
-  bool write_log_ = false;
-  bool tap_ = false;
+  // log_ is filled for the access log, the tap, or both.
+  [[nodiscard]] bool filling_log() const { return write_log_ || tap_; }
+  bool write_log_ = false;  // the workload's access log is on
+  bool tap_ = false;        // straitd taps the proxy
   AccessLogRecord log_{};
 };
 

@@ -7,13 +7,6 @@ namespace {
 
 using nlohmann::json;
 
-template <std::size_t N>
-std::string hex(const std::array<std::uint8_t, N>& bytes) {
-  std::string out(2 * N, '0');
-  write_hex(bytes, out.data());
-  return out;
-}
-
 // "{authority}{path}", the query left out (should the caller have kept it).
 std::string name_of(const SpanRecord& s) {
   const std::string_view path = s.path.view();
@@ -55,14 +48,14 @@ std::string otlp_json(std::string_view service_name, std::span<const SpanRecord>
       attributes.push_back({{"key", key}, {"value", {{"stringValue", value}}}});
     attributes.push_back(
         {{"key", "http.status_code"}, {"value", {{"intValue", std::to_string(s.status_code)}}}});
-    json span = {{"traceId", hex(s.trace_id)},
-                 {"spanId", hex(s.span_id)},
+    json span = {{"traceId", hex_text(s.trace_id)},
+                 {"spanId", hex_text(s.span_id)},
                  {"name", name_of(s)},
                  {"kind", s.kind == SpanKind::kServer ? 2 : 3},
                  {"startTimeUnixNano", std::to_string(s.start_unix_nanos)},
                  {"endTimeUnixNano", std::to_string(s.end_unix_nanos)},
                  {"attributes", std::move(attributes)}};
-    if (!is_zero(s.parent_span_id)) span["parentSpanId"] = hex(s.parent_span_id);
+    if (!is_zero(s.parent_span_id)) span["parentSpanId"] = hex_text(s.parent_span_id);
     if (s.error) span["status"] = {{"code", 2}};
     list.push_back(std::move(span));
   }
@@ -86,15 +79,15 @@ std::string zipkin_json(std::string_view service_name, std::span<const SpanRecor
     if (s.error) tag_object["error"] = "true";
     const std::int64_t duration =
         std::max<std::int64_t>(1, (s.end_unix_nanos - s.start_unix_nanos) / 1000);
-    json span = {{"traceId", hex(s.trace_id)},
-                 {"id", hex(s.span_id)},
+    json span = {{"traceId", hex_text(s.trace_id)},
+                 {"id", hex_text(s.span_id)},
                  {"name", name_of(s)},
                  {"kind", s.kind == SpanKind::kServer ? "SERVER" : "CLIENT"},
                  {"timestamp", s.start_unix_nanos / 1000},
                  {"duration", duration},
                  {"localEndpoint", {{"serviceName", std::string(service_name)}}},
                  {"tags", std::move(tag_object)}};
-    if (!is_zero(s.parent_span_id)) span["parentId"] = hex(s.parent_span_id);
+    if (!is_zero(s.parent_span_id)) span["parentId"] = hex_text(s.parent_span_id);
     list.push_back(std::move(span));
   }
   return dump(list);

@@ -134,6 +134,12 @@ void write_hex(std::span<const std::uint8_t> bytes, char* out) {
   }
 }
 
+std::string hex_text(std::span<const std::uint8_t> bytes) {
+  std::string out(2 * bytes.size(), '0');
+  write_hex(bytes, out.data());
+  return out;
+}
+
 bool note_trace_header(TraceHeaders& headers, std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   const char first = lower(name[0]);

@@ -1,11 +1,13 @@
 // Trace context propagation: W3C Trace Context (traceparent, tracestate) and B3 (the single `b3`
 // header and the x-b3-* headers), read from a request and written onto the request the proxy sends
-// on. Parsing is strict (a malformed context is no context); nothing here allocates or throws.
+// on. Parsing is strict (a malformed context is no context); nothing here allocates or throws,
+// but hex_text, which the exporters use.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace strait::proxy {
@@ -75,6 +77,8 @@ class OutgoingTraceHeaders {
 
 // Lower-case hex of `bytes` into `out` (2 * bytes.size() characters).
 void write_hex(std::span<const std::uint8_t> bytes, char* out);
+// The same as a string (off the request path: it allocates).
+[[nodiscard]] std::string hex_text(std::span<const std::uint8_t> bytes);
 [[nodiscard]] bool is_zero(std::span<const std::uint8_t> bytes);
 
 }  // namespace strait::proxy

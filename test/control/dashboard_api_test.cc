@@ -1,5 +1,7 @@
 // The dashboard's side of straitd's API, without sockets: its files at /, the one-time sign-in
 // link, the session cookie (which may read and nothing else), and what / says without a build.
+#include "control/dashboard_api.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "control/config_api.h"
-#include "control/dashboard_assets.h"
 
 namespace strait::control {
 namespace {
@@ -61,9 +62,9 @@ class DashboardApiTest : public ::testing::Test {
 };
 
 TEST_F(DashboardApiTest, ServesItsFilesWithoutACredentialAndWithAStrictPolicy) {
-  auto assets = DashboardAssets::load((dir_ / "site").string());
-  ASSERT_TRUE(assets) << assets.error();
-  api_->set_dashboard(&*assets);
+  auto loaded = api_->dashboard().load((dir_ / "site").string());
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(api_->dashboard().files(), 2u);
   const auto page = call("GET", "/");
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
@@ -72,6 +73,8 @@ TEST_F(DashboardApiTest, ServesItsFilesWithoutACredentialAndWithAStrictPolicy) {
   EXPECT_NE(header(page, "Content-Security-Policy").find("frame-ancestors 'none'"),
             std::string::npos);
   EXPECT_EQ(header(page, "Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(header(page, "X-Frame-Options"), "DENY");
+  EXPECT_EQ(header(page, "X-Content-Type-Options"), "nosniff");
   EXPECT_EQ(header(page, "Cache-Control"), "no-cache");
   const auto script = call("GET", "/assets/index-abc123.js");
   EXPECT_EQ(script.status, 200);
@@ -84,9 +87,8 @@ TEST_F(DashboardApiTest, ServesItsFilesWithoutACredentialAndWithAStrictPolicy) {
 }
 
 TEST_F(DashboardApiTest, WithoutABuildTheRootSaysWhy) {
-  auto missing = DashboardAssets::load((dir_ / "nothing").string());
+  auto missing = api_->dashboard().load((dir_ / "nothing").string());
   ASSERT_FALSE(missing);
-  api_->set_dashboard(nullptr, missing.error());
   const auto page = call("GET", "/");
   EXPECT_EQ(page.status, 404);
   EXPECT_NE(page.body.find("holds no index.html"), std::string::npos) << page.body;
